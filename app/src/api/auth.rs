@@ -1,0 +1,192 @@
+//! Accounts: register, log in and out, the profile, and the list of logins.
+
+use crate::models::{AppError, SessionInfo, User};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    models::{DisplayName, Email, LoginName, Password, Username},
+    server::{auth, ctx, db, now_ms},
+};
+
+/// Creates an account and signs it in.
+#[server(endpoint = "register")]
+pub async fn register(name: String, username: String, email: String, password: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let name = DisplayName::parse(&name)?;
+        let username = Username::parse(&username)?;
+        let email = Email::parse(&email)?;
+        let password = Password::parse(&password)?;
+        let inputs = [username.as_str(), email.as_str(), name.as_str()];
+        auth::password::check_strength(&password, Password::FIELD, &inputs)?;
+        let hash = auth::password::hash(password).await.map_err(|_| AppError::Internal)?;
+        let new = db::users::NewUser {
+            name: name.as_str(),
+            username: username.as_str(),
+            username_key: &username.key(),
+            email: email.as_str(),
+            email_key: &email.key(),
+            password_hash: &hash,
+            created_at: now_ms(),
+        };
+        let user_id = db::users::insert(&state.db, &new).await.map_err(taken_field)?;
+        let (_, cookies) = auth::session::start_login(&state, user_id, &ctx::user_agent()).await?;
+        ctx::set_cookies(&cookies);
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
+/// A unique-constraint failure on insert, as the field error the person can act on.
+#[cfg(feature = "ssr")]
+fn taken_field(e: sqlx::Error) -> AppError {
+    match db::violated_unique(&e).as_deref() {
+        Some(c) if c.contains("username") => {
+            AppError::Validation { field: "username".into(), message: "That username is taken.".into() }
+        }
+        Some(c) if c.contains("email") => AppError::Validation {
+            field: "email".into(),
+            message: "An account with that email already exists.".into(),
+        },
+        _ => e.into(),
+    }
+}
+
+/// Signs in with a username or email and a password.
+#[server(endpoint = "login")]
+pub async fn login(login: String, password: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let name = LoginName::parse(&login)?;
+        let (ip_key, account_key) = (format!("ip:{}", ctx::client_ip()), format!("account:{}", name.key()));
+        let keys = [ip_key.as_str(), account_key.as_str()];
+        if let Some(wait) = state.throttle.check(&keys, std::time::Instant::now()) {
+            return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+        }
+        let user = match &name {
+            LoginName::Username(u) => db::users::by_username_key(&state.db, &u.key()).await?,
+            LoginName::Email(e) => db::users::by_email_key(&state.db, &e.key()).await?,
+        };
+        let verified = auth::password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+        let Some(user) = user.filter(|_| verified) else {
+            state.throttle.record_failure(&keys, std::time::Instant::now());
+            return Err(AppError::InvalidCredentials);
+        };
+        state.throttle.clear(&account_key);
+        let (_, cookies) = auth::session::start_login(&state, user.id, &ctx::user_agent()).await?;
+        ctx::set_cookies(&cookies);
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
+/// Ends this login.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        if let Some(s) = ctx::session() {
+            db::sessions::revoke(&state.db, s.user_id, s.session_id, now_ms()).await?;
+        }
+        ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
+}
+
+/// Ends every login of this user, this one included.
+#[server(endpoint = "logout_everywhere")]
+pub async fn logout_everywhere() -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        db::sessions::revoke_all(&state.db, s.user_id, None, now_ms()).await?;
+        ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
+        leptos_axum::redirect("/login");
+        Ok(())
+    })
+    .await
+}
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let Some(s) = ctx::session() else { return Ok(None) };
+        Ok(db::users::by_id(&state.db, s.user_id).await?.map(|u| u.into_user()))
+    })
+    .await
+}
+
+/// This user's active logins, most recently used first.
+#[server(endpoint = "sessions")]
+pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        Ok(db::sessions::list_active(&state.db, s.user_id, s.session_id, now_ms()).await?)
+    })
+    .await
+}
+
+/// Ends one of this user's logins. Ending the current one signs out.
+#[server(endpoint = "revoke_session")]
+pub async fn revoke_session(id: i64) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        if !db::sessions::revoke(&state.db, s.user_id, id, now_ms()).await? {
+            return Err(AppError::NotFound);
+        }
+        if id == s.session_id {
+            ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
+            leptos_axum::redirect("/login");
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Changes the display name.
+#[server(endpoint = "update_profile")]
+pub async fn update_profile(name: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        let name = DisplayName::parse(&name)?;
+        db::users::set_name(&state.db, s.user_id, name.as_str()).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Changes the password after checking the current one; ends every other login.
+#[server(endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        let account_key = format!("account-id:{}", s.user_id);
+        if let Some(wait) = state.throttle.check(&[&account_key], std::time::Instant::now()) {
+            return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+        }
+        let new = Password::parse_field(&new_password, "new_password")?;
+        let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
+        if !auth::password::verify(current_password, Some(user.password_hash.clone())).await {
+            state.throttle.record_failure(&[&account_key], std::time::Instant::now());
+            let message = "That is not your current password.".into();
+            return Err(AppError::Validation { field: "current_password".into(), message });
+        }
+        auth::password::check_strength(&new, "new_password", &[&user.username, &user.email, &user.name])?;
+        let hash = auth::password::hash(new).await.map_err(|_| AppError::Internal)?;
+        db::users::set_password_hash(&state.db, s.user_id, &hash).await?;
+        db::sessions::revoke_all(&state.db, s.user_id, Some(s.session_id), now_ms()).await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,4 @@
+//! Server functions, one module per domain. Each takes the session, calls into `server`, and
+//! maps the result.
+
+pub mod auth;

@@ -1,0 +1,116 @@
+//! The HTML shell, the router and the session shared by every page.
+
+use crate::api::auth::{
+    ChangePassword, Login, Logout, LogoutEverywhere, Register, UpdateProfile, current_user,
+};
+use crate::components::nav::Nav;
+use crate::models::{AppError, User};
+use crate::pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The document around every server-rendered page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.ico"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Only our own files and the inline scripts Leptos marks with this response's nonce may run.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use leptos::nonce::use_nonce;
+    let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::try_from(policy) {
+        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The signed-in user and the actions that change who that is, shared through context.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub user: Resource<Result<Option<User>, AppError>>,
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+    pub logout_everywhere: ServerAction<LogoutEverywhere>,
+    pub update_profile: ServerAction<UpdateProfile>,
+    pub change_password: ServerAction<ChangePassword>,
+}
+
+impl Session {
+    fn new() -> Self {
+        let login = ServerAction::<Login>::new();
+        let register = ServerAction::<Register>::new();
+        let logout = ServerAction::<Logout>::new();
+        let logout_everywhere = ServerAction::<LogoutEverywhere>::new();
+        let update_profile = ServerAction::<UpdateProfile>::new();
+        let change_password = ServerAction::<ChangePassword>::new();
+        let user = Resource::new(
+            move || {
+                (
+                    login.version().get(),
+                    register.version().get(),
+                    logout.version().get(),
+                    logout_everywhere.version().get(),
+                    update_profile.version().get(),
+                )
+            },
+            |_| current_user(),
+        );
+        Self { user, login, register, logout, logout_everywhere, update_profile, change_password }
+    }
+}
+
+/// The session of the page being shown.
+pub fn use_session() -> Session {
+    expect_context::<Session>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(Session::new());
+    // Effects run only in the browser: this marks the page once the app is live (tests wait on it).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/huddle.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Huddle".to_string() } else { format!("{page} · Huddle") }/>
+        <Router>
+            <Nav/>
+            <main data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

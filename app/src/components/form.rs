@@ -1,0 +1,89 @@
+//! Form pieces that show errors next to their field, in both rendering modes.
+//!
+//! The server's answer comes from the action's value (with JavaScript off, Leptos restores it
+//! from the redirect URL). With JavaScript on, a field also runs its newtype's `parse()` as the
+//! person types: an invalid field blocks submission and shows the message without a request.
+
+use crate::models::{AppError, FieldError};
+use leptos::prelude::*;
+
+/// The server's error for `field` from the latest run of an action.
+fn server_message<T: Send + Sync + 'static>(
+    value: Signal<Option<Result<T, AppError>>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()?.field_message(field))))
+}
+
+/// A labelled input with its error line.
+#[component]
+pub fn Field<T: Send + Sync + 'static>(
+    /// The value of the action whose errors this field shows.
+    #[prop(into)]
+    value: Signal<Option<Result<T, AppError>>>,
+    /// The form field name (the server function's argument).
+    name: &'static str,
+    label: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    /// The same check the server runs, run in the browser first.
+    #[prop(optional)]
+    check: Option<fn(&str) -> Result<(), FieldError>>,
+    #[prop(optional, into)] initial: Option<String>,
+) -> impl IntoView {
+    let from_server = server_message(value, name);
+    let from_browser = RwSignal::new(None::<String>);
+    let shown = RwSignal::new(false);
+    let message = move || if shown.get() { from_browser.get() } else { None }.or_else(|| from_server.get());
+    let id = format!("f-{name}");
+    let error_id = format!("{id}-error");
+    let on_input = move |ev: leptos::ev::Event| {
+        let Some(check) = check else { return };
+        let input: leptos::web_sys::HtmlInputElement = event_target(&ev);
+        let problem = check(&input.value()).err().map(|e| e.message);
+        input.set_custom_validity(problem.as_deref().unwrap_or(""));
+        from_browser.set(problem);
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                value=initial
+                aria-invalid=move || message().is_some().to_string()
+                aria-describedby=error_id.clone()
+                on:input=on_input
+                on:change=move |_| shown.set(true)
+                on:invalid=move |ev| {
+                    ev.prevent_default();
+                    shown.set(true);
+                }
+            />
+            <p class="field-error" id=error_id role="alert">{message}</p>
+        </div>
+    }
+}
+
+/// The error of the latest run that belongs to no single field (wrong password, throttled…).
+#[component]
+pub fn FormError<T: Send + Sync + 'static>(#[prop(into)] value: Signal<Option<Result<T, AppError>>>) -> impl IntoView {
+    let message = move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()?.form_message()));
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="form-error" role="alert" data-testid="form-error">{message}</p>
+        </Show>
+    }
+}
+
+/// A submit button that says so while its action runs.
+#[component]
+pub fn Submit(pending: Memo<bool>, label: &'static str, busy: &'static str) -> impl IntoView {
+    view! {
+        <button type="submit" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+            {move || if pending.get() { busy } else { label }}
+        </button>
+    }
+}

@@ -1,0 +1,114 @@
+//! Register, log in, and the profile.
+
+use super::{SignedIn, SignedOut};
+use crate::app::use_session;
+use crate::components::form::{Field, FormError, Submit};
+use crate::models::time::format_date;
+use crate::models::{DisplayName, Email, FieldError, LoginName, Password, User, Username};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+fn check_name(s: &str) -> Result<(), FieldError> {
+    DisplayName::parse(s).map(drop)
+}
+fn check_username(s: &str) -> Result<(), FieldError> {
+    Username::parse(s).map(drop)
+}
+fn check_email(s: &str) -> Result<(), FieldError> {
+    Email::parse(s).map(drop)
+}
+fn check_password(s: &str) -> Result<(), FieldError> {
+    Password::parse(s).map(drop)
+}
+fn check_login(s: &str) -> Result<(), FieldError> {
+    LoginName::parse(s).map(drop)
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let action = use_session().register;
+    let value = action.value();
+    view! {
+        <Title text="Register"/>
+        <SignedOut page=move || view! {
+            <section class="page narrow">
+                <h1>"Create your account"</h1>
+                <ActionForm action=action attr:class="stack" attr:novalidate=false>
+                    <Field value name="name" label="Name" autocomplete="name" check=check_name/>
+                    <Field value name="username" label="Username" autocomplete="username" check=check_username/>
+                    <Field value name="email" label="Email" kind="email" autocomplete="email" check=check_email/>
+                    <Field value name="password" label="Password" kind="password" autocomplete="new-password" check=check_password/>
+                    <p class="hint">"At least 10 characters; a few unrelated words work well."</p>
+                    <FormError value/>
+                    <Submit pending=action.pending() label="Create account" busy="Creating…"/>
+                </ActionForm>
+                <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+            </section>
+        }/>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = use_session().login;
+    let value = action.value();
+    view! {
+        <Title text="Log in"/>
+        <SignedOut page=move || view! {
+            <section class="page narrow">
+                <h1>"Log in"</h1>
+                <ActionForm action=action attr:class="stack">
+                    <Field value name="login" label="Username or email" autocomplete="username" check=check_login/>
+                    <Field value name="password" label="Password" kind="password" autocomplete="current-password"/>
+                    <FormError value/>
+                    <Submit pending=action.pending() label="Log in" busy="Logging in…"/>
+                </ActionForm>
+                <p>"New here? " <A href="/register">"Create an account"</A></p>
+            </section>
+        }/>
+    }
+}
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    view! {
+        <Title text="Profile"/>
+        <SignedIn page=|user: User| view! { <Profile user/> }/>
+    }
+}
+
+#[component]
+fn Profile(user: User) -> impl IntoView {
+    let session = use_session();
+    let (rename, change) = (session.update_profile, session.change_password);
+    let (rename_value, change_value) = (rename.value(), change.value());
+    let saved = |v: MappedSignal<Option<Result<(), crate::models::AppError>>>| move || v.with(|v| matches!(v, Some(Ok(()))));
+    view! {
+        <section class="page narrow">
+            <h1>"Profile"</h1>
+            <dl class="facts">
+                <dt>"Name"</dt><dd data-testid="profile-name">{user.name.clone()}</dd>
+                <dt>"Username"</dt><dd>{user.username.clone()}</dd>
+                <dt>"Email"</dt><dd>{user.email.clone()}</dd>
+                <dt>"Member since"</dt><dd>{format_date(user.created_at)}</dd>
+            </dl>
+            <h2>"Change your name"</h2>
+            <ActionForm action=rename attr:class="stack">
+                <Field value=rename_value name="name" label="Name" autocomplete="name" check=check_name initial=user.name.clone()/>
+                <FormError value=rename_value/>
+                <Show when=saved(rename_value)><p class="ok" role="status">"Name saved."</p></Show>
+                <Submit pending=rename.pending() label="Save name" busy="Saving…"/>
+            </ActionForm>
+            <h2>"Change your password"</h2>
+            <p class="hint">"Every other device is signed out when you change it."</p>
+            <ActionForm action=change attr:class="stack">
+                <Field value=change_value name="current_password" label="Current password" kind="password" autocomplete="current-password"/>
+                <Field value=change_value name="new_password" label="New password" kind="password" autocomplete="new-password" check=check_password/>
+                <FormError value=change_value/>
+                <Show when=saved(change_value)><p class="ok" role="status">"Password changed."</p></Show>
+                <Submit pending=change.pending() label="Change password" busy="Changing…"/>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,98 @@
+//! The `users` aggregate.
+
+use super::Db;
+use crate::models::User;
+use sqlx::FromRow;
+
+/// A stored user with its password hash: never leaves the server.
+#[derive(FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn into_user(self) -> User {
+        User {
+            id: self.id,
+            name: self.name,
+            username: self.username,
+            email: self.email,
+            created_at: self.created_at,
+        }
+    }
+}
+
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub username: &'a str,
+    pub username_key: &'a str,
+    pub email: &'a str,
+    pub email_key: &'a str,
+    pub password_hash: &'a str,
+    pub created_at: i64,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into users (name, username, username_key, email, email_key, password_hash, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+    )
+    .bind(u.name)
+    .bind(u.username)
+    .bind(u.username_key)
+    .bind(u.email)
+    .bind(u.email_key)
+    .bind(u.password_hash)
+    .bind(u.created_at)
+    .fetch_one(db)
+    .await
+}
+
+/// `select` of every `UserRow` column, followed by a `where` clause.
+macro_rules! select_user_where {
+    ($cond:literal) => {
+        concat!("select id, name, username, email, password_hash, created_at from users where ", $cond)
+    };
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(select_user_where!("id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn by_username_key(db: &Db, key: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(select_user_where!("username_key = $1"))
+        .bind(key)
+        .fetch_optional(db)
+        .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn by_email_key(db: &Db, key: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(select_user_where!("email_key = $1"))
+        .bind(key)
+        .fetch_optional(db)
+        .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn set_name(db: &Db, id: i64, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set name = $1 where id = $2").bind(name).bind(id).execute(db).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(db).await?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! The state every handler and server function reaches.
+
+use super::auth::{AuthConfig, LoginThrottle};
+use super::db::Db;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub auth: Arc<AuthConfig>,
+    pub throttle: Arc<LoginThrottle>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,57 @@
+import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// One server per run, on a free loopback port chosen here and shared with the workers via the
+// environment (workers load this file again and must agree on the port and data folder).
+if (!process.env.E2E_PORT) {
+  process.env.E2E_PORT = execFileSync('python3', [
+    '-c',
+    'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])',
+  ]).toString().trim();
+  process.env.E2E_DATA_DIR = mkdtempSync(join(tmpdir(), 'huddle-e2e-'));
+}
+const port = process.env.E2E_PORT;
+const baseURL = `http://127.0.0.1:${port}`;
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: 0,
+  reporter: [
+    ['list'],
+    ['json', { outputFile: 'test-results/results.json' }],
+    ['html', { open: 'never', outputFolder: 'playwright-report' }],
+  ],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/lib/chromium/chromium',
+      args: ['--disable-gpu', '--disable-quic'],
+    },
+  },
+  projects: [
+    { name: 'js', use: { javaScriptEnabled: true } },
+    { name: 'no-js', use: { javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: process.env.HUDDLE_BIN ?? '../target/debug/huddle',
+    url: `${baseURL}/readyz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: {
+      HUDDLE_ADDR: `127.0.0.1:${port}`,
+      HUDDLE_DATA_DIR: process.env.E2E_DATA_DIR!,
+      HUDDLE_SITE_DIR: process.env.HUDDLE_SITE_DIR ?? '../target/site',
+      RUST_LOG: 'warn',
+    },
+  },
+});

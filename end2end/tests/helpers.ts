@@ -1,0 +1,33 @@
+import { expect, type Page, type TestInfo } from '@playwright/test';
+
+export const PASSWORD = 'violet-otter-harbour-42';
+
+/** A username no other test uses. */
+export function uniqueName(prefix = 'u'): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export function jsEnabled(info: TestInfo): boolean {
+  return info.project.use.javaScriptEnabled !== false;
+}
+
+/** Opens a page; with JavaScript on, waits until the app has hydrated. */
+export async function open(page: Page, path: string, info: TestInfo) {
+  await page.goto(path);
+  if (jsEnabled(info)) {
+    await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  }
+}
+
+/** Registers a new account through the form and checks it lands on the dashboard. */
+export async function register(page: Page, info: TestInfo, username = uniqueName()) {
+  await open(page, '/register', info);
+  await page.getByLabel('Name').fill('Grace Hopper');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Email').fill(`${username}@example.org`);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome back, Grace Hopper' })).toBeVisible();
+  await expect(page).toHaveURL(/\/$/);
+  return username;
+}

@@ -1,0 +1,43 @@
+# Shared by the project scripts: paths, logging, and installing what the build needs.
+# Every install is pinned and idempotent: a second run finds everything and installs nothing.
+
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+SITE="$ROOT/target/site"
+export PATH="$TOOLS/bin:$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_rust_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  local want have
+  want="$(wasm_bindgen_version)"
+  have="$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)"
+  if [ "$have" != "$want" ]; then
+    say "installing wasm-bindgen-cli $want into .tools (about 3 minutes, once)"
+    cargo install wasm-bindgen-cli --version "$want" --root "$TOOLS" --force
+  fi
+}
+
+# Builds the browser bundle (size profile) and lays out the site folder the server serves.
+build_site() {
+  say "building the browser bundle (wasm, profile wasm-release)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+  mkdir -p "$SITE/pkg"
+  wasm-bindgen --target web --remove-name-section --no-typescript \
+    --out-dir "$SITE/pkg" --out-name huddle \
+    "$ROOT/target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+  mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.wasm"
+  cp "$ROOT/style/main.css" "$SITE/pkg/huddle.css"
+  cp -r "$ROOT/public/." "$SITE/"
+  for f in huddle.wasm huddle.js huddle.css; do gzip -9 -k -f "$SITE/pkg/$f"; done
+}

@@ -1,0 +1,225 @@
+//! Configuration from environment variables. Every invalid value is one clear error naming
+//! the variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// `dev` generates what is missing; `production` insists on being told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Dev,
+    Production,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub jwt_secret: Vec<u8>,
+    /// Origins allowed to make state-changing requests; empty means "the Host the request names".
+    pub origins: Vec<String>,
+    pub env: Environment,
+    pub secure_cookies: bool,
+    /// Where the built browser bundle, CSS and public files are served from.
+    pub site_dir: PathBuf,
+}
+
+/// A configuration variable with a bad value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const MIN_SECRET_LEN: usize = 32;
+const SECRET_FILE: &str = "jwt_secret";
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads every variable through `get` (empty counts as unset).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let env = match get("HUDDLE_ENV").as_deref() {
+            None | Some("dev") => Environment::Dev,
+            Some("production") => Environment::Production,
+            Some(other) => return Err(invalid("HUDDLE_ENV", format!("expected dev or production, got {other:?}"))),
+        };
+        let addr = get("HUDDLE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let addr = addr
+            .parse()
+            .map_err(|_| invalid("HUDDLE_ADDR", format!("expected an address like 127.0.0.1:3000, got {addr:?}")))?;
+        let data_dir = PathBuf::from(get("HUDDLE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => parse_database_url(url)?,
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("huddle.db").display()),
+        };
+        let secure_cookies = match get("HUDDLE_SECURE_COOKIES") {
+            None => env == Environment::Production,
+            Some(v) => parse_bool(&v).ok_or_else(|| invalid("HUDDLE_SECURE_COOKIES", format!("expected true or false, got {v:?}")))?,
+        };
+        let origins = match get("HUDDLE_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => parse_origins(&list)?,
+        };
+        let site_dir = PathBuf::from(get("HUDDLE_SITE_DIR").unwrap_or_else(|| "target/site".into()));
+        let jwt_secret = jwt_secret(get("HUDDLE_JWT_SECRET"), env, &data_dir)?;
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, env, secure_cookies, site_dir })
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_database_url(url: String) -> Result<String, ConfigError> {
+    if app::server::db::Backend::of_url(&url).is_none() {
+        return Err(invalid("DATABASE_URL", "expected a sqlite: or postgres:// URL"));
+    }
+    Ok(url)
+}
+
+/// `https://chat.example.org, http://localhost:3000` into a list of bare origins.
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let o = o.trim_end_matches('/');
+            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') => Ok(o.to_string()),
+                _ => Err(invalid("HUDDLE_ORIGINS", format!("expected origins like https://huddle.example.org, got {o:?}"))),
+            }
+        })
+        .collect()
+}
+
+/// The configured secret; in dev, one generated once and kept in the data folder.
+fn jwt_secret(given: Option<String>, env: Environment, data_dir: &Path) -> Result<Vec<u8>, ConfigError> {
+    const VAR: &str = "HUDDLE_JWT_SECRET";
+    match (given, env) {
+        (Some(s), _) if s.len() < MIN_SECRET_LEN => {
+            Err(invalid(VAR, format!("too short: at least {MIN_SECRET_LEN} characters are needed")))
+        }
+        (Some(s), _) => Ok(s.into_bytes()),
+        (None, Environment::Production) => {
+            Err(invalid(VAR, format!("required when HUDDLE_ENV=production (at least {MIN_SECRET_LEN} random characters)")))
+        }
+        (None, Environment::Dev) => dev_secret(data_dir).map_err(|e| invalid("HUDDLE_DATA_DIR", e.to_string())),
+    }
+}
+
+fn dev_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
+    use base64::Engine;
+    use rand::RngCore;
+    let path = data_dir.join(SECRET_FILE);
+    if let Ok(existing) = std::fs::read(&path)
+        && existing.len() >= MIN_SECRET_LEN
+    {
+        return Ok(existing);
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes).into_bytes();
+    write_private(&path, &secret)?;
+    tracing::warn!(path = %path.display(), "HUDDLE_JWT_SECRET is not set: generated one for development and kept it here");
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_serve_sqlite_in_the_data_folder_on_port_3000() {
+        let c = config(&[("HUDDLE_JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://./data/huddle.db?mode=rwc");
+        assert_eq!(c.env, Environment::Dev);
+        assert!(!c.secure_cookies);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("HUDDLE_ADDR", "localhost"),
+            ("HUDDLE_ENV", "staging"),
+            ("DATABASE_URL", "mysql://x"),
+            ("HUDDLE_SECURE_COOKIES", "maybe"),
+            ("HUDDLE_ORIGINS", "example.org"),
+            ("HUDDLE_JWT_SECRET", "short"),
+        ];
+        for (var, value) in cases {
+            let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };
+            let err = config(&[("HUDDLE_JWT_SECRET", secret), (var, value)]).err().unwrap();
+            assert_eq!(err.var, var);
+        }
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_secret_and_uses_secure_cookies() {
+        let err = config(&[("HUDDLE_ENV", "production")]).err().unwrap();
+        assert_eq!(err.var, "HUDDLE_JWT_SECRET");
+        let c = config(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET)]).unwrap();
+        assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn dev_generates_a_secret_once_and_keeps_it() {
+        let dir = std::env::temp_dir().join(format!("huddle-config-{}", std::process::id()));
+        let dir_s = dir.to_string_lossy().to_string();
+        let first = config(&[("HUDDLE_DATA_DIR", &dir_s)]).unwrap().jwt_secret;
+        let second = config(&[("HUDDLE_DATA_DIR", &dir_s)]).unwrap().jwt_secret;
+        assert!(first.len() >= MIN_SECRET_LEN);
+        assert_eq!(first, second);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn origins_are_trimmed_of_slashes_and_spaces() {
+        let c = config(&[("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_ORIGINS", "https://a.example/ , http://localhost:3000")]).unwrap();
+        assert_eq!(c.origins, ["https://a.example", "http://localhost:3000"]);
+    }
+}

@@ -1,0 +1,6 @@
+//! The Huddle server: configuration, the router and its middleware, start-up.
+
+pub mod config;
+pub mod middleware;
+pub mod startup;
+pub mod telemetry;

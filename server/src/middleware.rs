@@ -1,0 +1,143 @@
+//! Cross-cutting HTTP behaviour: the cross-origin guard, security headers, form-post
+//! redirects, and request logging.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::{
+    CONTENT_SECURITY_POLICY, HOST, ORIGIN, REFERER, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use http::{HeaderValue, Method, StatusCode};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The origins allowed to change state; empty means "the origin the `Host` header names".
+#[derive(Clone)]
+pub struct AllowedOrigins(pub Arc<Vec<String>>);
+
+/// Refuses state-changing requests that a browser sent from another origin.
+pub async fn refuse_cross_origin(State(allowed): State<AllowedOrigins>, req: Request, next: Next) -> Response {
+    if is_cross_origin(&req, &allowed.0) {
+        tracing::warn!(path = req.uri().path(), "cross-origin request refused");
+        return (StatusCode::FORBIDDEN, "Cross-origin request refused.").into_response();
+    }
+    next.run(req).await
+}
+
+/// A plain function over the request so no header borrow lives across an `.await`.
+fn is_cross_origin(req: &Request, allowed: &[String]) -> bool {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let host = header(HOST);
+    let permitted = |origin: &str| match allowed.is_empty() {
+        false => allowed.iter().any(|a| a == origin),
+        true => origin.split_once("://").map(|(_, h)| h) == host,
+    };
+    if let Some(origin) = header(ORIGIN) {
+        return !permitted(origin);
+    }
+    if let Some(site) = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    if let Some(referer) = header(REFERER) {
+        return !permitted(origin_of(referer));
+    }
+    // Neither header: not a browser (curl, scripts); SameSite cookies do the rest.
+    false
+}
+
+/// `https://host:port` of a URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
+}
+
+/// Security headers on every response; a redirect answering a form post becomes
+/// `303 See Other`; stale error parameters are dropped from the `Referer` of a form post.
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
+    let post = req.method() == Method::POST;
+    if post {
+        strip_stale_form_errors(&mut req);
+    }
+    let mut res = next.run(req).await;
+    if post && res.status() == StatusCode::FOUND {
+        *res.status_mut() = StatusCode::SEE_OTHER;
+    }
+    let h = res.headers_mut();
+    h.entry(CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// Leptos sends a failed no-JS form post back to its `Referer` with `__path`/`__err` added;
+/// without this every further failure would add another pair.
+fn strip_stale_form_errors(req: &mut Request) {
+    let Some(referer) = req.headers().get(REFERER).and_then(|v| v.to_str().ok()) else { return };
+    let Some((base, query)) = referer.split_once('?') else { return };
+    let kept: Vec<&str> =
+        query.split('&').filter(|p| !p.starts_with("__path=") && !p.starts_with("__err=")).collect();
+    let cleaned = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+    if let Ok(v) = HeaderValue::try_from(cleaned) {
+        req.headers_mut().insert(REFERER, v);
+    }
+}
+
+/// One log line per request: method, path, status, latency. Never headers or bodies.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(%method, path, status = res.status().as_u16(), latency_ms = format!("{latency_ms:.1}"), "request");
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    fn post(headers: &[(&str, &str)]) -> Request {
+        let mut b = Request::builder().method(Method::POST).uri("/api/login").header(HOST, "127.0.0.1:3000");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn same_origin_posts_pass_and_foreign_ones_do_not() {
+        let none: Vec<String> = vec![];
+        assert!(!is_cross_origin(&post(&[("origin", "http://127.0.0.1:3000")]), &none));
+        assert!(is_cross_origin(&post(&[("origin", "http://evil.example")]), &none));
+        assert!(is_cross_origin(&post(&[("sec-fetch-site", "cross-site")]), &none));
+        assert!(is_cross_origin(&post(&[("referer", "http://evil.example/form")]), &none));
+        assert!(!is_cross_origin(&post(&[]), &none));
+    }
+
+    #[test]
+    fn an_allowlist_replaces_the_host_rule() {
+        let allowed = vec!["https://huddle.example".to_string()];
+        assert!(!is_cross_origin(&post(&[("origin", "https://huddle.example")]), &allowed));
+        assert!(is_cross_origin(&post(&[("origin", "http://127.0.0.1:3000")]), &allowed));
+    }
+
+    #[test]
+    fn origin_of_cuts_the_path() {
+        assert_eq!(origin_of("http://a.example:8080/x/y?z"), "http://a.example:8080");
+        assert_eq!(origin_of("https://a.example"), "https://a.example");
+    }
+
+    #[test]
+    fn stale_form_errors_leave_the_referer() {
+        let mut req = post(&[("referer", "http://h/login?next=%2F&__path=x&__err=y")]);
+        strip_stale_form_errors(&mut req);
+        assert_eq!(req.headers()[REFERER], "http://h/login?next=%2F");
+    }
+}

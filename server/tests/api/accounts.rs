@@ -1,0 +1,239 @@
+//! Registering, logging in and out, throttling, the sessions list, the profile.
+
+use crate::helpers::{STRONG_PASSWORD, error_of, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn registering_signs_the_new_user_in() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+
+    let me = ada.me().await;
+    assert_eq!(me["username"], "ada");
+    assert_eq!(me["name"], "Ada Lovelace");
+    assert!(me.get("password_hash").is_none());
+    let page = ada.get("/").await.text().await.unwrap();
+    assert!(page.contains("Welcome back, Ada Lovelace"));
+}
+
+#[tokio::test]
+async fn a_taken_username_or_email_is_a_field_error_whatever_its_case() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+
+    let mut other = app.browser();
+    let form = [("name", "A"), ("username", "ADA"), ("email", "new@example.org"), ("password", STRONG_PASSWORD)];
+    let res = other.call("register", &form).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_of(res).await["Validation"]["field"], "username");
+
+    let form = [("name", "A"), ("username", "ada2"), ("email", "ADA@example.org"), ("password", STRONG_PASSWORD)];
+    let res = other.call("register", &form).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_of(res).await["Validation"]["field"], "email");
+    assert!(other.cookies.is_empty());
+}
+
+#[tokio::test]
+async fn bad_registration_fields_are_named_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let mut b = app.browser();
+    let cases = [
+        (("x", "ada", "ada@example.org", STRONG_PASSWORD), "username"),
+        (("Ada", "ada", "not-an-email", STRONG_PASSWORD), "email"),
+        (("Ada", "ada", "ada@example.org", "short"), "password"),
+        (("Ada", "ada", "ada@example.org", "password1234"), "password"),
+        (("   ", "ada", "ada@example.org", STRONG_PASSWORD), "name"),
+    ];
+    for ((name, username, email, password), field) in cases {
+        let username = if field == "username" { name } else { username };
+        let name = if field == "username" { "Ada" } else { name };
+        let form = [("name", name), ("username", username), ("email", email), ("password", password)];
+        let res = b.call("register", &form).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert_eq!(error_of(res).await["Validation"]["field"], field);
+    }
+    assert_eq!(b.login("ada", STRONG_PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_user_logs_in_by_username_or_by_email() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+
+    for login in ["ada", "ADA", "ada@example.org", "Ada@Example.org"] {
+        let mut b = app.browser();
+        let res = b.login(login, STRONG_PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK, "{login}");
+        assert_eq!(b.me().await["username"], "ada");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    let mut b = app.browser();
+
+    let wrong = b.login("ada", "not-the-password-at-all").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong = error_of(wrong).await;
+    let unknown = b.login("nobody", "not-the-password-at-all").await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(unknown).await, wrong);
+    assert_eq!(wrong, json!("InvalidCredentials"));
+    assert_eq!(b.me().await, json!(null));
+}
+
+#[tokio::test]
+async fn the_sixth_failure_in_a_minute_is_throttled_with_retry_after() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    let mut b = app.browser();
+    for _ in 0..5 {
+        assert_eq!(b.login("ada", "not-the-password-at-all").await.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    // Even the right password is refused now: it is not checked at all.
+    let res = b.login("ada", STRONG_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert!(error_of(res).await["RateLimited"]["retry_after_secs"].as_u64().is_some());
+    assert!(b.cookies.is_empty());
+}
+
+#[tokio::test]
+async fn logging_out_ends_this_login_for_good() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let refresh = ada.refresh_token();
+
+    assert_eq!(ada.call("logout", &[]).await.status(), StatusCode::OK);
+    assert!(ada.cookies.is_empty());
+    assert_eq!(ada.me().await, json!(null));
+
+    // The old refresh token, replayed, no longer signs anyone in.
+    ada.cookies.insert("huddle_refresh".into(), refresh);
+    assert_eq!(ada.me().await, json!(null));
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_every_login() {
+    let app = spawn_app().await;
+    let mut laptop = app.signed_up("ada").await;
+    let mut phone = app.browser();
+    phone.login("ada", STRONG_PASSWORD).await;
+
+    assert_eq!(laptop.call("logout_everywhere", &[]).await.status(), StatusCode::OK);
+
+    phone.expire_access();
+    assert_eq!(phone.me().await, json!(null));
+    assert_eq!(laptop.me().await, json!(null));
+}
+
+#[tokio::test]
+async fn the_sessions_list_shows_each_login_and_revokes_another() {
+    let app = spawn_app().await;
+    let mut laptop = app.signed_up("ada").await;
+    let mut phone = app.browser();
+    phone.user_agent = "Mozilla/5.0 (iPhone) Safari/604.1".into();
+    phone.login("ada", STRONG_PASSWORD).await;
+
+    let list: serde_json::Value = laptop.call("sessions", &[]).await.json().await.unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let current: Vec<_> = list.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    let other = list.iter().find(|s| s["current"] == false).unwrap();
+    assert!(other["user_agent"].as_str().unwrap().contains("iPhone"));
+
+    let id = other["id"].to_string();
+    assert_eq!(laptop.call("revoke_session", &[("id", &id)]).await.status(), StatusCode::OK);
+    phone.expire_access();
+    assert_eq!(phone.me().await, json!(null));
+    let list: serde_json::Value = laptop.call("sessions", &[]).await.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // Another user's login is "not found", like a missing one.
+    let mut bob = app.signed_up("bob").await;
+    let res = bob.call("revoke_session", &[("id", &list[0]["id"].to_string())]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(laptop.me().await["username"], "ada");
+}
+
+#[tokio::test]
+async fn pages_and_functions_for_members_refuse_visitors() {
+    let app = spawn_app().await;
+    let mut visitor = app.browser();
+    assert_eq!(visitor.call("sessions", &[]).await.status(), StatusCode::UNAUTHORIZED);
+    let res = visitor.get("/profile").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn changing_the_password_keeps_this_login_and_ends_the_others() {
+    let app = spawn_app().await;
+    let mut laptop = app.signed_up("ada").await;
+    let mut phone = app.browser();
+    phone.login("ada", STRONG_PASSWORD).await;
+    let new = "quartz-lantern-meadow-77";
+
+    let res = laptop.call("change_password", &[("current_password", "wrong-wrong-wrong"), ("new_password", new)]).await;
+    assert_eq!(error_of(res).await["Validation"]["field"], "current_password");
+    let res = laptop.call("change_password", &[("current_password", STRONG_PASSWORD), ("new_password", new)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    laptop.expire_access();
+    assert_eq!(laptop.me().await["username"], "ada");
+    phone.expire_access();
+    assert_eq!(phone.me().await, json!(null));
+    let mut b = app.browser();
+    assert_eq!(b.login("ada", STRONG_PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(b.login("ada", new).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_profile_name_can_be_changed_but_not_emptied() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let res = ada.call("update_profile", &[("name", "   ")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(ada.call("update_profile", &[("name", "Augusta Ada King")]).await.status(), StatusCode::OK);
+    assert_eq!(ada.me().await["name"], "Augusta Ada King");
+}
+
+#[tokio::test]
+async fn a_form_post_without_javascript_is_answered_with_303_and_cookies() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let res = client
+        .post(app.url("/api/login"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("origin", app.url(""))
+        .header("referer", app.url("/login"))
+        .form(&[("login", "ada"), ("password", STRONG_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(res.headers().get_all("set-cookie").iter().count(), 2);
+
+    let res = client
+        .post(app.url("/api/login"))
+        .header("accept", "text/html")
+        .header("origin", app.url(""))
+        .header("referer", app.url("/login"))
+        .form(&[("login", "ada"), ("password", "wrong-password-here")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let back = res.headers()["location"].to_str().unwrap();
+    assert!(back.starts_with(&app.url("/login?")) && back.contains("__err="), "{back}");
+}

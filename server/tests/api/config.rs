@@ -1,0 +1,38 @@
+//! The real binary refuses bad configuration with one line and exit code 2.
+
+use std::process::Command;
+
+fn run_huddle(vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("huddle-cfg-{}-{}", std::process::id(), vars.len()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_huddle"));
+    cmd.env_clear().env("HUDDLE_DATA_DIR", &dir).current_dir(std::env::temp_dir());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn an_invalid_value_exits_2_naming_the_variable() {
+    let (code, stderr) = run_huddle(&[("HUDDLE_ADDR", "not-an-address")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_ADDR: expected an address"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn production_without_a_secret_refuses_to_start() {
+    let (code, stderr) = run_huddle(&[("HUDDLE_ENV", "production")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_JWT_SECRET: required when HUDDLE_ENV=production"), "{stderr}");
+}
+
+#[test]
+fn a_short_secret_refuses_to_start() {
+    let (code, stderr) = run_huddle(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", "tooshort")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_JWT_SECRET: too short"), "{stderr}");
+}

@@ -1,0 +1,207 @@
+//! `spawn_app()` and a small cookie-keeping client that behaves like one browser.
+
+use reqwest::header::{ACCEPT, COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::{Response, StatusCode};
+use server::config::{Config, Environment};
+use server::startup::Application;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const STRONG_PASSWORD: &str = "violet-otter-harbour-42";
+
+/// A running server and the database behind it; both go away on drop.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    data_dir: PathBuf,
+    pg_database: Option<String>,
+}
+
+/// Which backend this run tests: SQLite unless `HUDDLE_TEST_DATABASE=postgres`.
+fn on_postgres() -> bool {
+    std::env::var("HUDDLE_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("HUDDLE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn unique_name() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("huddle_t_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+async fn create_pg_database(name: &str) -> String {
+    use sqlx::{Connection, Executor};
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", pg_admin_url()))
+        .await
+        .expect("HUDDLE_TEST_DATABASE=postgres but PostgreSQL is unreachable");
+    admin.execute(sqlx::AssertSqlSafe(format!("create database {name}"))).await.expect("create test database");
+    format!("{}/{name}", pg_admin_url())
+}
+
+fn drop_pg_database(name: String) {
+    // Drop runs outside any async context: use a short-lived runtime on its own thread.
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use sqlx::{Connection, Executor};
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&format!("{}/postgres", pg_admin_url())).await {
+                let _ = admin.execute(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)"))).await;
+            }
+        });
+    })
+    .join();
+}
+
+pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        site_dir: data_dir.join("site"),
+        data_dir,
+        database_url,
+        jwt_secret: b"integration-test-secret-0123456789".to_vec(),
+        origins: Vec::new(),
+        env: Environment::Dev,
+        secure_cookies: false,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    server::telemetry::init();
+    let name = unique_name();
+    let data_dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let (database_url, pg_database) = if on_postgres() {
+        (create_pg_database(&name).await, Some(name))
+    } else {
+        (format!("sqlite://{}?mode=rwc", data_dir.join("huddle.db").display()), None)
+    };
+    let app = Application::build(test_config(data_dir.clone(), database_url)).await.expect("server starts");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { addr, data_dir, pg_database }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_database.take() {
+            drop_pg_database(name);
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A new browser-like client with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            base: self.url(""),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            cookies: BTreeMap::new(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".into(),
+        }
+    }
+
+    /// A browser that has registered `username` and is signed in.
+    pub async fn signed_up(&self, username: &str) -> Browser {
+        let mut b = self.browser();
+        let res = b.register(username).await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+        b
+    }
+}
+
+/// Keeps cookies the way a browser does and sends the `Origin` a same-site page would.
+pub struct Browser {
+    base: String,
+    http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+    pub user_agent: String,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&mut self, res: &Response) {
+        for v in res.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(COOKIE, self.cookie_header())
+            .header("user-agent", &self.user_agent)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
+    /// Calls a server function the way the hydrated app does (JSON errors, status codes).
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(ORIGIN, self.base.clone())
+            .header("user-agent", &self.user_agent)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
+    pub async fn register(&mut self, username: &str) -> Response {
+        let email = format!("{username}@example.org");
+        let form = [("name", "Ada Lovelace"), ("username", username), ("email", &email), ("password", STRONG_PASSWORD)];
+        self.call("register", &form).await
+    }
+
+    pub async fn login(&mut self, login: &str, password: &str) -> Response {
+        self.call("login", &[("login", login), ("password", password)]).await
+    }
+
+    /// The signed-in user as the server sees it (`null` when signed out).
+    pub async fn me(&mut self) -> serde_json::Value {
+        let res = self.call("me", &[]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub fn refresh_token(&self) -> String {
+        self.cookies.get("huddle_refresh").cloned().expect("a refresh cookie")
+    }
+
+    /// Forgets the access token, as if it had expired.
+    pub fn expire_access(&mut self) {
+        self.cookies.remove("huddle_access");
+    }
+}
+
+/// The JSON error body of a failed server function call.
+pub async fn error_of(res: Response) -> serde_json::Value {
+    res.json().await.unwrap()
+}

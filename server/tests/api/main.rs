@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a free port with a fresh database, driven over HTTP.
+//! Set `HUDDLE_TEST_DATABASE=postgres` to run them against PostgreSQL.
+
+mod accounts;
+mod config;
+mod helpers;
+mod http_security;
+mod tokens;
