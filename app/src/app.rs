@@ -1,14 +1,13 @@
 //! The HTML shell, the router and the session shared by every page.
 
-use crate::api::auth::{
-    ChangePassword, Login, Logout, LogoutEverywhere, Register, UpdateProfile, current_user,
-};
+use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, User};
 use crate::pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::{SsrMode, path};
 
 /// The document around every server-rendered page.
@@ -49,39 +48,36 @@ fn set_content_security_policy() {
     }
 }
 
-/// The signed-in user and the actions that change who that is, shared through context.
+/// The signed-in user and the actions that end a login, shared through context.
+///
+/// Forms that can fail (log in, register, profile) create their own actions inside their
+/// page: only there does a failed no-JS post find its error in the URL.
 #[derive(Clone, Copy)]
 pub struct Session {
     pub user: Resource<Result<Option<User>, AppError>>,
-    pub login: ServerAction<Login>,
-    pub register: ServerAction<Register>,
     pub logout: ServerAction<Logout>,
     pub logout_everywhere: ServerAction<LogoutEverywhere>,
-    pub update_profile: ServerAction<UpdateProfile>,
-    pub change_password: ServerAction<ChangePassword>,
+    revision: RwSignal<u64>,
 }
 
 impl Session {
+    /// The user is fetched again after every navigation (log in and register end in one) and
+    /// whenever a page says the account changed.
     fn new() -> Self {
-        let login = ServerAction::<Login>::new();
-        let register = ServerAction::<Register>::new();
         let logout = ServerAction::<Logout>::new();
         let logout_everywhere = ServerAction::<LogoutEverywhere>::new();
-        let update_profile = ServerAction::<UpdateProfile>::new();
-        let change_password = ServerAction::<ChangePassword>::new();
+        let revision = RwSignal::new(0);
+        let path = use_location().pathname;
         let user = Resource::new(
-            move || {
-                (
-                    login.version().get(),
-                    register.version().get(),
-                    logout.version().get(),
-                    logout_everywhere.version().get(),
-                    update_profile.version().get(),
-                )
-            },
+            move || (path.get(), revision.get(), logout.version().get(), logout_everywhere.version().get()),
             |_| current_user(),
         );
-        Self { user, login, register, logout, logout_everywhere, update_profile, change_password }
+        Self { user, logout, logout_everywhere, revision }
+    }
+
+    /// Fetches the user again (after a change to the account).
+    pub fn changed(&self) {
+        self.revision.update(|n| *n += 1);
     }
 }
 
@@ -93,24 +89,34 @@ pub fn use_session() -> Session {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/huddle.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Huddle".to_string() } else { format!("{page} · Huddle") }/>
+        <Router>
+            <Layout/>
+        </Router>
+    }
+}
+
+/// Everything inside the router. The session's actions are created here, not above the
+/// router: a failed no-JS form post comes back as an error in the URL, which the router
+/// provides and a new action picks up.
+#[component]
+fn Layout() -> impl IntoView {
     provide_context(Session::new());
     // Effects run only in the browser: this marks the page once the app is live (tests wait on it).
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Stylesheet id="leptos" href="/pkg/huddle.css"/>
-        <Title formatter=|page: String| if page.is_empty() { "Huddle".to_string() } else { format!("{page} · Huddle") }/>
-        <Router>
-            <Nav/>
-            <main data-hydrated=move || hydrated.get().to_string()>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
-        </Router>
+        <Nav/>
+        <main data-hydrated=move || hydrated.get().to_string()>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
+                <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+            </Routes>
+        </main>
     }
 }

@@ -9,8 +9,8 @@ test('a visitor registers, logs out and logs back in by email', async ({ page },
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
 
-  await page.getByLabel('Username or email').fill(`${username}@example.org`);
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Username or email', { exact: true }).fill(`${username}@example.org`);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page.getByRole('heading', { name: 'Welcome back, Grace Hopper' })).toBeVisible();
 });
@@ -20,8 +20,8 @@ test('a wrong password is refused without saying which part was wrong', async ({
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/login$/);
 
-  await page.getByLabel('Username or email').fill(username);
-  await page.getByLabel('Password').fill('not-my-password-at-all');
+  await page.getByLabel('Username or email', { exact: true }).fill(username);
+  await page.getByLabel('Password', { exact: true }).fill('not-my-password-at-all');
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page.getByTestId('form-error')).toHaveText('Wrong username, email or password.');
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
@@ -33,10 +33,10 @@ test('a taken username is shown next to its field', async ({ page, browser }, in
   const other = await browser.newContext();
   const p2 = await other.newPage();
   await open(p2, '/register', info);
-  await p2.getByLabel('Name').fill('Someone Else');
-  await p2.getByLabel('Username').fill(username);
-  await p2.getByLabel('Email').fill(`${uniqueName()}@example.org`);
-  await p2.getByLabel('Password').fill(PASSWORD);
+  await p2.getByLabel('Name', { exact: true }).fill('Someone Else');
+  await p2.getByLabel('Username', { exact: true }).fill(username);
+  await p2.getByLabel('Email', { exact: true }).fill(`${uniqueName()}@example.org`);
+  await p2.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await p2.getByRole('button', { name: 'Create account' }).click();
   await expect(p2.locator('#f-username-error')).toHaveText('That username is taken.');
   await other.close();
@@ -48,8 +48,8 @@ test('the sessions page lists each login and revokes another device', async ({ p
   const phoneContext = await browser.newContext();
   const phone = await phoneContext.newPage();
   await open(phone, '/login', info);
-  await phone.getByLabel('Username or email').fill(username);
-  await phone.getByLabel('Password').fill(PASSWORD);
+  await phone.getByLabel('Username or email', { exact: true }).fill(username);
+  await phone.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await phone.getByRole('button', { name: 'Log in' }).click();
   await expect(phone.getByRole('heading', { name: 'Welcome back, Grace Hopper' })).toBeVisible();
 
@@ -82,10 +82,10 @@ test('with JavaScript, a bad field is caught in the browser without a request', 
   page.on('request', (r) => { if (r.url().includes('/api/')) calls.push(r.url()); });
   await open(page, '/register', info);
 
-  await page.getByLabel('Name').fill('Grace Hopper');
-  await page.getByLabel('Username').fill('ab');
-  await page.getByLabel('Email').fill('grace@example.org');
-  await page.getByLabel('Password').fill('short');
+  await page.getByLabel('Name', { exact: true }).fill('Grace Hopper');
+  await page.getByLabel('Username', { exact: true }).fill('ab');
+  await page.getByLabel('Email', { exact: true }).fill('grace@example.org');
+  await page.getByLabel('Password', { exact: true }).fill('short');
   await page.getByRole('button', { name: 'Create account' }).click();
 
   await expect(page.locator('#f-username-error')).toHaveText('A username needs at least 3 characters.');

@@ -1,6 +1,7 @@
 //! Register, log in, and the profile.
 
 use super::{SignedIn, SignedOut};
+use crate::api::auth::{ChangePassword, Login, Register, UpdateProfile};
 use crate::app::use_session;
 use crate::components::form::{Field, FormError, Submit};
 use crate::models::time::format_date;
@@ -27,7 +28,7 @@ fn check_login(s: &str) -> Result<(), FieldError> {
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    let action = use_session().register;
+    let action = ServerAction::<Register>::new();
     let value = action.value();
     view! {
         <Title text="Register"/>
@@ -51,7 +52,7 @@ pub fn RegisterPage() -> impl IntoView {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = use_session().login;
+    let action = ServerAction::<Login>::new();
     let value = action.value();
     view! {
         <Title text="Log in"/>
@@ -72,16 +73,23 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
+    let session = use_session();
+    // Created here, not in `Profile`: that is rebuilt when the user is fetched again.
+    let (rename, change) = (ServerAction::<UpdateProfile>::new(), ServerAction::<ChangePassword>::new());
+    // A new name shows in the navigation bar and above, which read the session's user.
+    Effect::new(move |_| {
+        if matches!(rename.value().get(), Some(Ok(()))) {
+            session.changed();
+        }
+    });
     view! {
         <Title text="Profile"/>
-        <SignedIn page=|user: User| view! { <Profile user/> }/>
+        <SignedIn page=move |user: User| view! { <Profile user rename change/> }/>
     }
 }
 
 #[component]
-fn Profile(user: User) -> impl IntoView {
-    let session = use_session();
-    let (rename, change) = (session.update_profile, session.change_password);
+fn Profile(user: User, rename: ServerAction<UpdateProfile>, change: ServerAction<ChangePassword>) -> impl IntoView {
     let (rename_value, change_value) = (rename.value(), change.value());
     let saved = |v: MappedSignal<Option<Result<(), crate::models::AppError>>>| move || v.with(|v| matches!(v, Some(Ok(()))));
     view! {
