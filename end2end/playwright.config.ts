@@ -7,10 +7,8 @@ import { join } from 'node:path';
 // One server per run, on a free loopback port chosen here and shared with the workers via the
 // environment (workers load this file again and must agree on the port and data folder).
 if (!process.env.E2E_PORT) {
-  process.env.E2E_PORT = execFileSync('python3', [
-    '-c',
-    'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])',
-  ]).toString().trim();
+  const freePort = "const s = require('net').createServer(); s.listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });";
+  process.env.E2E_PORT = execFileSync(process.execPath, ['-e', freePort]).toString().trim();
   process.env.E2E_DATA_DIR = mkdtempSync(join(tmpdir(), 'huddle-e2e-'));
 }
 const port = process.env.E2E_PORT;

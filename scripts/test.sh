@@ -13,8 +13,17 @@ ensure_chromium() {
   fi
 }
 
+ensure_node() {
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+}
+
 ensure_rust_tools
 ensure_chromium
+ensure_node
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -60,18 +60,21 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let name = LoginName::parse(&login)?;
-        let (ip_key, account_key) = (format!("ip:{}", ctx::client_ip()), format!("account:{}", name.key()));
-        let keys = [ip_key.as_str(), account_key.as_str()];
-        if let Some(wait) = state.throttle.check(&keys, std::time::Instant::now()) {
-            return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
-        }
+        let ip_key = format!("ip:{}", ctx::client_ip());
+        throttled(&state, &ip_key)?;
         let user = match &name {
             LoginName::Username(u) => db::users::by_username_key(&state.db, &u.key()).await?,
             LoginName::Email(e) => db::users::by_email_key(&state.db, &e.key()).await?,
         };
+        // One count per account, whether it is named by username or by email.
+        let account_key = match &user {
+            Some(u) => format!("account:{}", u.id),
+            None => format!("unknown:{}", name.key()),
+        };
+        throttled(&state, &account_key)?;
         let verified = auth::password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
         let Some(user) = user.filter(|_| verified) else {
-            state.throttle.record_failure(&keys, std::time::Instant::now());
+            state.throttle.record_failure(&[&ip_key, &account_key], std::time::Instant::now());
             return Err(AppError::InvalidCredentials);
         };
         state.throttle.clear(&account_key);
@@ -81,6 +84,15 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
         Ok(())
     })
     .await
+}
+
+/// Refuses the attempt, before any password is hashed, while `key` is over its failure limit.
+#[cfg(feature = "ssr")]
+fn throttled(state: &crate::server::AppState, key: &str) -> Result<(), AppError> {
+    match state.throttle.check(&[key], std::time::Instant::now()) {
+        Some(wait) => Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) }),
+        None => Ok(()),
+    }
 }
 
 /// Ends this login.
@@ -171,10 +183,8 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        let account_key = format!("account-id:{}", s.user_id);
-        if let Some(wait) = state.throttle.check(&[&account_key], std::time::Instant::now()) {
-            return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
-        }
+        let account_key = format!("account:{}", s.user_id);
+        throttled(&state, &account_key)?;
         let new = Password::parse_field(&new_password, "new_password")?;
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
         if !auth::password::verify(current_password, Some(user.password_hash.clone())).await {

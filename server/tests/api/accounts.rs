@@ -105,6 +105,33 @@ async fn the_sixth_failure_in_a_minute_is_throttled_with_retry_after() {
 }
 
 #[tokio::test]
+async fn failures_count_per_account_whether_named_by_username_or_email() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    for i in 0..5u8 {
+        let login = if i % 2 == 0 { "ada" } else { "ADA@example.org" };
+        let mut b = app.browser_at([127, 0, 1, i + 1]);
+        assert_eq!(b.login(login, "not-the-password-at-all").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let mut fresh_ip = app.browser_at([127, 0, 1, 99]);
+    assert_eq!(fresh_ip.login("ada", STRONG_PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn failures_count_per_client_address_across_accounts() {
+    let app = spawn_app().await;
+    app.signed_up("ada").await;
+    let mut b = app.browser_at([127, 0, 2, 1]);
+    for i in 0..5 {
+        let res = b.login(&format!("nobody{i}"), "not-the-password-at-all").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(b.login("ada", STRONG_PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let mut elsewhere = app.browser_at([127, 0, 2, 2]);
+    assert_eq!(elsewhere.login("ada", STRONG_PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn logging_out_ends_this_login_for_good() {
     let app = spawn_app().await;
     let mut ada = app.signed_up("ada").await;

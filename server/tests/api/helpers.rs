@@ -101,9 +101,19 @@ impl TestApp {
 
     /// A new browser-like client with an empty cookie jar.
     pub fn browser(&self) -> Browser {
+        self.browser_at([127, 0, 0, 1])
+    }
+
+    /// A browser connecting from another loopback address (another client IP).
+    pub fn browser_at(&self, ip: [u8; 4]) -> Browser {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap();
         Browser {
             base: self.url(""),
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http,
             cookies: BTreeMap::new(),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".into(),
         }
