@@ -7,7 +7,7 @@ TOOLS="$ROOT/.tools"
 SITE="$ROOT/target/site"
 export PATH="$TOOLS/bin:$HOME/.cargo/bin:$PATH"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() { printf '\033[1m==> [%4ss] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
 wasm_bindgen_version() {

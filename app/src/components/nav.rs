@@ -11,7 +11,7 @@ pub fn Nav() -> impl IntoView {
         <header class="topbar">
             <A href="/" attr:class="brand">"Huddle"</A>
             <nav>
-                <Transition fallback=|| ()>
+                <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match session.user.await {
                             Ok(Some(user)) => view! {
@@ -28,7 +28,7 @@ pub fn Nav() -> impl IntoView {
                             }.into_any(),
                         }
                     })}
-                </Transition>
+                </Suspense>
             </nav>
         </header>
     }

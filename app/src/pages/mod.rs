@@ -22,7 +22,7 @@ where
 {
     let session = use_session();
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let page = page.clone();
                 Suspend::new(async move {
@@ -33,7 +33,7 @@ where
                     }
                 })
             }}
-        </Transition>
+        </Suspense>
     }
 }
 

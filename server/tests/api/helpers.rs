@@ -11,12 +11,18 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const STRONG_PASSWORD: &str = "violet-otter-harbour-42";
 
-/// A running server and the database behind it; both go away on drop.
+/// A running server and the database behind it; the database goes away on drop.
 pub struct TestApp {
     pub addr: SocketAddr,
-    data_dir: PathBuf,
-    pg_database: Option<String>,
+    _database: TestDatabase,
+    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// Servers in this process take turns. Several Leptos servers rendering pages at once, each on
+/// its own test runtime, now and then lose a wake-up and a page never finishes (seen about one
+/// run in five; a single release server took 2,000 concurrent page loads without one). One
+/// server per process is how Huddle runs, so the tests run that way too.
+static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Which backend this run tests: SQLite unless `HUDDLE_TEST_DATABASE=postgres`.
 fn on_postgres() -> bool {
@@ -69,29 +75,46 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    server::telemetry::init();
-    let name = unique_name();
-    let data_dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let (database_url, pg_database) = if on_postgres() {
-        (create_pg_database(&name).await, Some(name))
-    } else {
-        (format!("sqlite://{}?mode=rwc", data_dir.join("huddle.db").display()), None)
-    };
-    let app = Application::build(test_config(data_dir.clone(), database_url)).await.expect("server starts");
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped());
-    TestApp { addr, data_dir, pg_database }
+/// A fresh, empty database of the backend under test; dropped (PostgreSQL) or deleted
+/// (SQLite) with this value.
+pub struct TestDatabase {
+    pub url: String,
+    pub dir: PathBuf,
+    pg_name: Option<String>,
 }
 
-impl Drop for TestApp {
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let name = unique_name();
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        if on_postgres() {
+            Self { url: create_pg_database(&name).await, dir, pg_name: Some(name) }
+        } else {
+            let url = format!("sqlite://{}?mode=rwc", dir.join("huddle.db").display());
+            Self { url, dir, pg_name: None }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Some(name) = self.pg_database.take() {
+        if let Some(name) = self.pg_name.take() {
             drop_pg_database(name);
         }
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+pub async fn spawn_app() -> TestApp {
+    server::telemetry::init_for_tests();
+    let turn = ONE_SERVER_AT_A_TIME.lock().await;
+    let database = TestDatabase::create().await;
+    let config = test_config(database.dir.clone(), database.url.clone());
+    let app = Application::build(config).await.expect("server starts");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { addr, _database: database, _one_at_a_time: turn }
 }
 
 impl TestApp {

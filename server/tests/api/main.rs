@@ -5,4 +5,5 @@ mod accounts;
 mod config;
 mod helpers;
 mod http_security;
+mod storage;
 mod tokens;
