@@ -32,7 +32,8 @@ cargo test -p app -p server
 
 if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   say "Rust integration tests on PostgreSQL"
-  HUDDLE_TEST_DATABASE=postgres cargo test -p server --test api
+  # The same package set as above, so nothing is rebuilt; only the database changes.
+  HUDDLE_TEST_DATABASE=postgres cargo test -p app -p server
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is expected at 127.0.0.1:5432 in CI but is unreachable" >&2
   exit 1
