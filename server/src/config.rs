@@ -1,6 +1,7 @@
 //! Configuration from environment variables. Every invalid value is one clear error naming
 //! the variable.
 
+use app::models::money::Currency;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Where the built browser bundle, CSS and public files are served from.
     pub site_dir: PathBuf,
+    /// The currency new accounts start with.
+    pub default_currency: &'static Currency,
 }
 
 /// A configuration variable with a bad value.
@@ -78,8 +81,12 @@ impl Config {
             Some(list) => parse_origins(&list)?,
         };
         let site_dir = PathBuf::from(get("HUDDLE_SITE_DIR").unwrap_or_else(|| "target/site".into()));
+        let currency = get("HUDDLE_DEFAULT_CURRENCY").unwrap_or_else(|| "EUR".into());
+        let default_currency = Currency::find(&currency).ok_or_else(|| {
+            invalid("HUDDLE_DEFAULT_CURRENCY", format!("expected an ISO 4217 code Huddle knows (EUR, USD, …), got {currency:?}"))
+        })?;
         let jwt_secret = jwt_secret(get("HUDDLE_JWT_SECRET"), env, &data_dir)?;
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, env, secure_cookies, site_dir })
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, env, secure_cookies, site_dir, default_currency })
     }
 }
 
@@ -190,6 +197,7 @@ mod tests {
             ("HUDDLE_SECURE_COOKIES", "maybe"),
             ("HUDDLE_ORIGINS", "example.org"),
             ("HUDDLE_JWT_SECRET", "short"),
+            ("HUDDLE_DEFAULT_CURRENCY", "XYZ"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };

@@ -69,6 +69,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         db,
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(60))),
+        default_currency: config.default_currency,
         leptos_options: leptos_options.clone(),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));

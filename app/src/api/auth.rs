@@ -28,9 +28,10 @@ pub async fn register(name: String, username: String, email: String, password: S
             email: email.as_str(),
             email_key: &email.key(),
             password_hash: &hash,
+            currency: state.default_currency.code,
             created_at: now_ms(),
         };
-        let user_id = db::users::insert(&state.db, &new).await.map_err(taken_field)?;
+        let user_id = db::users::create(&state.db, &new).await.map_err(taken_field)?;
         let (_, cookies) = auth::session::start_login(&state, user_id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
         leptos_axum::redirect("/");

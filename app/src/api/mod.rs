@@ -2,3 +2,4 @@
 //! maps the result.
 
 pub mod auth;
+pub mod expenses;

@@ -12,6 +12,8 @@ pub struct User {
     pub email: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// ISO 4217 code of the user's amounts.
+    pub currency: String,
 }
 
 /// One active login (refresh-token family) of the signed-in user.

@@ -2,6 +2,7 @@
 
 use super::auth::{AuthConfig, LoginThrottle};
 use super::db::Db;
+use crate::models::money::Currency;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<AuthConfig>,
     pub throttle: Arc<LoginThrottle>,
+    /// The currency new accounts start with.
+    pub default_currency: &'static Currency,
     pub leptos_options: LeptosOptions,
 }
 

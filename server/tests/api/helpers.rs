@@ -72,6 +72,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         origins: Vec::new(),
         env: Environment::Dev,
         secure_cookies: false,
+        default_currency: app::models::money::Currency::find("EUR").unwrap(),
     }
 }
 

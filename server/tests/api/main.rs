@@ -3,6 +3,7 @@
 
 mod accounts;
 mod config;
+mod expenses;
 mod helpers;
 mod http_security;
 mod storage;

@@ -28,13 +28,14 @@ async fn a_duplicate_username_names_its_constraint_on_either_backend() {
         email,
         email_key: email,
         password_hash: "x",
+        currency: "EUR",
         created_at: 1,
     };
-    db::users::insert(&pool, &user("ada", "a@example.org")).await.unwrap();
+    db::users::create(&pool, &user("ada", "a@example.org")).await.unwrap();
 
-    let err = db::users::insert(&pool, &user("ada", "b@example.org")).await.unwrap_err();
+    let err = db::users::create(&pool, &user("ada", "b@example.org")).await.unwrap_err();
     assert_eq!(db::violated_unique(&err).as_deref(), Some("users_username_key"));
-    let err = db::users::insert(&pool, &user("bob", "a@example.org")).await.unwrap_err();
+    let err = db::users::create(&pool, &user("bob", "a@example.org")).await.unwrap_err();
     assert_eq!(db::violated_unique(&err).as_deref(), Some("users_email_key"));
     pool.close().await;
 }

@@ -13,6 +13,8 @@ pub struct UserRow {
     pub email: String,
     pub password_hash: String,
     pub created_at: i64,
+    pub currency: String,
+    pub page_size: i64,
 }
 
 impl UserRow {
@@ -23,6 +25,7 @@ impl UserRow {
             username: self.username,
             email: self.email,
             created_at: self.created_at,
+            currency: self.currency,
         }
     }
 }
@@ -34,14 +37,17 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub email_key: &'a str,
     pub password_hash: &'a str,
+    pub currency: &'a str,
     pub created_at: i64,
 }
 
+/// Creates the user with the built-in categories, in one transaction.
 #[tracing::instrument(skip_all)]
-pub async fn insert(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into users (name, username, username_key, email, email_key, password_hash, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+pub async fn create(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into users (name, username, username_key, email, email_key, password_hash, currency, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
     )
     .bind(u.name)
     .bind(u.username)
@@ -49,15 +55,22 @@ pub async fn insert(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
     .bind(u.email)
     .bind(u.email_key)
     .bind(u.password_hash)
+    .bind(u.currency)
     .bind(u.created_at)
-    .fetch_one(db)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    super::categories::seed_builtin(&mut tx, id, u.created_at).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// `select` of every `UserRow` column, followed by a `where` clause.
 macro_rules! select_user_where {
     ($cond:literal) => {
-        concat!("select id, name, username, email, password_hash, created_at from users where ", $cond)
+        concat!(
+            "select id, name, username, email, password_hash, created_at, currency, page_size from users where ",
+            $cond
+        )
     };
 }
 
@@ -94,5 +107,17 @@ pub async fn set_name(db: &Db, id: i64, name: &str) -> Result<(), sqlx::Error> {
 #[tracing::instrument(skip_all)]
 pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(db).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn set_currency(db: &Db, id: i64, code: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set currency = $1 where id = $2").bind(code).bind(id).execute(db).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn set_page_size(db: &Db, id: i64, page_size: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set page_size = $1 where id = $2").bind(page_size).bind(id).execute(db).await?;
     Ok(())
 }
