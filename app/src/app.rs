@@ -3,7 +3,9 @@
 use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, User};
-use crate::pages::{HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage};
+use crate::pages::{
+    CategoriesPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -116,6 +118,9 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                 <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                <Route path=path!("/expenses") view=ExpensesPage ssr=SsrMode::Async/>
+                <Route path=path!("/expenses/:id") view=EditExpensePage ssr=SsrMode::Async/>
+                <Route path=path!("/categories") view=CategoriesPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

@@ -5,7 +5,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{
-    CONTENT_SECURITY_POLICY, HOST, ORIGIN, REFERER, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    ACCEPT, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, ORIGIN, REFERER, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use http::{HeaderValue, Method, StatusCode};
 use std::sync::Arc;
@@ -75,17 +76,55 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// Leptos sends a failed no-JS form post back to its `Referer` with `__path`/`__err` added;
-/// without this every further failure would add another pair.
+/// Leptos sends a failed no-JS form post back to its `Referer` with `__path`/`__err` added, and
+/// [`keep_form_input`] adds the typed values; without this every further post would carry the
+/// previous failure along.
 fn strip_stale_form_errors(req: &mut Request) {
     let Some(referer) = req.headers().get(REFERER).and_then(|v| v.to_str().ok()) else { return };
     let Some((base, query)) = referer.split_once('?') else { return };
-    let kept: Vec<&str> =
-        query.split('&').filter(|p| !p.starts_with("__path=") && !p.starts_with("__err=")).collect();
+    let stale = |p: &&str| p.starts_with("__path=") || p.starts_with("__err=") || p.starts_with(KEPT_PREFIX);
+    let kept: Vec<&str> = query.split('&').filter(|p| !stale(p)).collect();
     let cleaned = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
     if let Ok(v) = HeaderValue::try_from(cleaned) {
         req.headers_mut().insert(REFERER, v);
     }
+}
+
+/// Query-parameter prefix of a form value kept across a failed no-JS post (`f.amount=12`).
+const KEPT_PREFIX: &str = "f.";
+
+/// A no-JS form post that fails is redirected back to its page with only the error; this puts
+/// the typed values (never passwords) beside it, so the page can show the form as it was sent.
+pub async fn keep_form_input(req: Request, next: Next) -> Response {
+    if !is_plain_form_post(&req) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::startup::BODY_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.").into_response();
+    };
+    let kept: Vec<(String, String)> = form_urlencoded::parse(&bytes)
+        .filter(|(k, v)| !k.contains("password") && !v.is_empty())
+        .map(|(k, v)| (format!("{KEPT_PREFIX}{k}"), v.into_owned()))
+        .collect();
+    let mut res = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+    let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if res.status().is_redirection() && location.contains("__err=") && !kept.is_empty() {
+        let extra = form_urlencoded::Serializer::new(String::new()).extend_pairs(&kept).finish();
+        let joiner = if location.contains('?') { '&' } else { '?' };
+        if let Ok(v) = HeaderValue::try_from(format!("{location}{joiner}{extra}")) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+    }
+    res
+}
+
+/// A browser's form submission without JavaScript (it accepts HTML back).
+fn is_plain_form_post(req: &Request) -> bool {
+    let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).unwrap_or("");
+    req.method() == Method::POST
+        && header(ACCEPT).contains("text/html")
+        && header(CONTENT_TYPE).starts_with("application/x-www-form-urlencoded")
 }
 
 /// One log line per request: method, path, status, latency. Never headers or bodies.
@@ -136,7 +175,7 @@ mod tests {
 
     #[test]
     fn stale_form_errors_leave_the_referer() {
-        let mut req = post(&[("referer", "http://h/login?next=%2F&__path=x&__err=y")]);
+        let mut req = post(&[("referer", "http://h/login?next=%2F&__path=x&__err=y&f.login=ada")]);
         strip_stale_form_errors(&mut req);
         assert_eq!(req.headers()[REFERER], "http://h/login?next=%2F");
     }

@@ -80,6 +80,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn(middleware::keep_form_input))
         .layer(axum::middleware::from_fn_with_state(origins, middleware::refuse_cross_origin))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::security_headers))

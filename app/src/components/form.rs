@@ -8,11 +8,17 @@ use crate::models::{AppError, FieldError};
 use leptos::prelude::*;
 
 /// The server's error for `field` from the latest run of an action.
-fn server_message<T: Send + Sync + 'static>(
+pub fn server_message<T: Send + Sync + 'static>(
     value: Signal<Option<Result<T, AppError>>>,
     field: &'static str,
 ) -> Signal<Option<String>> {
     Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()?.field_message(field))))
+}
+
+/// What was typed into field `name` before a failed form post without JavaScript: the server
+/// puts it beside the error in the URL (`f.<name>=…`, never passwords).
+pub fn kept_input(name: &str) -> Option<String> {
+    leptos_router::hooks::use_query_map().with_untracked(|q| q.get(&format!("f.{name}")))
 }
 
 /// A labelled input with its error line.
@@ -35,6 +41,7 @@ pub fn Field<T: Send + Sync + 'static>(
     let from_browser = RwSignal::new(None::<String>);
     let shown = RwSignal::new(false);
     let message = move || if shown.get() { from_browser.get() } else { None }.or_else(|| from_server.get());
+    let initial = initial.or_else(|| kept_input(name));
     let id = format!("f-{name}");
     let error_id = format!("{id}-error");
     let on_input = move |ev: leptos::ev::Event| {
@@ -86,4 +93,14 @@ pub fn Submit(pending: Memo<bool>, label: &'static str, busy: &'static str) -> i
             {move || if pending.get() { busy } else { label }}
         </button>
     }
+}
+
+/// The error line under a field that is not a plain input (select, textarea).
+#[component]
+pub fn FieldErrorLine<T: Send + Sync + 'static>(
+    #[prop(into)] value: Signal<Option<Result<T, AppError>>>,
+    name: &'static str,
+) -> impl IntoView {
+    let message = server_message(value, name);
+    view! { <p class="field-error" id=format!("f-{name}-error") role="alert">{message}</p> }
 }

@@ -15,6 +15,7 @@ pub fn Nav() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match session.user.await {
                             Ok(Some(user)) => view! {
+                                <A href="/expenses">"Expenses"</A>
                                 <A href="/profile">"Profile"</A>
                                 <A href="/sessions">"Sessions"</A>
                                 <span class="who" data-testid="nav-user">{user.name}</span>

@@ -8,3 +8,18 @@ pub mod user;
 
 pub use error::{AppError, FieldError};
 pub use user::{DisplayName, Email, LoginName, Password, SessionInfo, User, Username};
+
+/// Percent-encodes a URL query value (everything but unreserved characters).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `a=1&b=x%20y` from pairs.
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", url_encode(v))).collect::<Vec<_>>().join("&")
+}

@@ -2,6 +2,8 @@
 
 use super::{SignedIn, SignedOut};
 use crate::api::auth::{ChangePassword, Login, Register, UpdateProfile};
+use crate::api::expenses::SetCurrency;
+use crate::models::money::CURRENCIES;
 use crate::app::use_session;
 use crate::components::form::{Field, FormError, Submit};
 use crate::models::time::format_date;
@@ -76,21 +78,30 @@ pub fn ProfilePage() -> impl IntoView {
     let session = use_session();
     // Created here, not in `Profile`: that is rebuilt when the user is fetched again.
     let (rename, change) = (ServerAction::<UpdateProfile>::new(), ServerAction::<ChangePassword>::new());
+    let currency = ServerAction::<SetCurrency>::new();
     // A new name shows in the navigation bar and above, which read the session's user.
     Effect::new(move |_| {
-        if matches!(rename.value().get(), Some(Ok(()))) {
+        let renamed = matches!(rename.value().get(), Some(Ok(())));
+        let currency_changed = matches!(currency.value().get(), Some(Ok(())));
+        if renamed || currency_changed {
             session.changed();
         }
     });
     view! {
         <Title text="Profile"/>
-        <SignedIn page=move |user: User| view! { <Profile user rename change/> }/>
+        <SignedIn page=move |user: User| view! { <Profile user rename change currency/> }/>
     }
 }
 
 #[component]
-fn Profile(user: User, rename: ServerAction<UpdateProfile>, change: ServerAction<ChangePassword>) -> impl IntoView {
-    let (rename_value, change_value) = (rename.value(), change.value());
+fn Profile(
+    user: User,
+    rename: ServerAction<UpdateProfile>,
+    change: ServerAction<ChangePassword>,
+    currency: ServerAction<SetCurrency>,
+) -> impl IntoView {
+    let (rename_value, change_value, currency_value) = (rename.value(), change.value(), currency.value());
+    let current = user.currency.clone();
     let saved = |v: MappedSignal<Option<Result<(), crate::models::AppError>>>| move || v.with(|v| matches!(v, Some(Ok(()))));
     view! {
         <section class="page narrow">
@@ -107,6 +118,20 @@ fn Profile(user: User, rename: ServerAction<UpdateProfile>, change: ServerAction
                 <FormError value=rename_value/>
                 <Show when=saved(rename_value)><p class="ok" role="status">"Name saved."</p></Show>
                 <Submit pending=rename.pending() label="Save name" busy="Saving…"/>
+            </ActionForm>
+            <h2>"Currency"</h2>
+            <ActionForm action=currency attr:class="stack">
+                <div class="field">
+                    <label for="f-currency">"Amounts are in"</label>
+                    <select id="f-currency" name="currency">
+                        {CURRENCIES.iter().map(|c| view! {
+                            <option value=c.code selected=c.code == current>{format!("{} — {}", c.code, c.name)}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <FormError value=currency_value/>
+                <Show when=saved(currency_value)><p class="ok" role="status">"Currency saved."</p></Show>
+                <Submit pending=currency.pending() label="Save currency" busy="Saving…"/>
             </ActionForm>
             <h2>"Change your password"</h2>
             <p class="hint">"Every other device is signed out when you change it."</p>

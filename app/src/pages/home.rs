@@ -1,6 +1,9 @@
 //! The home page: a dashboard when signed in, the landing page otherwise.
 
+use crate::api::expenses::{AddExpense, get_dashboard};
 use crate::app::use_session;
+use crate::components::form::{FieldErrorLine, FormError, Submit};
+use crate::pages::money;
 use crate::models::User;
 use crate::models::time::format_date;
 use leptos::prelude::*;
@@ -25,10 +28,74 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn Dashboard(user: User) -> impl IntoView {
+    let add = ServerAction::<AddExpense>::new();
+    let numbers = Resource::new(move || add.version().get(), |_| get_dashboard());
+    let value = add.value();
+    let currency = user.currency.clone();
     view! {
         <section class="page">
             <h1>{format!("Welcome back, {}", user.name)}</h1>
-            <div class="cards">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let currency = currency.clone();
+                    Suspend::new(async move {
+                        let Ok(d) = numbers.await else {
+                            return view! { <p class="form-error">"Your numbers could not be loaded."</p> }.into_any();
+                        };
+                        let nothing_yet = d.recent.is_empty();
+                        let recent: Vec<_> = d.recent.into_iter().map(|e| {
+                            let amount = money(&currency, e.amount_minor);
+                            view! {
+                                <li>
+                                    <A href=format!("/expenses/{}", e.id)>{e.description}</A>
+                                    " · " {amount}
+                                </li>
+                            }
+                        }).collect();
+                        view! {
+                            <div class="cards">
+                                <article class="card">
+                                    <h2>"This month"</h2>
+                                    <p class="stat" data-testid="month-total">{money(&currency, d.month_total_minor)}</p>
+                                    <p class="muted">{format!("{} expense{}", d.month_count, if d.month_count == 1 { "" } else { "s" })}</p>
+                                    <A href="/expenses?period=this-month">"See this month"</A>
+                                </article>
+                                <article class="card">
+                                    <h2>"Latest"</h2>
+                                    <ul class="recent" data-testid="recent">
+                                        {recent}
+                                    </ul>
+                                    {nothing_yet.then(|| view! { <p class="muted">"Nothing recorded yet."</p> })}
+                                    <A href="/expenses">"All expenses"</A>
+                                </article>
+                            </div>
+                            <h2>"Quick add"</h2>
+                            <ActionForm action=add attr:class="grid-form" attr:data-testid="quick-add">
+                                <div class="field">
+                                    <label for="q-amount">{format!("Amount ({})", d.choices.currency)}</label>
+                                    <input id="q-amount" name="amount" inputmode="decimal" required/>
+                                    <FieldErrorLine value name="amount"/>
+                                </div>
+                                <div class="field">
+                                    <label for="q-description">"Description"</label>
+                                    <input id="q-description" name="description" required maxlength="200"/>
+                                    <FieldErrorLine value name="description"/>
+                                </div>
+                                <div class="field">
+                                    <label for="q-category">"Category"</label>
+                                    <select id="q-category" name="category_id">
+                                        {d.choices.categories.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <input type="hidden" name="spent_on" value=d.choices.today/>
+                                <FormError value/>
+                                <Submit pending=add.pending() label="Add for today" busy="Adding…"/>
+                            </ActionForm>
+                        }.into_any()
+                    })
+                }}
+            </Suspense>
+            <div class="cards account-cards">
                 <article class="card">
                     <h2>"Your account"</h2>
                     <p>{format!("@{} · member since {}", user.username, format_date(user.created_at))}</p>

@@ -1,10 +1,14 @@
 //! One module per page.
 
 mod account;
+mod categories;
+mod expenses;
 mod home;
 mod sessions;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
+pub use categories::CategoriesPage;
+pub use expenses::{EditExpensePage, ExpensesPage, money};
 pub use home::{HomePage, NotFound};
 pub use sessions::SessionsPage;
 

@@ -263,4 +263,6 @@ async fn a_form_post_without_javascript_is_answered_with_303_and_cookies() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let back = res.headers()["location"].to_str().unwrap();
     assert!(back.starts_with(&app.url("/login?")) && back.contains("__err="), "{back}");
+    // What was typed comes back beside the error, except the password.
+    assert!(back.contains("f.login=ada") && !back.contains("wrong-password"), "{back}");
 }
