@@ -4,7 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, User};
 use crate::pages::{
-    CategoriesPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, SessionsPage,
+    CategoriesPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -121,6 +121,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/expenses") view=ExpensesPage ssr=SsrMode::Async/>
                 <Route path=path!("/expenses/:id") view=EditExpensePage ssr=SsrMode::Async/>
                 <Route path=path!("/categories") view=CategoriesPage ssr=SsrMode::Async/>
+                <Route path=path!("/reports") view=ReportsPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

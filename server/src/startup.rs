@@ -77,6 +77,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))

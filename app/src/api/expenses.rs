@@ -186,7 +186,7 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
 
 /// The filter a list query asks for, relative to today.
 #[cfg(feature = "ssr")]
-fn parse_filter(q: &ListQuery, today: Day) -> Result<ExpenseFilter, AppError> {
+pub(crate) fn parse_filter(q: &ListQuery, today: Day) -> Result<ExpenseFilter, AppError> {
     let period = match nonempty(&q.period) {
         None | Some("custom") => None,
         Some("this-month") => Some(Period::ThisMonth),

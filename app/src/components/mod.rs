@@ -1,4 +1,5 @@
 //! Pieces shared by the pages.
 
+pub mod chart;
 pub mod form;
 pub mod nav;

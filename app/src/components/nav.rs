@@ -16,6 +16,7 @@ pub fn Nav() -> impl IntoView {
                         match session.user.await {
                             Ok(Some(user)) => view! {
                                 <A href="/expenses">"Expenses"</A>
+                                <A href="/reports">"Reports"</A>
                                 <A href="/profile">"Profile"</A>
                                 <A href="/sessions">"Sessions"</A>
                                 <span class="who" data-testid="nav-user">{user.name}</span>

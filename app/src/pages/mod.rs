@@ -3,12 +3,14 @@
 mod account;
 mod categories;
 mod expenses;
+mod reports;
 mod home;
 mod sessions;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
 pub use categories::CategoriesPage;
 pub use expenses::{EditExpensePage, ExpensesPage, money};
+pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
 pub use sessions::SessionsPage;
 

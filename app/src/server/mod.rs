@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod ctx;
 pub mod db;
+pub mod export;
 pub mod state;
 
 pub use state::AppState;

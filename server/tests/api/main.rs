@@ -6,5 +6,6 @@ mod config;
 mod expenses;
 mod helpers;
 mod http_security;
+mod reports;
 mod storage;
 mod tokens;

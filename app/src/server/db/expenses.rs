@@ -230,3 +230,36 @@ mod tests {
         assert!(matches!(&c.args[3], Arg::Text(p) if p == "%50\\%\\_off%"));
     }
 }
+
+/// Sum (minor units) and count per group of the filtered list.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct GroupTotal {
+    pub label: String,
+    pub total_minor: i64,
+    pub count: i64,
+}
+
+/// How `totals_by` groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    Day,
+    Month,
+    Category,
+}
+
+/// Totals of the filtered list per day, month (`YYYY-MM`) or category; categories biggest first.
+#[tracing::instrument(skip(db))]
+pub async fn totals_by(db: &Db, user_id: i64, filter: &ExpenseFilter, by: Grouping) -> Result<Vec<GroupTotal>, sqlx::Error> {
+    let c = Conditions::for_user(user_id, filter);
+    let (label, from, order) = match by {
+        Grouping::Day => ("e.spent_on", "expenses e", "1"),
+        Grouping::Month => ("substr(e.spent_on, 1, 7)", "expenses e", "1"),
+        Grouping::Category => ("c.name", "expenses e join categories c on c.id = e.category_id", "2 desc, 1"),
+    };
+    let sql = format!(
+        "select {label} as label, cast(sum(e.amount_minor) as bigint) as total_minor, count(*) as count
+         from {from} where {} group by {label} order by {order}",
+        c.sql
+    );
+    c.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(db).await
+}

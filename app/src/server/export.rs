@@ -1,0 +1,125 @@
+//! CSV export of a filtered range of expenses, streamed page by page (RFC 4180, UTF-8).
+
+use super::auth::CurrentSession;
+use super::db::expenses::{Direction, ExpenseFilter};
+use super::{AppState, db, now_ms};
+use crate::api::expenses::{ListQuery, parse_filter};
+use crate::models::AppError;
+use crate::models::expense::{Cursor, Expense};
+use crate::models::money::Currency;
+use crate::models::time::Day;
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+const BATCH: i64 = 500;
+
+/// `GET /reports/expenses.csv?from=…&to=…&category=…&q=…` for the signed-in user.
+pub async fn expenses_csv(
+    State(state): State<AppState>,
+    session: Option<Extension<CurrentSession>>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let Some(Extension(session)) = session else {
+        return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
+    };
+    let filter = match parse_filter(&query, Day::from_ms(now_ms())) {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    };
+    let currency = match db::users::by_id(&state.db, session.user_id).await {
+        Ok(Some(u)) => Currency::find(&u.currency).unwrap_or(state.default_currency),
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).to_string()).into_response(),
+    };
+    let name = format!(
+        "huddle-expenses-{}-{}.csv",
+        filter.from.map_or("start".into(), |d| d.to_string()),
+        filter.to.map_or("today".into(), |d| d.to_string())
+    );
+    let mut res = Body::from_stream(rows(state, session.user_id, filter, currency)).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// The header line, then the rows newest first, one database page at a time.
+fn rows(
+    state: AppState,
+    user_id: i64,
+    filter: ExpenseFilter,
+    currency: &'static Currency,
+) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
+    let header = futures::stream::once(async { Ok("date,description,category,amount,currency,note\r\n".to_string()) });
+    let body = futures::stream::unfold(Some(None::<Cursor>), move |cursor| {
+        let (state, filter) = (state.clone(), filter.clone());
+        async move {
+            let cursor = cursor?;
+            match db::expenses::page(&state.db, user_id, &filter, cursor, Direction::Older, BATCH).await {
+                Ok(items) if items.is_empty() => None,
+                Ok(items) => {
+                    let next = (items.len() as i64 == BATCH).then(|| items.last().and_then(cursor_of)).flatten();
+                    let chunk: String = items.iter().map(|e| line(e, currency)).collect();
+                    Some((Ok(chunk), next.map(Some)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed midway");
+                    Some((Err(std::io::Error::other("export failed")), None))
+                }
+            }
+        }
+    });
+    futures::StreamExt::chain(header, body)
+}
+
+fn cursor_of(e: &Expense) -> Option<Cursor> {
+    Some(Cursor { spent_on: Day::parse(&e.spent_on).ok()?, id: e.id })
+}
+
+fn line(e: &Expense, currency: &Currency) -> String {
+    let fields = [
+        e.spent_on.clone(),
+        text(&e.description),
+        text(&e.category),
+        currency.plain(e.amount_minor),
+        currency.code.to_string(),
+        text(e.note.as_deref().unwrap_or("")),
+    ];
+    let mut out = fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    out
+}
+
+/// Text a spreadsheet would run as a formula gets a leading apostrophe.
+fn text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() }
+}
+
+/// RFC 4180: quote a field holding a comma, quote or line break; double its quotes.
+fn quote(s: &str) -> String {
+    if s.contains([',', '"', '\r', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote("a,b"), "\"a,b\"");
+        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quote("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(text("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(text("Lunch"), "Lunch");
+    }
+}

@@ -1,0 +1,37 @@
+import { expect, test } from '@playwright/test';
+import { open, register } from './helpers';
+
+test('the reports page charts the month and exports it as CSV', async ({ page }, info) => {
+  await register(page, info);
+  await open(page, '/expenses', info);
+  const form = page.getByTestId('add-expense');
+  for (const [amount, description, category, day] of [
+    ['12.50', 'Lunch, with "Bob"', 'Food', '2026-03-02'],
+    ['40', 'Train', 'Transport', '2026-03-20'],
+  ]) {
+    await form.getByLabel(/^Amount/).fill(amount);
+    await form.getByLabel('Description', { exact: true }).fill(description);
+    await form.getByLabel('Category', { exact: true }).selectOption({ label: category });
+    await form.getByLabel('Date', { exact: true }).fill(day);
+    await form.getByRole('button', { name: 'Add expense' }).click();
+    await expect(page.getByTestId('expenses').getByRole('link', { name: description })).toBeVisible();
+  }
+
+  await open(page, '/reports?month=2026-03', info);
+  await expect(page.getByTestId('report-month')).toHaveText('2026-03');
+  await expect(page.getByTestId('report-total')).toHaveText('52,50\u00a0€');
+  await expect(page.getByRole('img', { name: 'Spending per day, 2026-03' })).toBeVisible();
+  await expect(page.getByRole('img', { name: 'By category, 2026-03' })).toBeVisible();
+  await expect(page.getByRole('img', { name: 'Spending per month, 2026' })).toBeVisible();
+  await expect(page.locator('svg rect.bar')).not.toHaveCount(0);
+
+  // The CSV, fetched with this browser's cookies, holds exactly the month's rows.
+  const href = await page.getByTestId('csv-link').getAttribute('href');
+  const res = await page.request.get(href!);
+  expect(res.status()).toBe(200);
+  expect(await res.text()).toBe(
+    'date,description,category,amount,currency,note\r\n' +
+      '2026-03-20,Train,Transport,40.00,EUR,\r\n' +
+      '2026-03-02,"Lunch, with ""Bob""",Food,12.50,EUR,\r\n',
+  );
+});
