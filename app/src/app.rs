@@ -4,7 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, User};
 use crate::pages::{
-    CategoriesPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
+    BudgetsPage, CategoriesPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -122,6 +122,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/expenses/:id") view=EditExpensePage ssr=SsrMode::Async/>
                 <Route path=path!("/categories") view=CategoriesPage ssr=SsrMode::Async/>
                 <Route path=path!("/reports") view=ReportsPage ssr=SsrMode::Async/>
+                <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

@@ -2,5 +2,6 @@
 //! maps the result.
 
 pub mod auth;
+pub mod budgets;
 pub mod expenses;
 pub mod reports;

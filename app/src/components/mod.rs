@@ -1,5 +1,6 @@
 //! Pieces shared by the pages.
 
+pub mod budget;
 pub mod chart;
 pub mod form;
 pub mod nav;

@@ -1,5 +1,6 @@
 //! Wire types shared by the server and the browser: inputs parsed into newtypes, views sent back.
 
+pub mod budget;
 pub mod error;
 pub mod expense;
 pub mod money;

@@ -48,7 +48,11 @@ fn Expenses() -> impl IntoView {
         <section class="page">
             <div class="heading">
                 <h1>"Expenses"</h1>
-                <A href="/categories">"Categories"</A>
+                <span class="links">
+                    <A href="/budgets">"Budgets"</A>
+                    " · "
+                    <A href="/categories">"Categories"</A>
+                </span>
             </div>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {

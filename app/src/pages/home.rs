@@ -1,6 +1,8 @@
 //! The home page: a dashboard when signed in, the landing page otherwise.
 
+use crate::api::budgets::get_budgets;
 use crate::api::expenses::{AddExpense, get_dashboard};
+use crate::components::budget::BudgetBars;
 use crate::app::use_session;
 use crate::components::form::{FieldErrorLine, FormError, Submit};
 use crate::pages::money;
@@ -30,6 +32,7 @@ pub fn HomePage() -> impl IntoView {
 fn Dashboard(user: User) -> impl IntoView {
     let add = ServerAction::<AddExpense>::new();
     let numbers = Resource::new(move || add.version().get(), |_| get_dashboard());
+    let budgets = Resource::new(move || add.version().get(), |_| get_budgets(None));
     let value = add.value();
     let currency = user.currency.clone();
     view! {
@@ -94,6 +97,18 @@ fn Dashboard(user: User) -> impl IntoView {
                         }.into_any()
                     })
                 }}
+            </Suspense>
+            <h2>"Budgets this month"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match budgets.await {
+                        Ok(b) => view! {
+                            <BudgetBars lines=b.lines total_budget=b.total_budget_minor total_spent=b.total_spent_minor currency=b.currency/>
+                            <A href="/budgets">"Set budgets"</A>
+                        }.into_any(),
+                        Err(_) => view! { <p class="form-error">"Your budgets could not be loaded."</p> }.into_any(),
+                    }
+                })}
             </Suspense>
             <div class="cards account-cards">
                 <article class="card">

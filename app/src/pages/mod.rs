@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod account;
+mod budgets;
 mod categories;
 mod expenses;
 mod reports;
@@ -8,6 +9,7 @@ mod home;
 mod sessions;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
+pub use budgets::BudgetsPage;
 pub use categories::CategoriesPage;
 pub use expenses::{EditExpensePage, ExpensesPage, money};
 pub use reports::ReportsPage;

@@ -1,7 +1,9 @@
 //! The reports page: this month by day and by category, the year by month, CSV export.
 
 use super::{SignedIn, money};
+use crate::api::budgets::get_budgets;
 use crate::api::reports::get_report;
+use crate::components::budget::BudgetBars;
 use crate::components::chart::{BreakdownChart, ColumnChart};
 use crate::models::time::Day;
 use leptos::prelude::*;
@@ -31,6 +33,7 @@ fn month_name(label: &str) -> String {
 fn Reports() -> impl IntoView {
     let params = use_query_map();
     let report = Resource::new(move || params.with(|p| p.get("month")), get_report);
+    let budgets = Resource::new(move || params.with(|p| p.get("month")), get_budgets);
     view! {
         <section class="page">
             <h1>"Reports"</h1>
@@ -69,6 +72,14 @@ fn Reports() -> impl IntoView {
                             <BreakdownChart title=format!("By category, {}", r.month) bars=r.by_category currency=c.clone()/>
                             <ColumnChart title=format!("Spending per month, {}", r.year) bars=r.by_month currency=c.clone() short=month_name/>
                         </div>
+                        <h2>"Budgets"</h2>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                budgets.await.ok().map(|b| view! {
+                                    <BudgetBars lines=b.lines total_budget=b.total_budget_minor total_spent=b.total_spent_minor currency=b.currency/>
+                                })
+                            })}
+                        </Suspense>
                         <Form method="get" action="/reports" attr:class="filters">
                             <label>"Month" <input type="month" name="month" value=r.month/></label>
                             <button type="submit" class="secondary">"Show"</button>
