@@ -251,15 +251,24 @@ pub enum Grouping {
 #[tracing::instrument(skip(db))]
 pub async fn totals_by(db: &Db, user_id: i64, filter: &ExpenseFilter, by: Grouping) -> Result<Vec<GroupTotal>, sqlx::Error> {
     let c = Conditions::for_user(user_id, filter);
-    let (label, from, order) = match by {
-        Grouping::Day => ("e.spent_on", "expenses e", "1"),
-        Grouping::Month => ("substr(e.spent_on, 1, 7)", "expenses e", "1"),
-        Grouping::Category => ("c.name", "expenses e join categories c on c.id = e.category_id", "2 desc, 1"),
+    let sql = match by {
+        Grouping::Day | Grouping::Month => {
+            let label = if by == Grouping::Day { "e.spent_on" } else { "substr(e.spent_on, 1, 7)" };
+            format!(
+                "select {label} as label, cast(sum(e.amount_minor) as bigint) as total_minor, count(*) as count
+                 from expenses e where {} group by {label} order by 1",
+                c.sql
+            )
+        }
+        // Sum per category id over the index first; names are looked up for the few groups.
+        Grouping::Category => format!(
+            "select c.name as label, t.total_minor, t.count
+             from (select e.category_id, cast(sum(e.amount_minor) as bigint) as total_minor, count(*) as count
+                   from expenses e where {} group by e.category_id) t
+             join categories c on c.id = t.category_id
+             order by t.total_minor desc, c.name",
+            c.sql
+        ),
     };
-    let sql = format!(
-        "select {label} as label, cast(sum(e.amount_minor) as bigint) as total_minor, count(*) as count
-         from {from} where {} group by {label} order by {order}",
-        c.sql
-    );
     c.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(db).await
 }
