@@ -1,15 +1,5 @@
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { jsEnabled, open, register } from './helpers';
-
-async function addExpense(page: Page, amount: string, description: string, category: string, day: string) {
-  const form = page.getByTestId('add-expense');
-  await form.getByLabel(/^Amount/).fill(amount);
-  await form.getByLabel('Description', { exact: true }).fill(description);
-  await form.getByLabel('Category', { exact: true }).selectOption({ label: category });
-  await form.getByLabel('Date', { exact: true }).fill(day);
-  await form.getByRole('button', { name: 'Add expense' }).click();
-  await expect(page.getByTestId('expenses').getByRole('link', { name: description })).toBeVisible();
-}
+import { addExpense, jsEnabled, open, register } from './helpers';
 
 async function freshUserOnExpenses(page: Page, info: TestInfo) {
   await register(page, info);

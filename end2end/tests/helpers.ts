@@ -31,3 +31,14 @@ export async function register(page: Page, info: TestInfo, username = uniqueName
   await expect(page).toHaveURL(/\/$/);
   return username;
 }
+
+/** Adds an expense through the form on /expenses and waits until the list shows it. */
+export async function addExpense(page: Page, amount: string, description: string, category: string, day: string) {
+  const form = page.getByTestId('add-expense');
+  await form.getByLabel(/^Amount/).fill(amount);
+  await form.getByLabel('Description', { exact: true }).fill(description);
+  await form.getByLabel('Category', { exact: true }).selectOption({ label: category });
+  await form.getByLabel('Date', { exact: true }).fill(day);
+  await form.getByRole('button', { name: 'Add expense' }).click();
+  await expect(page.getByTestId('expenses').getByRole('link', { name: description })).toBeVisible();
+}

@@ -1,21 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { open, register } from './helpers';
+import { addExpense, open, register } from './helpers';
 
 test('the reports page charts the month and exports it as CSV', async ({ page }, info) => {
   await register(page, info);
   await open(page, '/expenses', info);
-  const form = page.getByTestId('add-expense');
-  for (const [amount, description, category, day] of [
-    ['12.50', 'Lunch, with "Bob"', 'Food', '2026-03-02'],
-    ['40', 'Train', 'Transport', '2026-03-20'],
-  ]) {
-    await form.getByLabel(/^Amount/).fill(amount);
-    await form.getByLabel('Description', { exact: true }).fill(description);
-    await form.getByLabel('Category', { exact: true }).selectOption({ label: category });
-    await form.getByLabel('Date', { exact: true }).fill(day);
-    await form.getByRole('button', { name: 'Add expense' }).click();
-    await expect(page.getByTestId('expenses').getByRole('link', { name: description })).toBeVisible();
-  }
+  await addExpense(page, '12.50', 'Lunch, with "Bob"', 'Food', '2026-03-02');
+  await addExpense(page, '40', 'Train', 'Transport', '2026-03-20');
 
   await open(page, '/reports?month=2026-03', info);
   await expect(page.getByTestId('report-month')).toHaveText('2026-03');

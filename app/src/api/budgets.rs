@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::{
     models::money::{Amount, Currency},
     models::time::Day,
-    server::{ctx, db, now_ms},
+    server::{clock, ctx, db},
 };
 
 /// The budgets of `month` (`YYYY-MM`, default: this month) with what was spent.
@@ -18,11 +18,7 @@ pub async fn get_budgets(month: Option<String>) -> Result<BudgetMonth, AppError>
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
-        let first = match month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-            None => Day::from_ms(now_ms()).first_of_month(),
-            Some(m) => Day::parse(&format!("{m}-01"))
-                .map_err(|_| AppError::Validation { field: "month".into(), message: "Choose a month like 2026-03.".into() })?,
-        };
+        let first = Day::parse_month(month.as_deref(), clock::today_in(&user.time_zone))?;
         let lines = db::budgets::month(&state.db, user.id, first, first.last_of_month()).await?;
         let budgeted = lines.iter().filter(|l| l.budget_minor.is_some());
         let total_budget_minor = budgeted.clone().filter_map(|l| l.budget_minor).sum();

@@ -11,7 +11,7 @@ use crate::{
     models::money::Currency,
     models::time::{Day, Period},
     server::db::expenses::{Direction, ExpenseFilter},
-    server::{AppState, ctx, db, now_ms},
+    server::{AppState, clock, ctx, db, now_ms},
 };
 
 /// What the add and edit forms need: the categories to choose from and today's date.
@@ -32,20 +32,21 @@ pub struct Dashboard {
     pub choices: FormChoices,
 }
 
-/// The signed-in user's id and currency.
+/// The signed-in user's id, currency and today (in their time zone).
 #[cfg(feature = "ssr")]
-async fn owner(state: &AppState) -> Result<(i64, &'static Currency), AppError> {
+async fn owner(state: &AppState) -> Result<(i64, &'static Currency, Day), AppError> {
     let s = ctx::require_session()?;
     let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
-    Ok((user.id, Currency::find(&user.currency).unwrap_or(state.default_currency)))
+    let currency = Currency::find(&user.currency).unwrap_or(state.default_currency);
+    Ok((user.id, currency, clock::today_in(&user.time_zone)))
 }
 
 #[cfg(feature = "ssr")]
-async fn choices(state: &AppState, user_id: i64, currency: &Currency) -> Result<FormChoices, AppError> {
+async fn choices(state: &AppState, user_id: i64, currency: &Currency, today: Day) -> Result<FormChoices, AppError> {
     Ok(FormChoices {
         categories: db::categories::list(&state.db, user_id).await?,
         currency: currency.code.to_string(),
-        today: Day::from_ms(now_ms()).to_string(),
+        today: today.to_string(),
     })
 }
 
@@ -69,8 +70,8 @@ async fn parse_input(
 pub async fn get_form_choices() -> Result<FormChoices, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
-        let (user_id, currency) = owner(&state).await?;
-        choices(&state, user_id, currency).await
+        let (user_id, currency, today) = owner(&state).await?;
+        choices(&state, user_id, currency, today).await
     })
     .await
 }
@@ -86,7 +87,7 @@ pub async fn add_expense(
 ) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
-        let (user_id, currency) = owner(&state).await?;
+        let (user_id, currency, _) = owner(&state).await?;
         let fields = [amount.as_str(), &description, &category_id, &spent_on, note.as_deref().unwrap_or("")];
         let input = parse_input(&state, user_id, currency, fields).await?;
         Ok(db::expenses::insert(&state.db, user_id, &input, now_ms()).await?)
@@ -116,7 +117,7 @@ pub async fn update_expense(
 ) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
-        let (user_id, currency) = owner(&state).await?;
+        let (user_id, currency, _) = owner(&state).await?;
         let fields = [amount.as_str(), &description, &category_id, &spent_on, note.as_deref().unwrap_or("")];
         let input = parse_input(&state, user_id, currency, fields).await?;
         if !db::expenses::update(&state.db, user_id, id, &input, now_ms()).await? {
@@ -224,7 +225,7 @@ pub async fn list_expenses(#[server(default)] query: ListQuery) -> Result<Expens
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
-        let filter = parse_filter(&query, Day::from_ms(now_ms()))?;
+        let filter = parse_filter(&query, clock::today_in(&user.time_zone))?;
         let page_size = match nonempty(&query.per) {
             None => user.page_size,
             Some(v) => {
@@ -266,13 +267,12 @@ pub async fn list_expenses(#[server(default)] query: ListQuery) -> Result<Expens
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
-        let (user_id, currency) = owner(&state).await?;
-        let today = Day::from_ms(now_ms());
+        let (user_id, currency, today) = owner(&state).await?;
         let (from, to) = Period::ThisMonth.range(today);
         let month = ExpenseFilter { from: Some(from), to: Some(to), ..Default::default() };
         let (month_total_minor, month_count) = db::expenses::totals(&state.db, user_id, &month).await?;
         let recent = db::expenses::page(&state.db, user_id, &ExpenseFilter::default(), None, Direction::Older, 5).await?;
-        Ok(Dashboard { month_total_minor, month_count, recent, choices: choices(&state, user_id, currency).await? })
+        Ok(Dashboard { month_total_minor, month_count, recent, choices: choices(&state, user_id, currency, today).await? })
     })
     .await
 }
@@ -323,6 +323,25 @@ pub async fn delete_category(id: i64) -> Result<(), AppError> {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         db::categories::delete(&state.db, s.user_id, id).await?.then_some(()).ok_or(AppError::NotFound)
+    })
+    .await
+}
+
+/// Every time zone the profile offers.
+#[server(endpoint = "time_zones")]
+pub async fn list_time_zones() -> Result<Vec<String>, AppError> {
+    Ok(clock::zones())
+}
+
+/// Changes the time zone whose calendar "today" and "this month" follow.
+#[server(endpoint = "set_time_zone")]
+pub async fn set_time_zone(time_zone: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        let zone = clock::parse_zone(&time_zone)?;
+        db::users::set_time_zone(&state.db, s.user_id, &zone).await?;
+        Ok(())
     })
     .await
 }

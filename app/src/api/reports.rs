@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     models::time::Day,
     server::db::expenses::{ExpenseFilter, Grouping},
-    server::{ctx, db, now_ms},
+    server::{clock, ctx, db},
 };
 
 /// One bar of a chart: a label and a total in minor units.
@@ -42,13 +42,7 @@ pub async fn get_report(month: Option<String>) -> Result<Report, AppError> {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
-        let first = match month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-            None => Day::from_ms(now_ms()).first_of_month(),
-            Some(m) => Day::parse(&format!("{m}-01")).map_err(|_| AppError::Validation {
-                field: "month".into(),
-                message: "Choose a month like 2026-03.".into(),
-            })?,
-        };
+        let first = Day::parse_month(month.as_deref(), clock::today_in(&user.time_zone))?;
         let range = |from: Day, to: Day| ExpenseFilter { from: Some(from), to: Some(to), ..Default::default() };
         let month_range = range(first, first.last_of_month());
         let year_start = Day { month: 1, day: 1, ..first };

@@ -74,6 +74,15 @@ impl Day {
         Self { year: index.div_euclid(12), month: index.rem_euclid(12) as u32 + 1, day: 1 }
     }
 
+    /// The first day of the month named `YYYY-MM` in field `month`; `today`'s month when empty.
+    pub fn parse_month(raw: Option<&str>, today: Day) -> Result<Self, super::FieldError> {
+        match raw.map(str::trim).filter(|m| !m.is_empty()) {
+            None => Ok(today.first_of_month()),
+            Some(m) => Day::parse(&format!("{m}-01"))
+                .map_err(|_| super::FieldError::new("month", "Choose a month like 2026-03.")),
+        }
+    }
+
     /// `YYYY-MM`.
     pub fn month_key(self) -> String {
         format!("{:04}-{:02}", self.year, self.month)
@@ -147,6 +156,15 @@ mod tests {
         assert_eq!(Period::LastMonth.range(day("2026-03-31")), (day("2026-02-01"), day("2026-02-28")));
         assert_eq!(Period::ThisMonth.range(day("2026-04-15")), (day("2026-04-01"), day("2026-04-30")));
         assert_eq!(Period::ThisYear.range(day("2026-04-15")), (day("2026-01-01"), day("2026-12-31")));
+    }
+
+    #[test]
+    fn a_month_parameter_names_its_first_day() {
+        let today = day("2026-11-21");
+        assert_eq!(Day::parse_month(None, today), Ok(day("2026-11-01")));
+        assert_eq!(Day::parse_month(Some(" "), today), Ok(day("2026-11-01")));
+        assert_eq!(Day::parse_month(Some("2024-02"), today), Ok(day("2024-02-01")));
+        assert_eq!(Day::parse_month(Some("2024-13"), today).unwrap_err().field, "month");
     }
 
     #[test]

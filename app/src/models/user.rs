@@ -14,6 +14,8 @@ pub struct User {
     pub created_at: i64,
     /// ISO 4217 code of the user's amounts.
     pub currency: String,
+    /// IANA time zone whose calendar the user's "today" follows.
+    pub time_zone: String,
 }
 
 /// One active login (refresh-token family) of the signed-in user.

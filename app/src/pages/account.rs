@@ -2,10 +2,10 @@
 
 use super::{SignedIn, SignedOut};
 use crate::api::auth::{ChangePassword, Login, Register, UpdateProfile};
-use crate::api::expenses::SetCurrency;
+use crate::api::expenses::{SetCurrency, SetTimeZone, list_time_zones};
 use crate::models::money::CURRENCIES;
 use crate::app::use_session;
-use crate::components::form::{Field, FormError, Submit};
+use crate::components::form::{Field, FieldErrorLine, FormError, Submit};
 use crate::models::time::format_date;
 use crate::models::{DisplayName, Email, FieldError, LoginName, Password, User, Username};
 use leptos::prelude::*;
@@ -79,17 +79,19 @@ pub fn ProfilePage() -> impl IntoView {
     // Created here, not in `Profile`: that is rebuilt when the user is fetched again.
     let (rename, change) = (ServerAction::<UpdateProfile>::new(), ServerAction::<ChangePassword>::new());
     let currency = ServerAction::<SetCurrency>::new();
+    let zone = ServerAction::<SetTimeZone>::new();
     // A new name shows in the navigation bar and above, which read the session's user.
     Effect::new(move |_| {
         let renamed = matches!(rename.value().get(), Some(Ok(())));
         let currency_changed = matches!(currency.value().get(), Some(Ok(())));
-        if renamed || currency_changed {
+        let zone_changed = matches!(zone.value().get(), Some(Ok(())));
+        if renamed || currency_changed || zone_changed {
             session.changed();
         }
     });
     view! {
         <Title text="Profile"/>
-        <SignedIn page=move |user: User| view! { <Profile user rename change currency/> }/>
+        <SignedIn page=move |user: User| view! { <Profile user rename change currency zone/> }/>
     }
 }
 
@@ -99,7 +101,10 @@ fn Profile(
     rename: ServerAction<UpdateProfile>,
     change: ServerAction<ChangePassword>,
     currency: ServerAction<SetCurrency>,
+    zone: ServerAction<SetTimeZone>,
 ) -> impl IntoView {
+    let zones = Resource::new(|| (), |_| list_time_zones());
+    let current_zone = user.time_zone.clone();
     let (rename_value, change_value, currency_value) = (rename.value(), change.value(), currency.value());
     let current = user.currency.clone();
     let saved = |v: MappedSignal<Option<Result<(), crate::models::AppError>>>| move || v.with(|v| matches!(v, Some(Ok(()))));
@@ -132,6 +137,28 @@ fn Profile(
                 <FormError value=currency_value/>
                 <Show when=saved(currency_value)><p class="ok" role="status">"Currency saved."</p></Show>
                 <Submit pending=currency.pending() label="Save currency" busy="Saving…"/>
+            </ActionForm>
+            <h2>"Time zone"</h2>
+            <ActionForm action=zone attr:class="stack">
+                <div class="field">
+                    <label for="f-time_zone">"Your days follow"</label>
+                    <select id="f-time_zone" name="time_zone">
+                        <Suspense fallback=|| ()>
+                            {move || {
+                                let current = current_zone.clone();
+                                Suspend::new(async move {
+                                    zones.await.unwrap_or_default().into_iter().map(|z| {
+                                        let (selected, label) = (z == current, z.clone());
+                                        view! { <option value=z selected=selected>{label}</option> }
+                                    }).collect_view()
+                                })
+                            }}
+                        </Suspense>
+                    </select>
+                    <FieldErrorLine value=zone.value() name="time_zone"/>
+                </div>
+                <Show when=saved(zone.value())><p class="ok" role="status">"Time zone saved."</p></Show>
+                <Submit pending=zone.pending() label="Save time zone" busy="Saving…"/>
             </ActionForm>
             <h2>"Change your password"</h2>
             <p class="hint">"Every other device is signed out when you change it."</p>

@@ -2,7 +2,7 @@
 
 use super::auth::CurrentSession;
 use super::db::expenses::{Direction, ExpenseFilter};
-use super::{AppState, db, now_ms};
+use super::{AppState, clock, db};
 use crate::api::expenses::{ListQuery, parse_filter};
 use crate::models::AppError;
 use crate::models::expense::{Cursor, Expense};
@@ -25,15 +25,16 @@ pub async fn expenses_csv(
     let Some(Extension(session)) = session else {
         return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
     };
-    let filter = match parse_filter(&query, Day::from_ms(now_ms())) {
-        Ok(f) => f,
-        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
-    };
-    let currency = match db::users::by_id(&state.db, session.user_id).await {
-        Ok(Some(u)) => Currency::find(&u.currency).unwrap_or(state.default_currency),
+    let user = match db::users::by_id(&state.db, session.user_id).await {
+        Ok(Some(u)) => u,
         Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).to_string()).into_response(),
     };
+    let filter = match parse_filter(&query, clock::today_in(&user.time_zone)) {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    };
+    let currency = Currency::find(&user.currency).unwrap_or(state.default_currency);
     let name = format!(
         "huddle-expenses-{}-{}.csv",
         filter.from.map_or("start".into(), |d| d.to_string()),

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: storage, authentication, request context.
 
 pub mod auth;
+pub mod clock;
 pub mod ctx;
 pub mod db;
 pub mod export;

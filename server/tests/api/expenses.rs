@@ -214,3 +214,21 @@ async fn the_currency_decides_decimals() {
     add(&mut ada, "1500", "Ramen", "Food", "2026-01-01").await;
     assert_eq!(list(&mut ada, &[]).await["total_minor"], 1500);
 }
+
+#[tokio::test]
+async fn today_follows_the_users_time_zone() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let today = |v: Value| v["today"].as_str().unwrap().to_string();
+
+    assert_eq!(ada.call("set_time_zone", &[("time_zone", "Pacific/Kiritimati")]).await.status(), StatusCode::OK);
+    let ahead = today(ada.call("form_choices", &[]).await.json().await.unwrap());
+    assert_eq!(ada.call("set_time_zone", &[("time_zone", "Pacific/Pago_Pago")]).await.status(), StatusCode::OK);
+    let behind = today(ada.call("form_choices", &[]).await.json().await.unwrap());
+    // UTC+14 and UTC-11 are 25 hours apart: never the same calendar day.
+    assert!(ahead > behind, "{ahead} vs {behind}");
+    assert_eq!(ada.me().await["time_zone"], "Pacific/Pago_Pago");
+
+    let res = ada.call("set_time_zone", &[("time_zone", "Mars/Olympus_Mons")]).await;
+    assert_eq!(error_of(res).await["Validation"]["field"], "time_zone");
+}

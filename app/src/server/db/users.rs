@@ -15,6 +15,7 @@ pub struct UserRow {
     pub created_at: i64,
     pub currency: String,
     pub page_size: i64,
+    pub time_zone: String,
 }
 
 impl UserRow {
@@ -26,6 +27,7 @@ impl UserRow {
             email: self.email,
             created_at: self.created_at,
             currency: self.currency,
+            time_zone: self.time_zone,
         }
     }
 }
@@ -68,7 +70,7 @@ pub async fn create(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
 macro_rules! select_user_where {
     ($cond:literal) => {
         concat!(
-            "select id, name, username, email, password_hash, created_at, currency, page_size from users where ",
+            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone from users where ",
             $cond
         )
     };
@@ -119,5 +121,11 @@ pub async fn set_currency(db: &Db, id: i64, code: &str) -> Result<(), sqlx::Erro
 #[tracing::instrument(skip(db))]
 pub async fn set_page_size(db: &Db, id: i64, page_size: i64) -> Result<(), sqlx::Error> {
     sqlx::query("update users set page_size = $1 where id = $2").bind(page_size).bind(id).execute(db).await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn set_time_zone(db: &Db, id: i64, zone: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set time_zone = $1 where id = $2").bind(zone).bind(id).execute(db).await?;
     Ok(())
 }
