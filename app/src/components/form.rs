@@ -7,12 +7,16 @@
 use crate::models::{AppError, FieldError};
 use leptos::prelude::*;
 
+/// The error of an action's latest run, if it failed. The form pieces below take this rather
+/// than the action's value, so each is compiled once, not once per server function (that
+/// doubled the wasm).
+pub fn failure<T: Send + Sync + 'static>(value: MappedSignal<Option<Result<T, AppError>>>) -> Signal<Option<AppError>> {
+    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
+}
+
 /// The server's error for `field` from the latest run of an action.
-pub fn server_message<T: Send + Sync + 'static>(
-    value: Signal<Option<Result<T, AppError>>>,
-    field: &'static str,
-) -> Signal<Option<String>> {
-    Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()?.field_message(field))))
+pub fn server_message(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.with(|e| e.as_ref()?.field_message(field)))
 }
 
 /// What was typed into field `name` before a failed form post without JavaScript: the server
@@ -23,10 +27,9 @@ pub fn kept_input(name: &str) -> Option<String> {
 
 /// A labelled input with its error line.
 #[component]
-pub fn Field<T: Send + Sync + 'static>(
-    /// The value of the action whose errors this field shows.
-    #[prop(into)]
-    value: Signal<Option<Result<T, AppError>>>,
+pub fn Field(
+    /// The latest error of the action this field belongs to (see [`failure`]).
+    value: Signal<Option<AppError>>,
     /// The form field name (the server function's argument).
     name: &'static str,
     label: &'static str,
@@ -76,8 +79,8 @@ pub fn Field<T: Send + Sync + 'static>(
 
 /// The error of the latest run that belongs to no single field (wrong password, throttled…).
 #[component]
-pub fn FormError<T: Send + Sync + 'static>(#[prop(into)] value: Signal<Option<Result<T, AppError>>>) -> impl IntoView {
-    let message = move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().err()?.form_message()));
+pub fn FormError(value: Signal<Option<AppError>>) -> impl IntoView {
+    let message = move || value.with(|e| e.as_ref()?.form_message());
     view! {
         <Show when=move || message().is_some()>
             <p class="form-error" role="alert" data-testid="form-error">{message}</p>
@@ -97,10 +100,7 @@ pub fn Submit(pending: Memo<bool>, label: &'static str, busy: &'static str) -> i
 
 /// The error line under a field that is not a plain input (select, textarea).
 #[component]
-pub fn FieldErrorLine<T: Send + Sync + 'static>(
-    #[prop(into)] value: Signal<Option<Result<T, AppError>>>,
-    name: &'static str,
-) -> impl IntoView {
+pub fn FieldErrorLine(value: Signal<Option<AppError>>, name: &'static str) -> impl IntoView {
     let message = server_message(value, name);
     view! { <p class="field-error" id=format!("f-{name}-error") role="alert">{message}</p> }
 }

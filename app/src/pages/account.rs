@@ -5,7 +5,7 @@ use crate::api::auth::{ChangePassword, Login, Register, UpdateProfile};
 use crate::api::expenses::{SetCurrency, SetTimeZone, list_time_zones};
 use crate::models::money::CURRENCIES;
 use crate::app::use_session;
-use crate::components::form::{Field, FieldErrorLine, FormError, Submit};
+use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure};
 use crate::models::time::format_date;
 use crate::models::{DisplayName, Email, FieldError, LoginName, Password, User, Username};
 use leptos::prelude::*;
@@ -31,7 +31,7 @@ fn check_login(s: &str) -> Result<(), FieldError> {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
-    let value = action.value();
+    let value = failure(action.value());
     view! {
         <Title text="Register"/>
         <SignedOut page=move || view! {
@@ -55,7 +55,7 @@ pub fn RegisterPage() -> impl IntoView {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
-    let value = action.value();
+    let value = failure(action.value());
     view! {
         <Title text="Log in"/>
         <SignedOut page=move || view! {
@@ -105,7 +105,7 @@ fn Profile(
 ) -> impl IntoView {
     let zones = Resource::new(|| (), |_| list_time_zones());
     let current_zone = user.time_zone.clone();
-    let (rename_value, change_value, currency_value) = (rename.value(), change.value(), currency.value());
+    let (rename_value, change_value, currency_value) = (failure(rename.value()), failure(change.value()), failure(currency.value()));
     let current = user.currency.clone();
     let saved = |v: MappedSignal<Option<Result<(), crate::models::AppError>>>| move || v.with(|v| matches!(v, Some(Ok(()))));
     view! {
@@ -121,7 +121,7 @@ fn Profile(
             <ActionForm action=rename attr:class="stack">
                 <Field value=rename_value name="name" label="Name" autocomplete="name" check=check_name initial=user.name.clone()/>
                 <FormError value=rename_value/>
-                <Show when=saved(rename_value)><p class="ok" role="status">"Name saved."</p></Show>
+                <Show when=saved(rename.value())><p class="ok" role="status">"Name saved."</p></Show>
                 <Submit pending=rename.pending() label="Save name" busy="Saving…"/>
             </ActionForm>
             <h2>"Currency"</h2>
@@ -135,7 +135,7 @@ fn Profile(
                     </select>
                 </div>
                 <FormError value=currency_value/>
-                <Show when=saved(currency_value)><p class="ok" role="status">"Currency saved."</p></Show>
+                <Show when=saved(currency.value())><p class="ok" role="status">"Currency saved."</p></Show>
                 <Submit pending=currency.pending() label="Save currency" busy="Saving…"/>
             </ActionForm>
             <h2>"Time zone"</h2>
@@ -155,7 +155,7 @@ fn Profile(
                             }}
                         </Suspense>
                     </select>
-                    <FieldErrorLine value=zone.value() name="time_zone"/>
+                    <FieldErrorLine value=failure(zone.value()) name="time_zone"/>
                 </div>
                 <Show when=saved(zone.value())><p class="ok" role="status">"Time zone saved."</p></Show>
                 <Submit pending=zone.pending() label="Save time zone" busy="Saving…"/>
@@ -166,7 +166,7 @@ fn Profile(
                 <Field value=change_value name="current_password" label="Current password" kind="password" autocomplete="current-password"/>
                 <Field value=change_value name="new_password" label="New password" kind="password" autocomplete="new-password" check=check_password/>
                 <FormError value=change_value/>
-                <Show when=saved(change_value)><p class="ok" role="status">"Password changed."</p></Show>
+                <Show when=saved(change.value())><p class="ok" role="status">"Password changed."</p></Show>
                 <Submit pending=change.pending() label="Change password" busy="Changing…"/>
             </ActionForm>
         </section>

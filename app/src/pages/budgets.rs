@@ -3,7 +3,7 @@
 use super::SignedIn;
 use crate::api::budgets::{SetBudget, get_budgets};
 use crate::components::budget::BudgetBars;
-use crate::components::form::FormError;
+use crate::components::form::{FormError, failure};
 use crate::models::budget::BudgetLine;
 use crate::models::money::Currency;
 use leptos::prelude::*;
@@ -27,7 +27,7 @@ fn Budgets(set: ServerAction<SetBudget>) -> impl IntoView {
             <p><A href="/expenses">"← Expenses"</A></p>
             <h1>"Budgets"</h1>
             <p class="hint">"A monthly amount per category. Leave it empty for no budget."</p>
-            <FormError value=set.value()/>
+            <FormError value=failure(set.value())/>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let b = match data.await {

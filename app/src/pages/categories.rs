@@ -2,7 +2,7 @@
 
 use super::SignedIn;
 use crate::api::expenses::{CreateCategory, DeleteCategory, RenameCategory, list_categories};
-use crate::components::form::{Field, FormError, Submit};
+use crate::components::form::{Field, FormError, Submit, failure};
 use crate::models::expense::Category;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,7 +29,7 @@ fn Categories(
         move || (create.version().get(), rename.version().get(), delete.version().get()),
         |_| list_categories(),
     );
-    let created = create.value();
+    let created = failure(create.value());
     view! {
         <section class="page narrow">
             <p><A href="/expenses">"← Expenses"</A></p>
@@ -39,7 +39,7 @@ fn Categories(
                 <FormError value=created/>
                 <Submit pending=create.pending() label="Add category" busy="Adding…"/>
             </ActionForm>
-            <FormError value=rename.value()/>
+            <FormError value=failure(rename.value())/>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {

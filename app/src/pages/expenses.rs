@@ -4,7 +4,7 @@ use super::SignedIn;
 use crate::api::expenses::{
     AddExpense, DeleteExpense, FormChoices, ListQuery, UpdateExpense, get_expense, get_form_choices, list_expenses,
 };
-use crate::components::form::{FieldErrorLine, FormError, Submit, kept_input};
+use crate::components::form::{FieldErrorLine, FormError, Submit, failure, kept_input};
 use crate::models::expense::{Category, Expense, ExpensePage as Page, PAGE_SIZES};
 use crate::models::money::Currency;
 use crate::models::{AppError, query_string};
@@ -79,8 +79,8 @@ fn Expenses() -> impl IntoView {
 
 /// The fields shared by the add and edit forms.
 #[component]
-fn ExpenseFields<T: Send + Sync + 'static>(
-    #[prop(into)] value: Signal<Option<Result<T, AppError>>>,
+fn ExpenseFields(
+    value: Signal<Option<AppError>>,
     categories: Vec<Category>,
     currency: String,
     #[prop(optional)] expense: Option<Expense>,
@@ -146,7 +146,7 @@ fn AddExpenseForm(add: ServerAction<AddExpense>, choices: FormChoices) -> impl I
             form.reset();
         }
     });
-    let value = add.value();
+    let value = failure(add.value());
     view! {
         <details class="add" open>
             <summary>"Add an expense"</summary>
@@ -271,7 +271,7 @@ fn EditExpense() -> impl IntoView {
                     match data.await {
                         Ok((expense, choices)) => {
                             let (id, id_for_delete) = (expense.id.to_string(), expense.id.to_string());
-                            let value = update.value();
+                            let value = failure(update.value());
                             view! {
                                 <h1>"Edit expense"</h1>
                                 <ActionForm action=update attr:class="grid-form">
@@ -282,7 +282,7 @@ fn EditExpense() -> impl IntoView {
                                 </ActionForm>
                                 <ActionForm action=delete attr:class="danger-zone">
                                     <input type="hidden" name="id" value=id_for_delete/>
-                                    <FormError value=delete.value()/>
+                                    <FormError value=failure(delete.value())/>
                                     <button type="submit" class="danger">"Delete this expense"</button>
                                 </ActionForm>
                             }.into_any()

@@ -4,7 +4,7 @@ use crate::api::budgets::get_budgets;
 use crate::api::expenses::{AddExpense, get_dashboard};
 use crate::components::budget::BudgetBars;
 use crate::app::use_session;
-use crate::components::form::{FieldErrorLine, FormError, Submit};
+use crate::components::form::{FieldErrorLine, FormError, Submit, failure};
 use crate::pages::money;
 use crate::models::User;
 use crate::models::time::format_date;
@@ -33,7 +33,7 @@ fn Dashboard(user: User) -> impl IntoView {
     let add = ServerAction::<AddExpense>::new();
     let numbers = Resource::new(move || add.version().get(), |_| get_dashboard());
     let budgets = Resource::new(move || add.version().get(), |_| get_budgets(None));
-    let value = add.value();
+    let value = failure(add.value());
     let currency = user.currency.clone();
     view! {
         <section class="page">

@@ -3,7 +3,7 @@
 use super::SignedIn;
 use crate::api::auth::{RevokeSession, list_sessions};
 use crate::app::use_session;
-use crate::components::form::FormError;
+use crate::components::form::{FormError, failure};
 use crate::models::SessionInfo;
 use crate::models::time::format_utc;
 use leptos::prelude::*;
@@ -25,7 +25,7 @@ fn Sessions() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Where you are signed in"</h1>
-            <FormError value=revoke.value()/>
+            <FormError value=failure(revoke.value())/>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {
