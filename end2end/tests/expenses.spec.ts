@@ -54,6 +54,9 @@ test('filters narrow the list and pages keep them', async ({ page }, info) => {
   await expect(page.getByTestId('summary')).toHaveText('2 expenses · total 12,50\u00a0€');
   await open(page, '/expenses?q=coffee', info);
   await expect(page.getByTestId('expenses').getByRole('listitem')).toHaveCount(1);
+  // The list's CSV link exports exactly the filtered rows.
+  const csv = await page.request.get((await page.getByTestId('list-csv').getAttribute('href'))!);
+  expect((await csv.text()).split('\r\n').filter((l) => l).slice(1)).toEqual(['2026-02-01,Coffee beans,Food,7.00,EUR,']);
 });
 
 test('the list pages through older expenses with the filter kept', async ({ page }, info) => {

@@ -29,15 +29,19 @@ pub struct Report {
     pub by_day: Vec<Bar>,
     /// Every month of the year, zero where nothing was spent.
     pub by_month: Vec<Bar>,
-    /// Categories of the month, biggest first.
+    /// Categories of the month (or of the range asked for), biggest first.
     pub by_category: Vec<Bar>,
+    /// The days the category breakdown covers, both included.
+    pub category_from: String,
+    pub category_to: String,
     pub month_total_minor: i64,
     pub previous_month_total_minor: i64,
 }
 
-/// The report for `month` (`YYYY-MM`, default: this month) and its year.
+/// The report for `month` (`YYYY-MM`, default: this month) and its year; the category
+/// breakdown covers `from..=to` when both are given, else the month.
 #[server(endpoint = "report")]
-pub async fn get_report(month: Option<String>) -> Result<Report, AppError> {
+pub async fn get_report(month: Option<String>, from: Option<String>, to: Option<String>) -> Result<Report, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
@@ -48,11 +52,13 @@ pub async fn get_report(month: Option<String>) -> Result<Report, AppError> {
         let year_start = Day { month: 1, day: 1, ..first };
         let year_range = range(year_start, Day { month: 12, day: 31, ..first });
         let previous = first.add_months(-1);
+        let (category_from, category_to) = category_range(from.as_deref(), to.as_deref(), first)?;
         let total = |v: &[Bar]| v.iter().map(|b| b.total_minor).sum::<i64>();
 
         let days = db::expenses::totals_by(&state.db, user.id, &month_range, Grouping::Day).await?;
         let months = db::expenses::totals_by(&state.db, user.id, &year_range, Grouping::Month).await?;
-        let categories = db::expenses::totals_by(&state.db, user.id, &month_range, Grouping::Category).await?;
+        let categories =
+            db::expenses::totals_by(&state.db, user.id, &range(category_from, category_to), Grouping::Category).await?;
         let (previous_month_total_minor, _) =
             db::expenses::totals(&state.db, user.id, &range(previous, previous.last_of_month())).await?;
 
@@ -70,10 +76,34 @@ pub async fn get_report(month: Option<String>) -> Result<Report, AppError> {
             by_day,
             by_month,
             by_category,
+            category_from: category_from.to_string(),
+            category_to: category_to.to_string(),
             previous_month_total_minor,
         })
     })
     .await
+}
+
+/// The category breakdown's days: `from..=to` when both are given, else the month of `first`.
+#[cfg(feature = "ssr")]
+fn category_range(from: Option<&str>, to: Option<&str>, first: Day) -> Result<(Day, Day), AppError> {
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let day = |field: &str, v: &str| {
+        Day::parse(v).map_err(|_| AppError::Validation { field: field.into(), message: "Enter a date like 2026-01-31.".into() })
+    };
+    match (given(from), given(to)) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (day("from", a)?, day("to", b)?);
+            if a > b {
+                let message = "The end date comes before the start date.".into();
+                return Err(AppError::Validation { field: "to".into(), message });
+            }
+            Ok((a, b))
+        }
+        _ => Ok((first, first.last_of_month())),
+    }
 }
 
 /// One bar per label, in label order, zero where the database had no group.

@@ -207,11 +207,14 @@ fn ExpenseList(page: Page, query: ListQuery, add: ServerAction<AddExpense>) -> i
         })
     };
     let (newer, older) = (link("before", page.newer.clone()), link("after", page.older.clone()));
+    let csv = format!("/reports/expenses.csv?{}", query_string(&query.filter_params()));
     let pending_currency = currency.clone();
     let noun = if page.count == 1 { "expense" } else { "expenses" };
     view! {
-        <p class="summary" data-testid="summary">
-            {format!("{} {noun} · total {}", page.count, money(&currency, page.total_minor))}
+        <p class="summary">
+            <span data-testid="summary">{format!("{} {noun} · total {}", page.count, money(&currency, page.total_minor))}</span>
+            " · "
+            <a href=csv download="" data-testid="list-csv">"Download as CSV"</a>
         </p>
         <ul class="expenses" data-testid="expenses">
             // Shown at once while the server stores it; gone again if the server refuses it.

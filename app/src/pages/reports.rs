@@ -32,7 +32,10 @@ fn month_name(label: &str) -> String {
 #[component]
 fn Reports() -> impl IntoView {
     let params = use_query_map();
-    let report = Resource::new(move || params.with(|p| p.get("month")), get_report);
+    let report = Resource::new(
+        move || params.with(|p| (p.get("month"), p.get("from"), p.get("to"))),
+        |(month, from, to)| get_report(month, from, to),
+    );
     let budgets = Resource::new(move || params.with(|p| p.get("month")), get_budgets);
     view! {
         <section class="page">
@@ -44,6 +47,7 @@ fn Reports() -> impl IntoView {
                         Err(e) => return view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     };
                     let c = r.currency.clone();
+                    let month_hidden = r.month.clone();
                     let first = Day::parse(&format!("{}-01", r.month)).ok();
                     let (prev, next) = first.map(|d| (d.add_months(-1).month_key(), d.add_months(1).month_key())).unwrap_or_default();
                     let change = r.month_total_minor - r.previous_month_total_minor;
@@ -69,7 +73,15 @@ fn Reports() -> impl IntoView {
                         </p>
                         <div class="charts">
                             <ColumnChart title=format!("Spending per day, {}", r.month) bars=r.by_day currency=c.clone() label_every=5 short=day_of_month/>
-                            <BreakdownChart title=format!("By category, {}", r.month) bars=r.by_category currency=c.clone()/>
+                            <div>
+                                <BreakdownChart title=format!("By category, {} to {}", r.category_from, r.category_to) bars=r.by_category currency=c.clone()/>
+                                <Form method="get" action="/reports" attr:class="filters" attr:data-testid="category-range">
+                                    <input type="hidden" name="month" value=month_hidden/>
+                                    <label>"From" <input type="date" name="from" value=r.category_from.clone()/></label>
+                                    <label>"To" <input type="date" name="to" value=r.category_to.clone()/></label>
+                                    <button type="submit" class="secondary">"Break down"</button>
+                                </Form>
+                            </div>
                             <ColumnChart title=format!("Spending per month, {}", r.year) bars=r.by_month currency=c.clone() short=month_name/>
                         </div>
                         <h2>"Budgets"</h2>

@@ -51,6 +51,16 @@ async fn report_totals_match_the_expenses_they_sum() {
 
     let res = ada.call("report", &[("month", "2026-13")]).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The category breakdown over any range: here February to July.
+    let r: Value = ada.call("report", &[("month", "2026-03"), ("from", "2026-02-01"), ("to", "2026-07-31")]).await.json().await.unwrap();
+    let categories = r["by_category"].as_array().unwrap();
+    assert_eq!((categories[0]["label"].as_str(), categories[0]["total_minor"].as_i64()), (Some("Travel"), Some(10000)));
+    let food: i64 = seed.iter().filter(|s| s.1 == "Food" && ("2026-02-01".."2026-08-01").contains(&s.2)).map(|s| s.0).sum();
+    assert_eq!(categories.iter().find(|c| c["label"] == "Food").unwrap()["total_minor"], food);
+    assert_eq!((r["category_from"].as_str(), r["category_to"].as_str()), (Some("2026-02-01"), Some("2026-07-31")));
+    let res = ada.call("report", &[("from", "2026-05-01"), ("to", "2026-04-01")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
