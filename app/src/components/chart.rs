@@ -1,4 +1,4 @@
-//! Charts drawn as SVG on the server, so they show with JavaScript off. Colours come from CSS
+//! Charts (columns, a line, horizontal bars) drawn as SVG on the server, so they show with JavaScript off. Colours come from CSS
 //! (`currentColor` and classes), so they follow the theme. Each chart has a table beside it
 //! for screen readers and for exact figures.
 
@@ -52,6 +52,61 @@ pub fn ColumnChart(
                 <text x=LEFT - 6.0 y="12" text-anchor="end" class="axis">{money(&currency, max)}</text>
                 <text x=LEFT - 6.0 y=plot text-anchor="end" class="axis">"0"</text>
                 {columns}
+            </svg>
+            <FigureTable title bars currency/>
+        </figure>
+    }
+    .into_any()
+}
+
+/// A line over the days of a month, a dot per day.
+#[component]
+pub fn LineChart(
+    title: String,
+    bars: Vec<Bar>,
+    currency: String,
+    #[prop(default = 1)] label_every: usize,
+    short: fn(&str) -> String,
+) -> impl IntoView {
+    let max = bars.iter().map(|b| b.total_minor).max().unwrap_or(0).max(1);
+    let slot = (WIDTH - LEFT) / bars.len().max(1) as f64;
+    let plot = HEIGHT - BOTTOM;
+    let point = |i: usize, b: &Bar| (LEFT + (i as f64 + 0.5) * slot, plot - plot * b.total_minor as f64 / max as f64);
+    let path = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let (x, y) = point(i, b);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dots = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let (x, y) = point(i, b);
+            let label = (i % label_every == 0).then(|| {
+                view! { <text x=x y=HEIGHT - 6.0 text-anchor="middle" class="axis">{short(&b.label)}</text> }
+            });
+            view! {
+                <circle cx=x cy=y r="3" class="dot">
+                    <title>{format!("{}: {}", b.label, money(&currency, b.total_minor))}</title>
+                </circle>
+                {label}
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <figcaption>{title.clone()}</figcaption>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title.clone()>
+                <line x1=LEFT y1=plot x2=WIDTH y2=plot class="axis-line"/>
+                <line x1=LEFT y1="0" x2=LEFT y2=plot class="axis-line"/>
+                <text x=LEFT - 6.0 y="12" text-anchor="end" class="axis">{money(&currency, max)}</text>
+                <text x=LEFT - 6.0 y=plot text-anchor="end" class="axis">"0"</text>
+                <polyline points=path class="line"/>
+                {dots}
             </svg>
             <FigureTable title bars currency/>
         </figure>

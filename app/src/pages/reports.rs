@@ -4,7 +4,7 @@ use super::{SignedIn, money};
 use crate::api::budgets::get_budgets;
 use crate::api::reports::get_report;
 use crate::components::budget::BudgetBars;
-use crate::components::chart::{BreakdownChart, ColumnChart};
+use crate::components::chart::{BreakdownChart, ColumnChart, LineChart};
 use crate::models::time::Day;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -72,7 +72,7 @@ fn Reports() -> impl IntoView {
                             <A href=format!("/expenses?from={from}&to={to}")>"See these expenses"</A>
                         </p>
                         <div class="charts">
-                            <ColumnChart title=format!("Spending per day, {}", r.month) bars=r.by_day currency=c.clone() label_every=5 short=day_of_month/>
+                            <LineChart title=format!("Spending per day, {}", r.month) bars=r.by_day currency=c.clone() label_every=5 short=day_of_month/>
                             <div>
                                 <BreakdownChart title=format!("By category, {} to {}", r.category_from, r.category_to) bars=r.by_category currency=c.clone()/>
                                 <Form method="get" action="/reports" attr:class="filters" attr:data-testid="category-range">
