@@ -1,7 +1,7 @@
 //! Spending against budgets as `<meter>` bars: plain HTML, so they show without JavaScript.
 
 use crate::models::budget::{BudgetLine, BudgetState, percent};
-use crate::pages::money;
+use crate::models::money::money;
 use leptos::prelude::*;
 
 /// One bar: spent against budget, with a warning from 80 % and past 100 %.

@@ -3,7 +3,7 @@
 //! for screen readers and for exact figures.
 
 use crate::api::reports::Bar;
-use crate::pages::money;
+use crate::models::money::money;
 use leptos::prelude::*;
 
 const WIDTH: f64 = 640.0;
@@ -43,20 +43,7 @@ pub fn ColumnChart(
             }
         })
         .collect_view();
-    view! {
-        <figure class="chart">
-            <figcaption>{title.clone()}</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title.clone()>
-                <line x1=LEFT y1=plot x2=WIDTH y2=plot class="axis-line"/>
-                <line x1=LEFT y1="0" x2=LEFT y2=plot class="axis-line"/>
-                <text x=LEFT - 6.0 y="12" text-anchor="end" class="axis">{money(&currency, max)}</text>
-                <text x=LEFT - 6.0 y=plot text-anchor="end" class="axis">"0"</text>
-                {columns}
-            </svg>
-            <FigureTable title bars currency/>
-        </figure>
-    }
-    .into_any()
+    time_frame(title, bars, currency, max, columns.into_any())
 }
 
 /// A line over the days of a month, a dot per day.
@@ -97,6 +84,13 @@ pub fn LineChart(
             }
         })
         .collect_view();
+    let marks = view! { <polyline points=path class="line"/> {dots} };
+    time_frame(title, bars, currency, max, marks.into_any())
+}
+
+/// The figure around a chart over time: axes with the top value, the marks, the figures table.
+fn time_frame(title: String, bars: Vec<Bar>, currency: String, max: i64, marks: AnyView) -> AnyView {
+    let plot = HEIGHT - BOTTOM;
     view! {
         <figure class="chart">
             <figcaption>{title.clone()}</figcaption>
@@ -105,8 +99,7 @@ pub fn LineChart(
                 <line x1=LEFT y1="0" x2=LEFT y2=plot class="axis-line"/>
                 <text x=LEFT - 6.0 y="12" text-anchor="end" class="axis">{money(&currency, max)}</text>
                 <text x=LEFT - 6.0 y=plot text-anchor="end" class="axis">"0"</text>
-                <polyline points=path class="line"/>
-                {dots}
+                {marks}
             </svg>
             <FigureTable title bars currency/>
         </figure>

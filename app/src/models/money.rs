@@ -101,6 +101,11 @@ impl Currency {
     }
 }
 
+/// An amount of minor units in the currency `code`; a plain `123 XYZ` for a code Huddle does not know.
+pub fn money(code: &str, minor: i64) -> String {
+    Currency::find(code).map(|c| c.format(minor)).unwrap_or_else(|| format!("{minor} {code}"))
+}
+
 /// A positive amount in minor units, at most 1,000,000,000.00 in major units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Amount(i64);

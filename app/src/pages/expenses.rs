@@ -6,17 +6,12 @@ use crate::api::expenses::{
 };
 use crate::components::form::{FieldErrorLine, FormError, Submit, failure, kept_input};
 use crate::models::expense::{Category, Expense, ExpensePage as Page, PAGE_SIZES};
-use crate::models::money::Currency;
+use crate::models::money::{Amount, Currency, money};
 use crate::models::{AppError, query_string};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// An amount in the user's currency.
-pub fn money(code: &str, minor: i64) -> String {
-    Currency::find(code).map(|c| c.format(minor)).unwrap_or_else(|| format!("{minor} {code}"))
-}
 
 #[component]
 pub fn ExpensesPage() -> impl IntoView {
@@ -208,7 +203,7 @@ fn ExpenseList(page: Page, query: ListQuery, add: ServerAction<AddExpense>) -> i
     };
     let (newer, older) = (link("before", page.newer.clone()), link("after", page.older.clone()));
     let csv = format!("/reports/expenses.csv?{}", query_string(&query.filter_params()));
-    let pending_currency = currency.clone();
+    let pending_currency = Currency::find(&currency);
     let noun = if page.count == 1 { "expense" } else { "expenses" };
     view! {
         <p class="summary">
@@ -222,7 +217,11 @@ fn ExpenseList(page: Page, query: ListQuery, add: ServerAction<AddExpense>) -> i
                 <li class="expense pending" data-testid="pending-expense">
                     <span class="day">{e.spent_on}</span>
                     <span class="what">{e.description}</span>
-                    <span class="amount">{format!("{} {}", e.amount, pending_currency)}</span>
+                    <span class="amount">{
+                        pending_currency
+                            .and_then(|c| Amount::parse(&e.amount, c.decimals).ok().map(|a| c.format(a.minor())))
+                            .unwrap_or(e.amount)
+                    }</span>
                     <span class="muted">"saving…"</span>
                 </li>
             })}

@@ -5,7 +5,7 @@ use crate::api::expenses::{AddExpense, get_dashboard};
 use crate::components::budget::BudgetBars;
 use crate::app::use_session;
 use crate::components::form::{FieldErrorLine, FormError, Submit, failure};
-use crate::pages::money;
+use crate::models::money::money;
 use crate::models::User;
 use crate::models::time::format_date;
 use leptos::prelude::*;

@@ -11,7 +11,7 @@ mod sessions;
 pub use account::{LoginPage, ProfilePage, RegisterPage};
 pub use budgets::BudgetsPage;
 pub use categories::CategoriesPage;
-pub use expenses::{EditExpensePage, ExpensesPage, money};
+pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
 pub use sessions::SessionsPage;

@@ -1,6 +1,7 @@
 //! The reports page: this month by day and by category, the year by month, CSV export.
 
-use super::{SignedIn, money};
+use super::SignedIn;
+use crate::models::money::money;
 use crate::api::budgets::get_budgets;
 use crate::api::reports::get_report;
 use crate::components::budget::BudgetBars;

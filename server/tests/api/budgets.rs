@@ -9,22 +9,6 @@ async fn category(b: &mut Browser, name: &str) -> String {
     list.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].to_string()
 }
 
-fn today() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    // Civil date from days (the same algorithm the app uses, written out here independently).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[tokio::test]
 async fn budgets_track_this_months_spending_per_category() {
     let app = spawn_app().await;
@@ -35,7 +19,9 @@ async fn budgets_track_this_months_spending_per_category() {
     // Replacing a budget keeps one row.
     assert_eq!(ada.call("set_budget", &[("category_id", &travel), ("amount", "40")]).await.status(), StatusCode::OK);
 
-    let day = today();
+    // The user's today, as the add form offers it.
+    let choices: Value = ada.call("form_choices", &[]).await.json().await.unwrap();
+    let day = choices["today"].as_str().unwrap().to_string();
     for (amount, cat) in [("85", &food), ("45", &travel)] {
         let form = [("amount", amount), ("description", "x"), ("category_id", cat.as_str()), ("spent_on", day.as_str())];
         assert_eq!(ada.call("add_expense", &form).await.status(), StatusCode::OK);
