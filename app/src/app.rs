@@ -4,7 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, User};
 use crate::pages::{
-    BudgetsPage, CategoriesPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
+    BudgetsPage, CategoriesPage, ChatPage, RoomPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -106,6 +106,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Layout() -> impl IntoView {
     provide_context(Session::new());
+    crate::components::chat::provide_chat_live();
     // Effects run only in the browser: this marks the page once the app is live (tests wait on it).
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -123,6 +124,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/categories") view=CategoriesPage ssr=SsrMode::Async/>
                 <Route path=path!("/reports") view=ReportsPage ssr=SsrMode::Async/>
                 <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
+                <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
+                <Route path=path!("/chat/:id") view=RoomPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

@@ -26,6 +26,8 @@ pub struct Config {
     pub site_dir: PathBuf,
     /// The currency new accounts start with.
     pub default_currency: &'static Currency,
+    /// Live frames a WebSocket may have waiting before it is told to resync from the database.
+    pub ws_queue: usize,
 }
 
 /// A configuration variable with a bad value.
@@ -85,8 +87,16 @@ impl Config {
         let default_currency = Currency::find(&currency).ok_or_else(|| {
             invalid("HUDDLE_DEFAULT_CURRENCY", format!("expected an ISO 4217 code Huddle knows (EUR, USD, …), got {currency:?}"))
         })?;
+        let ws_queue = match get("HUDDLE_WS_QUEUE") {
+            None => app::server::hub::Hub::DEFAULT_QUEUE,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| invalid("HUDDLE_WS_QUEUE", format!("expected a number of frames from 1 to 1000000, got {v:?}")))?,
+        };
         let jwt_secret = jwt_secret(get("HUDDLE_JWT_SECRET"), env, &data_dir)?;
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, env, secure_cookies, site_dir, default_currency })
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, env, secure_cookies, site_dir, default_currency, ws_queue })
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{
-    ACCEPT, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, ORIGIN, REFERER, REFERRER_POLICY,
+    ACCEPT, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, ORIGIN, REFERER, REFERRER_POLICY, UPGRADE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use http::{HeaderValue, Method, StatusCode};
@@ -26,8 +26,11 @@ pub async fn refuse_cross_origin(State(allowed): State<AllowedOrigins>, req: Req
 }
 
 /// A plain function over the request so no header borrow lives across an `.await`.
+/// WebSocket upgrades are GETs, but a browser lets any site open a socket to us with our
+/// cookies (cross-site WebSocket hijacking): their `Origin` is checked like a post's.
 fn is_cross_origin(req: &Request, allowed: &[String]) -> bool {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let upgrade = req.headers().get(UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if !upgrade && matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
     }
     let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
@@ -158,6 +161,22 @@ mod tests {
         assert!(is_cross_origin(&post(&[("sec-fetch-site", "cross-site")]), &none));
         assert!(is_cross_origin(&post(&[("referer", "http://evil.example/form")]), &none));
         assert!(!is_cross_origin(&post(&[]), &none));
+    }
+
+    #[test]
+    fn a_websocket_upgrade_from_another_site_is_cross_origin() {
+        let none: Vec<String> = vec![];
+        let upgrade = |origin: &str| {
+            Request::builder()
+                .uri("/ws")
+                .header(HOST, "127.0.0.1:3000")
+                .header(UPGRADE, "websocket")
+                .header(ORIGIN, origin)
+                .body(Body::empty())
+                .unwrap()
+        };
+        assert!(is_cross_origin(&upgrade("http://evil.example"), &none));
+        assert!(!is_cross_origin(&upgrade("http://127.0.0.1:3000"), &none));
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use crate::config::Config;
 use crate::middleware::{self, AllowedOrigins};
 use app::server::auth::{self, AuthConfig, LoginThrottle};
+use app::server::hub::Hub;
 use app::server::{AppState, db};
 use app::{App, shell};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
@@ -70,6 +71,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(60))),
         default_currency: config.default_currency,
+        hub: Hub::local(config.ws_queue),
         leptos_options: leptos_options.clone(),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));
@@ -78,6 +80,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
+        .route("/ws", get(crate::ws::upgrade))
+        .route("/auth/renew", post(crate::ws::renew))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))

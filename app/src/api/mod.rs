@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod budgets;
+pub mod chat;
 pub mod expenses;
 pub mod reports;

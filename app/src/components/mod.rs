@@ -2,5 +2,6 @@
 
 pub mod budget;
 pub mod chart;
+pub mod chat;
 pub mod form;
 pub mod nav;

@@ -15,6 +15,7 @@ pub fn Nav() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match session.user.await {
                             Ok(Some(user)) => view! {
+                                <A href="/chat">"Chat"</A>
                                 <A href="/expenses">"Expenses"</A>
                                 <A href="/reports">"Reports"</A>
                                 <A href="/profile">"Profile"</A>

@@ -3,6 +3,7 @@
 mod account;
 mod budgets;
 mod categories;
+mod chat;
 mod expenses;
 mod reports;
 mod home;
@@ -11,6 +12,7 @@ mod sessions;
 pub use account::{LoginPage, ProfilePage, RegisterPage};
 pub use budgets::BudgetsPage;
 pub use categories::CategoriesPage;
+pub use chat::{ChatPage, RoomPage};
 pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};

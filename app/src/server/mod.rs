@@ -5,6 +5,7 @@ pub mod clock;
 pub mod ctx;
 pub mod db;
 pub mod export;
+pub mod hub;
 pub mod state;
 
 pub use state::AppState;

@@ -2,6 +2,7 @@
 
 use super::auth::{AuthConfig, LoginThrottle};
 use super::db::Db;
+use super::hub::Hub;
 use crate::models::money::Currency;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// The currency new accounts start with.
     pub default_currency: &'static Currency,
+    /// Realtime fan-out to WebSocket connections.
+    pub hub: Hub,
     pub leptos_options: LeptosOptions,
 }
 

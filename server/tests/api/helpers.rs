@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use app::models::chat::ChatMessage;
+use app::models::ws::{ClientMsg, ErrorCode, ServerMsg};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub const STRONG_PASSWORD: &str = "violet-otter-harbour-42";
 
@@ -73,6 +77,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         env: Environment::Dev,
         secure_cookies: false,
         default_currency: app::models::money::Currency::find("EUR").unwrap(),
+        ws_queue: app::server::hub::Hub::DEFAULT_QUEUE,
     }
 }
 
@@ -108,10 +113,16 @@ impl Drop for TestDatabase {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose configuration `adjust` changed first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     server::telemetry::init_for_tests();
     let turn = ONE_SERVER_AT_A_TIME.lock().await;
     let database = TestDatabase::create().await;
-    let config = test_config(database.dir.clone(), database.url.clone());
+    let mut config = test_config(database.dir.clone(), database.url.clone());
+    adjust(&mut config);
     let app = Application::build(config).await.expect("server starts");
     let addr = app.local_addr();
     tokio::spawn(app.run_until_stopped());
@@ -238,4 +249,142 @@ impl Browser {
 /// The JSON error body of a failed server function call.
 pub async fn error_of(res: Response) -> serde_json::Value {
     res.json().await.unwrap()
+}
+
+impl Browser {
+    /// Posts a form the way a browser without JavaScript does (HTML accepted, `Referer` set).
+    pub async fn form_post(&mut self, endpoint: &str, referer: &str, form: &[(&str, &str)]) -> Response {
+        let res = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(COOKIE, self.cookie_header())
+            .header(ORIGIN, self.base.clone())
+            .header(reqwest::header::REFERER, format!("{}{referer}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
+    /// The WebSocket handshake request this browser's page would make.
+    pub fn socket_request(&self, origin: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/ws?v=1", self.base.replacen("http://", "ws://", 1));
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut().insert("cookie", self.cookie_header().parse().unwrap());
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    }
+
+    /// Opens a socket as this browser's tab and reads the welcome frame.
+    pub async fn socket(&self) -> Socket {
+        let (ws, _) = tokio_tungstenite::connect_async(self.socket_request(&self.base)).await.expect("socket opens");
+        let mut socket = Socket { ws };
+        match socket.recv().await {
+            ServerMsg::Welcome { protocol, .. } => assert_eq!(protocol, 1),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+        socket
+    }
+}
+
+impl Browser {
+    /// Like [`Browser::socket`], over a TCP socket whose receive buffer holds only `bytes`.
+    pub async fn socket_with_receive_buffer(&self, bytes: u32) -> Socket {
+        let addr: SocketAddr = self.base.trim_start_matches("http://").parse().unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(bytes).unwrap();
+        let stream = tcp.connect(addr).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(self.socket_request(&self.base), tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .expect("socket opens");
+        let mut socket = Socket { ws };
+        assert!(matches!(socket.recv().await, ServerMsg::Welcome { .. }));
+        socket
+    }
+}
+
+/// A test's end of a WebSocket: typed frames in and out.
+pub struct Socket {
+    pub ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Socket {
+    pub async fn send(&mut self, msg: &ClientMsg) {
+        self.send_text(&serde_json::to_string(msg).unwrap()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        use futures::SinkExt;
+        self.ws.send(WsMessage::text(text)).await.expect("frame sent");
+    }
+
+    /// The next server frame (5 s at most).
+    pub async fn recv(&mut self) -> ServerMsg {
+        use futures::StreamExt;
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await;
+            match next.expect("a frame within 5 s").expect("socket open").expect("frame read") {
+                WsMessage::Text(t) => return serde_json::from_str(t.as_str()).expect("a ServerMsg"),
+                WsMessage::Close(c) => panic!("socket closed: {c:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame `pick` accepts, skipping others (presence, typing… of no interest).
+    pub async fn recv_where<T>(&mut self, mut pick: impl FnMut(ServerMsg) -> Option<T>) -> T {
+        loop {
+            if let Some(t) = pick(self.recv().await) {
+                return t;
+            }
+        }
+    }
+
+    /// The next error frame.
+    pub async fn error(&mut self) -> (ErrorCode, String, Option<String>) {
+        self.recv_where(|m| match m {
+            ServerMsg::Error { code, message, client_id } => Some((code, message, client_id)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The next message (new or changed) seen live.
+    pub async fn message(&mut self) -> ChatMessage {
+        self.recv_where(|m| match m {
+            ServerMsg::Message { message } => Some(message),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Sends a message and waits for its ack.
+    pub async fn say(&mut self, room: i64, body: &str) -> ChatMessage {
+        let client_id = new_client_id();
+        self.send(&ClientMsg::Send { room, client_id: client_id.clone(), body: body.into() }).await;
+        self.recv_where(|m| match m {
+            ServerMsg::Ack { client_id: c, message } if c == client_id => Some(message),
+            ServerMsg::Error { message, .. } => panic!("send refused: {message}"),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Proves the connection is still up: a ping is answered.
+    pub async fn still_up(&mut self) {
+        self.send(&ClientMsg::Ping).await;
+        self.recv_where(|m| matches!(m, ServerMsg::Pong).then_some(())).await;
+    }
+}
+
+/// A fresh UUID-shaped client id.
+pub fn new_client_id() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+    format!("{:08x}-0000-4000-8000-{:012x}", n, nanos & 0xffff_ffff_ffff)
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod budgets;
+mod chat;
 mod config;
 mod expenses;
 mod helpers;

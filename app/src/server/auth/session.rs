@@ -43,6 +43,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
+/// When the access token a request carries expires (seconds since the epoch), if it is valid.
+pub fn access_expiry(state: &AppState, headers: &HeaderMap) -> Option<i64> {
+    let token = bearer(headers).or_else(|| cookies::read(headers, ACCESS))?;
+    tokens::verify_access_claims(&state.auth.jwt_secret, token).map(|c| c.exp)
+}
+
 async fn resolve(state: &AppState, headers: &HeaderMap) -> (Option<CurrentSession>, Vec<String>) {
     let access = bearer(headers).or_else(|| cookies::read(headers, ACCESS));
     if let Some((user_id, session_id)) = access.and_then(|t| tokens::verify_access(&state.auth.jwt_secret, t)) {

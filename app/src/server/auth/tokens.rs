@@ -29,11 +29,16 @@ pub fn issue_access(secret: &[u8], user_id: i64, session_id: i64, now_secs: i64,
 
 /// The user and login of a valid, unexpired HS256 token; `None` for anything else.
 pub fn verify_access(secret: &[u8], token: &str) -> Option<(i64, i64)> {
+    verify_access_claims(secret, token).and_then(|c| Some((c.sub.parse().ok()?, c.sid)))
+}
+
+/// The claims of a valid, unexpired HS256 token.
+pub fn verify_access_claims(secret: &[u8], token: &str) -> Option<AccessClaims> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "sub"]);
     let data = jsonwebtoken::decode::<AccessClaims>(token, &DecodingKey::from_secret(secret), &validation).ok()?;
-    Some((data.claims.sub.parse().ok()?, data.claims.sid))
+    Some(data.claims)
 }
 
 /// A fresh refresh token: 256 random bits, URL-safe.

@@ -5,6 +5,7 @@
 
 pub mod budgets;
 pub mod categories;
+pub mod chat;
 pub mod expenses;
 pub mod sessions;
 pub mod users;

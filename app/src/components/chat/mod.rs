@@ -1,0 +1,91 @@
+//! The live chat in the browser: one socket per tab (opened on the first chat page and kept
+//! across navigation), the state it feeds, and the pieces the chat pages are built from.
+
+pub mod state;
+#[cfg(feature = "hydrate")]
+mod socket;
+#[cfg(feature = "hydrate")]
+pub use socket::ask_notification_permission;
+
+use crate::models::chat::RoomView;
+use crate::models::ws::ClientMsg;
+use leptos::prelude::*;
+use state::LiveState;
+
+/// The tab's live chat, shared through context. On the server (and before hydration) it stays
+/// empty and nothing is sent: the pages show what the server rendered.
+#[derive(Clone, Copy)]
+pub struct ChatLive {
+    pub state: RwSignal<LiveState>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    outgoing: StoredValue<Option<Outgoing>, LocalStorage>,
+    started: StoredValue<bool>,
+}
+
+/// The outgoing queue of the open socket (only the browser has one).
+#[cfg(feature = "hydrate")]
+type Outgoing = futures::channel::mpsc::UnboundedSender<ClientMsg>;
+#[cfg(not(feature = "hydrate"))]
+type Outgoing = ();
+
+impl ChatLive {
+    fn new() -> Self {
+        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_local(None), started: StoredValue::new(false) }
+    }
+
+    /// Opens the socket once per tab (in the browser only).
+    pub fn start(&self) {
+        if self.started.get_value() {
+            return;
+        }
+        self.started.set_value(true);
+        #[cfg(feature = "hydrate")]
+        socket::start(*self);
+    }
+
+    /// Sends a frame if the socket is open; false when it is not (pending messages are then
+    /// sent on reconnect).
+    pub fn send(&self, msg: ClientMsg) -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            let sent = self.outgoing.with_value(|tx| tx.as_ref().map(|tx| tx.unbounded_send(msg).is_ok()));
+            return sent.unwrap_or(false);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = msg;
+            false
+        }
+    }
+
+    /// Takes in what a server-rendered room page showed.
+    pub fn seed(&self, view: &RoomView) {
+        self.state.update(|s| s.seed(view));
+    }
+
+    /// Posts a message: shown at once as pending, sent now or after reconnecting.
+    pub fn post(&self, room: i64, body: String) {
+        let client_id = new_client_id();
+        self.state.update(|s| s.add_pending(room, client_id.clone(), body.clone()));
+        self.send(ClientMsg::Send { room, client_id, body });
+    }
+}
+
+/// The tab's [`ChatLive`] (see [`provide_chat_live`]).
+pub fn use_chat_live() -> ChatLive {
+    expect_context::<ChatLive>()
+}
+
+/// Provides the tab's [`ChatLive`] to everything below (the layout calls this once).
+pub fn provide_chat_live() {
+    provide_context(ChatLive::new());
+}
+
+/// A random UUID for a message this tab sends.
+fn new_client_id() -> String {
+    #[cfg(feature = "hydrate")]
+    if let Some(id) = web_sys::window().and_then(|w| w.crypto().ok()).map(|c| c.random_uuid()) {
+        return id;
+    }
+    String::new()
+}

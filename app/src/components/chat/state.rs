@@ -1,0 +1,313 @@
+//! What a tab knows about its chats, and how each server frame changes it. Plain Rust with no
+//! browser types, so the rules (dedupe by id, cursor only forward, pending until acked) are
+//! unit-tested on the host.
+
+use crate::models::chat::{ChatMessage, RoomKind, RoomView};
+use crate::models::ws::{RoomCursor, ServerMsg};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How long a typing indicator lasts without a new typing frame, in milliseconds.
+pub const TYPING_TTL_MS: f64 = 5000.0;
+
+/// The connection as the user sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Status {
+    #[default]
+    Connecting,
+    Live,
+    /// Lost: retrying.
+    Offline,
+}
+
+/// A message shown at once as "sending…" until the server acks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub client_id: String,
+    pub body: String,
+    /// Set when the server refused it (then it is not resent).
+    pub error: Option<String>,
+}
+
+/// One room as this tab knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoomLive {
+    pub kind: Option<RoomKind>,
+    /// By position; an edited or deleted message replaces its entry.
+    pub messages: BTreeMap<i64, ChatMessage>,
+    /// The newest change held: replay resumes after it.
+    pub cursor: i64,
+    pub pending: Vec<Pending>,
+    /// Who is typing, with the time (ms) their indicator ends.
+    pub typing: Vec<(i64, String, f64)>,
+    /// Each member's read mark.
+    pub reads: HashMap<i64, i64>,
+    /// The newest position this tab has told the server it read.
+    pub read_sent: i64,
+}
+
+/// Everything the tab knows; one signal holds it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveState {
+    pub me: Option<i64>,
+    pub status: Status,
+    pub rooms: HashMap<i64, RoomLive>,
+    pub online: HashSet<i64>,
+    /// Bumped whenever the chat home (latest messages, unread counts) should be fetched again.
+    pub revision: u64,
+    /// Bumped when a room's name, topic or members changed: its page is fetched again.
+    pub structure: u64,
+    /// The latest refusal not tied to a pending message.
+    pub notice: Option<String>,
+}
+
+/// What the socket must do after a frame was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followup {
+    None,
+    /// Ask for everything after these cursors.
+    Sync(Vec<RoomCursor>),
+    /// A direct message from someone else arrived (notify if the tab is hidden).
+    DirectMessage { from: String, body: String },
+}
+
+impl LiveState {
+    /// Takes what a server-rendered room page showed; never moves anything backwards.
+    pub fn seed(&mut self, view: &RoomView) {
+        let room = self.rooms.entry(view.id).or_default();
+        room.kind = Some(view.kind);
+        for m in &view.messages {
+            upsert(room, m.clone());
+        }
+        room.cursor = room.cursor.max(view.cursor);
+        for member in &view.members {
+            let mark = room.reads.entry(member.user_id).or_default();
+            *mark = (*mark).max(member.last_read_seq);
+            if member.online {
+                self.online.insert(member.user_id);
+            }
+        }
+    }
+
+    /// Where replay should resume, per known room.
+    pub fn cursors(&self) -> Vec<RoomCursor> {
+        self.rooms.iter().map(|(room, r)| RoomCursor { room: *room, after: r.cursor }).collect()
+    }
+
+    /// Adds a message typed in this tab, before it is sent.
+    pub fn add_pending(&mut self, room: i64, client_id: String, body: String) {
+        self.rooms.entry(room).or_default().pending.push(Pending { client_id, body, error: None });
+    }
+
+    /// Messages to (re)send after connecting: every pending one not refused.
+    pub fn unacked(&self) -> Vec<(i64, Pending)> {
+        let mut out = Vec::new();
+        for (room, r) in &self.rooms {
+            out.extend(r.pending.iter().filter(|p| p.error.is_none()).map(|p| (*room, p.clone())));
+        }
+        out
+    }
+
+    /// Forgets typing indicators that ended before `now_ms`.
+    pub fn expire_typing(&mut self, now_ms: f64) {
+        for r in self.rooms.values_mut() {
+            r.typing.retain(|(_, _, until)| *until > now_ms);
+        }
+    }
+
+    /// Applies one server frame at time `now_ms`.
+    pub fn apply(&mut self, msg: ServerMsg, now_ms: f64) -> Followup {
+        match msg {
+            ServerMsg::Welcome { user_id, .. } => {
+                self.me = Some(user_id);
+                self.status = Status::Live;
+                self.online.clear();
+                self.online.insert(user_id);
+                return Followup::Sync(self.cursors());
+            }
+            ServerMsg::Ack { client_id, message } => {
+                let room = self.rooms.entry(message.room).or_default();
+                room.pending.retain(|p| p.client_id != client_id);
+                upsert(room, message);
+            }
+            ServerMsg::Message { message } => return self.message(message),
+            ServerMsg::Replay { room, messages, .. } => {
+                let r = self.rooms.entry(room).or_default();
+                for m in messages {
+                    r.pending.retain(|p| p.client_id != m.client_id || Some(m.sender_id) != self.me);
+                    upsert(r, m);
+                }
+                self.revision += 1;
+            }
+            ServerMsg::Presence { user_id, online } => {
+                if online {
+                    self.online.insert(user_id);
+                } else if Some(user_id) != self.me {
+                    self.online.remove(&user_id);
+                }
+            }
+            ServerMsg::Typing { room, user_id, name } if Some(user_id) != self.me => {
+                let r = self.rooms.entry(room).or_default();
+                r.typing.retain(|(u, _, _)| *u != user_id);
+                r.typing.push((user_id, name, now_ms + TYPING_TTL_MS));
+            }
+            ServerMsg::Typing { .. } | ServerMsg::Pong => {}
+            ServerMsg::Read { room, user_id, seq } => {
+                let r = self.rooms.entry(room).or_default();
+                let mark = r.reads.entry(user_id).or_default();
+                *mark = (*mark).max(seq);
+                if Some(user_id) == self.me {
+                    r.read_sent = r.read_sent.max(seq);
+                }
+                self.revision += 1;
+            }
+            ServerMsg::RoomChanged { .. } => {
+                self.revision += 1;
+                self.structure += 1;
+            }
+            ServerMsg::RoomLeft { room } => {
+                self.rooms.remove(&room);
+                self.revision += 1;
+                self.structure += 1;
+            }
+            ServerMsg::Resync => return Followup::Sync(self.cursors()),
+            ServerMsg::Error { message, client_id, .. } => self.refused(message, client_id),
+        }
+        Followup::None
+    }
+
+    fn message(&mut self, message: ChatMessage) -> Followup {
+        let mine = Some(message.sender_id) == self.me;
+        let r = self.rooms.entry(message.room).or_default();
+        let fresh = !r.messages.contains_key(&message.seq);
+        r.typing.retain(|(u, _, _)| *u != message.sender_id);
+        if mine {
+            r.pending.retain(|p| p.client_id != message.client_id);
+        }
+        let direct = r.kind == Some(RoomKind::Direct);
+        let followup = match fresh && !mine && direct && !message.is_deleted() {
+            true => Followup::DirectMessage { from: message.sender_name.clone(), body: message.body.clone() },
+            false => Followup::None,
+        };
+        upsert(r, message);
+        self.revision += 1;
+        followup
+    }
+
+    fn refused(&mut self, message: String, client_id: Option<String>) {
+        let pending = client_id.as_ref().and_then(|id| {
+            self.rooms.values_mut().flat_map(|r| r.pending.iter_mut()).find(|p| &p.client_id == id)
+        });
+        match pending {
+            Some(p) => p.error = Some(message),
+            None => self.notice = Some(message),
+        }
+    }
+}
+
+/// Keeps the newer version of a message (edits and deletes come with a higher `change`).
+fn upsert(room: &mut RoomLive, message: ChatMessage) {
+    room.cursor = room.cursor.max(message.change);
+    match room.messages.get(&message.seq) {
+        Some(held) if held.change >= message.change => {}
+        _ => {
+            room.messages.insert(message.seq, message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(room: i64, seq: i64, change: i64, sender: i64, body: &str) -> ChatMessage {
+        ChatMessage {
+            id: seq * 100,
+            room,
+            seq,
+            change,
+            sender_id: sender,
+            sender_name: format!("user{sender}"),
+            client_id: format!("c{seq}"),
+            body: body.into(),
+            created_at: 0,
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
+
+    fn live(me: i64) -> LiveState {
+        let mut s = LiveState::default();
+        s.apply(ServerMsg::Welcome { protocol: 1, user_id: me }, 0.0);
+        s
+    }
+
+    #[test]
+    fn a_message_seen_twice_is_shown_once_and_an_older_version_never_wins() {
+        let mut s = live(1);
+        s.apply(ServerMsg::Message { message: msg(5, 1, 1, 2, "hi") }, 0.0);
+        s.apply(ServerMsg::Message { message: msg(5, 1, 3, 2, "hi (edited)") }, 0.0);
+        s.apply(ServerMsg::Replay { room: 5, messages: vec![msg(5, 1, 1, 2, "hi")], complete: true }, 0.0);
+        let room = &s.rooms[&5];
+        assert_eq!(room.messages.len(), 1);
+        assert_eq!(room.messages[&1].body, "hi (edited)");
+        assert_eq!(room.cursor, 3);
+    }
+
+    #[test]
+    fn a_pending_message_stays_until_acked_and_is_resent_until_then() {
+        let mut s = live(1);
+        s.add_pending(5, "c1".into(), "hello".into());
+        assert_eq!(s.unacked().len(), 1);
+        s.apply(ServerMsg::Ack { client_id: "c1".into(), message: msg(5, 1, 1, 1, "hello") }, 0.0);
+        assert!(s.unacked().is_empty());
+        assert_eq!(s.rooms[&5].messages[&1].body, "hello");
+    }
+
+    #[test]
+    fn a_refused_message_is_marked_and_not_resent() {
+        let mut s = live(1);
+        s.add_pending(5, "c9".into(), "x".into());
+        s.apply(ServerMsg::Error { code: crate::models::ws::ErrorCode::NotMember, message: "no".into(), client_id: Some("c9".into()) }, 0.0);
+        assert_eq!(s.rooms[&5].pending[0].error.as_deref(), Some("no"));
+        assert!(s.unacked().is_empty());
+    }
+
+    #[test]
+    fn resync_and_welcome_ask_for_everything_after_the_cursors() {
+        let mut s = live(1);
+        s.apply(ServerMsg::Message { message: msg(5, 4, 7, 2, "x") }, 0.0);
+        assert_eq!(s.apply(ServerMsg::Resync, 0.0), Followup::Sync(vec![RoomCursor { room: 5, after: 7 }]));
+        let again = s.apply(ServerMsg::Welcome { protocol: 1, user_id: 1 }, 0.0);
+        assert_eq!(again, Followup::Sync(vec![RoomCursor { room: 5, after: 7 }]));
+    }
+
+    #[test]
+    fn typing_expires_and_ends_when_the_typist_posts() {
+        let mut s = live(1);
+        s.apply(ServerMsg::Typing { room: 5, user_id: 2, name: "Bo".into() }, 1000.0);
+        s.apply(ServerMsg::Typing { room: 5, user_id: 1, name: "me".into() }, 1000.0);
+        assert_eq!(s.rooms[&5].typing.len(), 1, "my own typing is not shown");
+        s.expire_typing(1000.0 + TYPING_TTL_MS + 1.0);
+        assert!(s.rooms[&5].typing.is_empty());
+        s.apply(ServerMsg::Typing { room: 5, user_id: 2, name: "Bo".into() }, 0.0);
+        s.apply(ServerMsg::Message { message: msg(5, 1, 1, 2, "done") }, 0.0);
+        assert!(s.rooms[&5].typing.is_empty());
+    }
+
+    #[test]
+    fn a_new_direct_message_from_someone_else_asks_for_a_notification() {
+        let mut s = live(1);
+        s.rooms.entry(9).or_default().kind = Some(RoomKind::Direct);
+        let followup = s.apply(ServerMsg::Message { message: msg(9, 1, 1, 2, "psst") }, 0.0);
+        assert_eq!(followup, Followup::DirectMessage { from: "user2".into(), body: "psst".into() });
+        assert_eq!(s.apply(ServerMsg::Message { message: msg(9, 2, 2, 1, "mine") }, 0.0), Followup::None);
+    }
+
+    #[test]
+    fn read_marks_only_move_forward() {
+        let mut s = live(1);
+        s.apply(ServerMsg::Read { room: 5, user_id: 2, seq: 4 }, 0.0);
+        s.apply(ServerMsg::Read { room: 5, user_id: 2, seq: 2 }, 0.0);
+        assert_eq!(s.rooms[&5].reads[&2], 4);
+    }
+}

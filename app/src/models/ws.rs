@@ -1,0 +1,151 @@
+//! The WebSocket protocol at `/ws`: JSON text frames, one message per frame, each an object
+//! whose `type` names the variant. Documented with an example per variant in `docs/protocol.md`.
+
+use super::chat::ChatMessage;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks. A client may ask for it with `/ws?v=1`; the server
+/// states it in [`ServerMsg::Welcome`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest client frame handled, in bytes; a larger one is answered with [`ErrorCode::TooLarge`].
+pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
+
+/// Close code sent when the access token behind the socket expires: renew over HTTP, reconnect.
+pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+
+/// A room and the newest change the client already has from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomCursor {
+    pub room: i64,
+    pub after: i64,
+}
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Post `body` to `room`. Answered with [`ServerMsg::Ack`] (also when `client_id` was seen
+    /// before: the first stored message is acked again, nothing new is stored).
+    Send { room: i64, client_id: String, body: String },
+    /// Replace the body of one of your messages. Every member gets [`ServerMsg::Message`].
+    Edit { message_id: i64, body: String },
+    /// Delete one of your messages. Every member gets [`ServerMsg::Message`] with `deleted_at`.
+    Delete { message_id: i64 },
+    /// You are typing in `room`: the other members get [`ServerMsg::Typing`]. Send at most one
+    /// every 3 seconds; receivers forget it after 5.
+    Typing { room: i64 },
+    /// You have read `room` up to message `seq`. The members get [`ServerMsg::Read`].
+    Read { room: i64, seq: i64 },
+    /// Send every change after each cursor: answered with [`ServerMsg::Replay`] frames per room,
+    /// the last with `complete: true`. Sent after (re)connecting and after [`ServerMsg::Resync`].
+    Sync { rooms: Vec<RoomCursor> },
+    /// Answered with [`ServerMsg::Pong`]: lets a browser notice a dead connection.
+    Ping,
+}
+
+/// What a client may be told went wrong with one of its frames. The connection stays up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not one of the [`ClientMsg`] shapes.
+    BadFrame,
+    /// A `type` this server does not know.
+    UnknownType,
+    /// A frame over [`MAX_CLIENT_FRAME`] bytes.
+    TooLarge,
+    /// A field's value is refused (the message says which and why).
+    Invalid,
+    /// The room does not exist or you are not a member.
+    NotMember,
+    /// The message does not exist or is not yours.
+    NotYours,
+    /// More than about 10 frames a second (bursts of 20).
+    RateLimited,
+    /// The server could not do it; try again.
+    Internal,
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// The first frame on every connection.
+    Welcome { protocol: u32, user_id: i64 },
+    /// Your message `client_id` is stored as `message`.
+    Ack { client_id: String, message: ChatMessage },
+    /// A message was posted, edited or deleted in one of your rooms (new or changed: match on `id`).
+    Message { message: ChatMessage },
+    /// Changes after a [`ClientMsg::Sync`] cursor, oldest first, in pages.
+    Replay { room: i64, messages: Vec<ChatMessage>, complete: bool },
+    /// A user sharing a room with you came online or went offline (all their tabs closed).
+    Presence { user_id: i64, online: bool },
+    /// `user_id` is typing in `room`.
+    Typing { room: i64, user_id: i64, name: String },
+    /// `user_id` has read `room` up to `seq`.
+    Read { room: i64, user_id: i64, seq: i64 },
+    /// The room's name, topic or members changed, or you joined it: fetch it again.
+    RoomChanged { room: i64 },
+    /// You are no longer a member of `room` (you left or were removed).
+    RoomLeft { room: i64 },
+    /// Live events were dropped because this connection fell behind: send [`ClientMsg::Sync`].
+    Resync,
+    /// Answers [`ClientMsg::Ping`].
+    Pong,
+    /// One of your frames was refused. `client_id` names the message when it was a `send`.
+    Error { code: ErrorCode, message: String, client_id: Option<String> },
+}
+
+impl ServerMsg {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMsg::Error { code, message: message.into(), client_id: None }
+    }
+}
+
+/// Parses a client frame, telling an unknown `type` apart from a malformed frame.
+pub fn parse_client_frame(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
+    if text.len() > MAX_CLIENT_FRAME {
+        return Err((ErrorCode::TooLarge, format!("Frames are limited to {MAX_CLIENT_FRAME} bytes.")));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        if msg.starts_with("unknown variant") {
+            let name = msg.split('`').nth(1).unwrap_or("?").to_string();
+            (ErrorCode::UnknownType, format!("Unknown frame type `{name}`."))
+        } else {
+            (ErrorCode::BadFrame, format!("Malformed frame: {}", strip_position(&msg)))
+        }
+    })
+}
+
+/// serde_json's messages end in " at line 1 column 9": useful, but keep them short and plain.
+fn strip_position(msg: &str) -> &str {
+    msg.split(" at line ").next().unwrap_or(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_tagged_by_type_in_snake_case() {
+        let msg = ClientMsg::Send { room: 3, client_id: "c".into(), body: "hi".into() };
+        let json = serde_json::to_string(&msg).unwrap();
+        assert_eq!(json, r#"{"type":"send","room":3,"client_id":"c","body":"hi"}"#);
+        assert_eq!(serde_json::to_string(&ServerMsg::Resync).unwrap(), r#"{"type":"resync"}"#);
+        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#), Ok(ClientMsg::Ping));
+    }
+
+    #[test]
+    fn an_unknown_type_is_told_apart_from_a_malformed_frame() {
+        assert_eq!(parse_client_frame(r#"{"type":"launch"}"#).unwrap_err().0, ErrorCode::UnknownType);
+        assert_eq!(parse_client_frame("{nope").unwrap_err().0, ErrorCode::BadFrame);
+        assert_eq!(parse_client_frame(r#"{"type":"send","room":"x"}"#).unwrap_err().0, ErrorCode::BadFrame);
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_before_parsing() {
+        let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME));
+        assert_eq!(parse_client_frame(&big).unwrap_err().0, ErrorCode::TooLarge);
+    }
+}

@@ -1,0 +1,473 @@
+//! Chat: the home (rooms and conversations by last activity) and the page of one room.
+//! Without JavaScript both render on the server and post plain forms; with JavaScript the same
+//! pages go live over the tab's socket.
+
+use super::SignedIn;
+use crate::api::chat::{CreateRoom, JoinRoom, LeaveRoom, PostMessage, RemoveMember, RenameRoom, StartDirect, chat_home, chat_room};
+use crate::components::chat::state::Status;
+use crate::components::chat::{ChatLive, use_chat_live};
+use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure, kept_input};
+use crate::models::chat::{ChatMessage, Fragment, Member, MessageBody, RoomKind, RoomSummary, RoomView, linkify};
+use crate::models::ws::ClientMsg;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn ChatPage() -> impl IntoView {
+    let create = ServerAction::<CreateRoom>::new();
+    let join = ServerAction::<JoinRoom>::new();
+    let direct = ServerAction::<StartDirect>::new();
+    view! {
+        <Title text="Chat"/>
+        <SignedIn page=move |_| view! { <ChatHome create join direct/> }/>
+    }
+}
+
+#[component]
+fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, direct: ServerAction<StartDirect>) -> impl IntoView {
+    let live = use_chat_live();
+    Effect::new(move |_| live.start());
+    let revision = Memo::new(move |_| live.state.with(|s| s.revision));
+    let rooms = Resource::new(move || revision.get(), |_| chat_home());
+    let (created, joined, started) = (failure(create.value()), failure(join.value()), failure(direct.value()));
+    view! {
+        <section class="page chat-home">
+            <div class="heading">
+                <h1>"Chat"</h1>
+                <ConnectionStatus live/>
+            </div>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rooms.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted" data-testid="no-rooms">"No rooms or conversations yet: start one below."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="rooms" data-testid="rooms">
+                                {list.into_iter().map(|r| view! { <RoomLine room=r live/> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <NotificationButton/>
+            <div class="chat-forms">
+                <ActionForm action=direct attr:class="stack" attr:data-testid="start-direct">
+                    <h2>"Message someone"</h2>
+                    <Field value=started name="username" label="Their username"/>
+                    <FormError value=started/>
+                    <Submit pending=direct.pending() label="Open conversation" busy="Opening…"/>
+                </ActionForm>
+                <ActionForm action=create attr:class="stack" attr:data-testid="create-room">
+                    <h2>"New room"</h2>
+                    <Field value=created name="name" label="Name"/>
+                    <Field value=created name="topic" label="Topic (optional)"/>
+                    <FormError value=created/>
+                    <Submit pending=create.pending() label="Create room" busy="Creating…"/>
+                </ActionForm>
+                <ActionForm action=join attr:class="stack" attr:data-testid="join-room">
+                    <h2>"Join a room"</h2>
+                    <Field value=joined name="room" label="Room number or invite link"/>
+                    <FormError value=joined/>
+                    <Submit pending=join.pending() label="Join" busy="Joining…"/>
+                </ActionForm>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn RoomLine(room: RoomSummary, live: ChatLive) -> impl IntoView {
+    let peer = room.peer_id;
+    let server_online = room.peer_online;
+    let online = move || match (peer, live.state.with(|s| s.status == Status::Live)) {
+        (Some(p), true) => live.state.with(|s| s.online.contains(&p)),
+        (Some(_), false) => server_online,
+        (None, _) => false,
+    };
+    let last = room.last_message.map(|m| {
+        let text = if m.is_deleted() { "This message was deleted.".to_string() } else { m.body.chars().take(80).collect() };
+        format!("{}: {}", m.sender_name, text)
+    });
+    let unread = room.unread;
+    view! {
+        <li data-room=room.id data-kind=room.kind.as_str()>
+            <A href=format!("/chat/{}", room.id) attr:class="room-title">{room.title}</A>
+            {peer.map(|_| view! { <Presence online=Signal::derive(online)/> })}
+            <span class="muted">{last.unwrap_or_else(|| "No messages yet".into())}</span>
+            {(unread > 0).then(|| view! { <span class="unread" data-testid="unread">{unread}</span> })}
+        </li>
+    }
+}
+
+#[component]
+fn Presence(online: Signal<bool>) -> impl IntoView {
+    view! {
+        <span class="presence" data-testid="presence" data-online=move || online.get().to_string()>
+            {move || if online.get() { "online" } else { "offline" }}
+        </span>
+    }
+}
+
+#[component]
+fn ConnectionStatus(live: ChatLive) -> impl IntoView {
+    let label = move || match live.state.with(|s| s.status) {
+        Status::Live => "live",
+        Status::Connecting => "connecting…",
+        Status::Offline => "offline, reconnecting…",
+    };
+    view! { <span class="connection muted" data-testid="connection">{label}</span> }
+}
+
+/// Shown once the page is live: asks for notification permission on a click, never on load.
+#[component]
+fn NotificationButton() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let ask = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::components::chat::ask_notification_permission();
+    };
+    view! {
+        <Show when=move || hydrated.get()>
+            <button type="button" class="secondary" on:click=ask>"Notify me of direct messages"</button>
+        </Show>
+    }
+}
+
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    let join = ServerAction::<JoinRoom>::new();
+    let leave = ServerAction::<LeaveRoom>::new();
+    let rename = ServerAction::<RenameRoom>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let post = ServerAction::<PostMessage>::new();
+    let actions = RoomActions { join, leave, rename, remove, post };
+    view! {
+        <Title text="Chat"/>
+        <SignedIn page=move |user| view! { <Room me=user.id actions/> }/>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct RoomActions {
+    join: ServerAction<JoinRoom>,
+    leave: ServerAction<LeaveRoom>,
+    rename: ServerAction<RenameRoom>,
+    remove: ServerAction<RemoveMember>,
+    post: ServerAction<PostMessage>,
+}
+
+#[component]
+fn Room(me: i64, actions: RoomActions) -> impl IntoView {
+    let live = use_chat_live();
+    Effect::new(move |_| live.start());
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
+    let before = Memo::new(move |_| query.with(|q| q.get("before").and_then(|v| v.parse::<i64>().ok())));
+    let structure = Memo::new(move |_| live.state.with(|s| s.structure));
+    let view_data = Resource::new(
+        move || (id.get(), before.get(), structure.get(), actions.rename.version().get(), actions.remove.version().get()),
+        |(id, before, ..)| chat_room(id, before),
+    );
+    view! {
+        <section class="page chat-room">
+            <p><A href="/chat">"← Chat"</A></p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match view_data.await {
+                        Ok(view) => {
+                            if before.get_untracked().is_none() {
+                                live.seed(&view);
+                            }
+                            view! { <RoomBody view me live actions older=before.get_untracked().is_some()/> }.into_any()
+                        }
+                        Err(e) => view! { <p class="form-error" data-testid="room-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older: bool) -> impl IntoView {
+    let room = view.id;
+    let heading = view! {
+        <div class="heading">
+            <h1 data-testid="room-title">{view.title.clone()}</h1>
+            <ConnectionStatus live/>
+        </div>
+        {(!view.topic.is_empty()).then(|| view! { <p class="muted topic">{view.topic.clone()}</p> })}
+    };
+    if !view.is_member {
+        let joined = failure(actions.join.value());
+        return view! {
+            {heading}
+            <p>"You are not a member of this room yet."</p>
+            <ActionForm action=actions.join>
+                <input type="hidden" name="room" value=room.to_string()/>
+                <FormError value=joined/>
+                <button type="submit">"Join this room"</button>
+            </ActionForm>
+        }
+        .into_any();
+    }
+    let first_seq = view.messages.first().map(|m| m.seq);
+    let older_link = view.has_older.then(|| {
+        view! { <A href=format!("/chat/{room}?before={}", first_seq.unwrap_or(0)) attr:class="older">"Older messages"</A> }
+    });
+    let peer = (view.kind == RoomKind::Direct).then(|| view.members.iter().find(|m| m.user_id != me).map(|m| m.user_id)).flatten();
+    let messages = if older {
+        view! {
+            <p><A href=format!("/chat/{room}")>"Back to the newest"</A></p>
+            <ol class="messages" data-testid="messages">
+                {view.messages.into_iter().map(|m| view! { <MessageItem message=m me live/> }).collect_view()}
+            </ol>
+        }
+        .into_any()
+    } else {
+        view! { <LiveMessages room me live peer/> <Compose room live post=actions.post/> }.into_any()
+    };
+    view! {
+        {heading}
+        <div class="chat-layout">
+            <div class="chat-main">
+                {older_link}
+                {messages}
+            </div>
+            <Members view_members=view.members kind=view.kind created_by=view.created_by me room live actions/>
+        </div>
+    }
+    .into_any()
+}
+
+/// The newest messages, kept current by the socket.
+#[component]
+fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>) -> impl IntoView {
+    let messages = move || live.state.with(|s| s.rooms.get(&room).map(|r| r.messages.values().cloned().collect::<Vec<_>>()).unwrap_or_default());
+    let pending = move || live.state.with(|s| s.rooms.get(&room).map(|r| r.pending.clone()).unwrap_or_default());
+    let newest = Memo::new(move |_| live.state.with(|s| s.rooms.get(&room).and_then(|r| r.messages.keys().next_back().copied())));
+    // Reading the page marks the room read (the server is told once per new message).
+    Effect::new(move |_| {
+        let Some(seq) = newest.get() else { return };
+        let sent = live.state.with_untracked(|s| s.rooms.get(&room).map_or(0, |r| r.read_sent));
+        let live_now = live.state.with_untracked(|s| s.status == Status::Live);
+        if seq > sent && live_now && live.send(ClientMsg::Read { room, seq }) {
+            live.state.update(|s| {
+                if let Some(r) = s.rooms.get_mut(&room) {
+                    r.read_sent = seq;
+                }
+            });
+        }
+    });
+    let seen = move || {
+        let peer = peer?;
+        live.state.with(|s| {
+            let r = s.rooms.get(&room)?;
+            let (seq, last) = r.messages.iter().next_back()?;
+            (last.sender_id == me && r.reads.get(&peer).is_some_and(|read| read >= seq)).then_some(())
+        })
+    };
+    let typing = move || {
+        live.state.with(|s| {
+            let names: Vec<String> = s.rooms.get(&room)?.typing.iter().map(|(_, n, _)| n.clone()).collect();
+            (!names.is_empty()).then(|| format!("{} {} typing…", names.join(", "), if names.len() == 1 { "is" } else { "are" }))
+        })
+    };
+    view! {
+        <ol class="messages" data-testid="messages">
+            <For each=messages key=|m| (m.seq, m.change) let:message>
+                <MessageItem message me live/>
+            </For>
+            <For each=pending key=|p| (p.client_id.clone(), p.error.clone()) let:p>
+                <li class="message pending" data-testid="pending">
+                    <p class="body">{p.body}</p>
+                    <span class="muted">{p.error.unwrap_or_else(|| "sending…".into())}</span>
+                </li>
+            </For>
+        </ol>
+        <p class="seen muted" data-testid="seen">{move || seen().map(|_| "Seen")}</p>
+        <p class="typing muted" data-testid="typing">{typing}</p>
+        <p class="form-error" role="alert">{move || live.state.with(|s| s.notice.clone())}</p>
+    }
+}
+
+#[component]
+fn MessageItem(message: ChatMessage, me: i64, live: ChatLive) -> impl IntoView {
+    let mine = message.sender_id == me;
+    let editing = RwSignal::new(false);
+    let id = message.id;
+    let body = if message.is_deleted() {
+        view! { <p class="body deleted">"This message was deleted."</p> }.into_any()
+    } else {
+        view! { <p class="body">{render_body(&message.body)}</p> }.into_any()
+    };
+    let edited = (message.edited_at.is_some() && !message.is_deleted()).then(|| view! { <span class="muted">" (edited)"</span> });
+    let text = message.body.clone();
+    let tools = (mine && !message.is_deleted()).then(|| {
+        view! {
+            <span class="tools">
+                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+                <button type="button" class="link danger" on:click=move |_| { live.send(ClientMsg::Delete { message_id: id }); }>"Delete"</button>
+            </span>
+            <Show when=move || editing.get()>
+                <EditBox id text=text.clone() live editing/>
+            </Show>
+        }
+    });
+    view! {
+        <li class="message" data-testid="message" data-seq=message.seq data-mine=mine.to_string()>
+            <span class="sender">{message.sender_name}</span>
+            " "
+            <time class="muted">{clock(message.created_at)}</time>
+            {edited}
+            {body}
+            {tools}
+        </li>
+    }
+}
+
+#[component]
+fn EditBox(id: i64, text: String, live: ChatLive, editing: RwSignal<bool>) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(el) = input.get() else { return };
+        live.send(ClientMsg::Edit { message_id: id, body: el.value() });
+        editing.set(false);
+    };
+    view! {
+        <form class="edit" on:submit=save>
+            <input node_ref=input value=text aria-label="Edit message" maxlength="4000"/>
+            <button type="submit" class="secondary">"Save"</button>
+        </form>
+    }
+}
+
+/// Text with its links made clickable; nothing else in a body is interpreted.
+fn render_body(body: &str) -> impl IntoView + use<> {
+    linkify(body)
+        .into_iter()
+        .map(|f| match f {
+            Fragment::Text(t) => t.to_string().into_any(),
+            Fragment::Link(url) => {
+                view! { <a href=url.to_string() rel="noopener noreferrer nofollow" target="_blank">{url.to_string()}</a> }.into_any()
+            }
+        })
+        .collect_view()
+}
+
+/// `HH:MM` (UTC) of a millisecond timestamp.
+fn clock(ms: i64) -> String {
+    let minutes = ms.div_euclid(60_000);
+    format!("{:02}:{:02}", minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
+}
+
+/// The message box: a plain form without JavaScript, the socket with it.
+#[component]
+fn Compose(room: i64, live: ChatLive, post: ServerAction<PostMessage>) -> impl IntoView {
+    let failed = failure(post.value());
+    let post_url = <PostMessage as leptos::server_fn::ServerFn>::url();
+    let area = NodeRef::<leptos::html::Textarea>::new();
+    let problem = RwSignal::new(None::<String>);
+    let last_typing = StoredValue::new(0.0_f64);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(el) = area.get() else { return };
+        match MessageBody::parse(&el.value()) {
+            Ok(body) => {
+                live.post(room, body.as_str().to_string());
+                el.set_value("");
+                problem.set(None);
+            }
+            Err(e) => problem.set(Some(e.message)),
+        }
+    };
+    let typing = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let now = js_sys::Date::now();
+            if now - last_typing.get_value() > 3000.0 {
+                last_typing.set_value(now);
+                live.send(ClientMsg::Typing { room });
+            }
+        }
+        let _ = last_typing;
+    };
+    view! {
+        <form class="compose" method="post" action=post_url on:submit=submit data-testid="compose">
+            <input type="hidden" name="room" value=room.to_string()/>
+            <label for="f-body" class="sr-only">"Message"</label>
+            <textarea id="f-body" name="body" node_ref=area rows="2" maxlength="4000" placeholder="Write a message" on:input=typing>
+                {kept_input("body")}
+            </textarea>
+            <button type="submit">"Send"</button>
+            <p class="field-error" role="alert">{move || problem.get()}</p>
+            <FieldErrorLine value=failed name="body"/>
+        </form>
+    }
+}
+
+#[component]
+fn Members(
+    view_members: Vec<Member>,
+    kind: RoomKind,
+    created_by: i64,
+    me: i64,
+    room: i64,
+    live: ChatLive,
+    actions: RoomActions,
+) -> impl IntoView {
+    let is_creator = created_by == me && kind == RoomKind::Group;
+    let renamed = failure(actions.rename.value());
+    let items = view_members
+        .into_iter()
+        .map(|m| {
+            let user = m.user_id;
+            let server_online = m.online;
+            let online = Signal::derive(move || match live.state.with(|s| s.status == Status::Live) {
+                true => live.state.with(|s| s.online.contains(&user)),
+                false => server_online,
+            });
+            let remove = (is_creator && user != me).then(|| {
+                view! {
+                    <ActionForm action=actions.remove attr:class="inline">
+                        <input type="hidden" name="room" value=room.to_string()/>
+                        <input type="hidden" name="user_id" value=user.to_string()/>
+                        <button type="submit" class="link danger">"Remove"</button>
+                    </ActionForm>
+                }
+            });
+            view! { <li data-user=user>{m.name}" "<span class="muted">"@"{m.username}</span>" "<Presence online/>{remove}</li> }
+        })
+        .collect_view();
+    view! {
+        <aside class="members">
+            <h2>"Members"</h2>
+            <ul data-testid="members">{items}</ul>
+            {(kind == RoomKind::Group).then(|| view! {
+                <p class="muted">"Invite link: "<code>{format!("/chat/{room}")}</code></p>
+                <ActionForm action=actions.leave attr:class="inline">
+                    <input type="hidden" name="room" value=room.to_string()/>
+                    <button type="submit" class="secondary">"Leave room"</button>
+                </ActionForm>
+            })}
+            {is_creator.then(|| view! {
+                <ActionForm action=actions.rename attr:class="stack">
+                    <input type="hidden" name="room" value=room.to_string()/>
+                    <Field value=renamed name="name" label="Rename"/>
+                    <Field value=renamed name="topic" label="Topic"/>
+                    <FormError value=renamed/>
+                    <Submit pending=actions.rename.pending() label="Save" busy="Saving…"/>
+                </ActionForm>
+            })}
+        </aside>
+    }
+}

@@ -1,0 +1,451 @@
+//! The chat aggregates: rooms (group rooms and direct conversations), their members, messages.
+//!
+//! Every write that posts, edits or deletes a message bumps the room's change counter in the
+//! same transaction, as its first statement: on SQLite the transaction takes the write lock
+//! at once (no deferred-to-write upgrade that could fail with `SQLITE_BUSY`), on PostgreSQL the
+//! row lock orders writers per room.
+
+use super::{Db, violated_unique};
+use crate::models::chat::{ChatMessage, Member, RoomKind, RoomSummary};
+use sqlx::FromRow;
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+const MESSAGE_COLUMNS: &str = "m.id, m.room_id as room, m.seq, m.change, m.sender_id, u.name as sender_name, \
+     m.client_id, m.body, m.created_at, m.edited_at, m.deleted_at";
+
+/// A room as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct RoomRow {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub topic: String,
+    pub created_by: i64,
+    pub last_seq: i64,
+    pub last_change: i64,
+}
+
+impl RoomRow {
+    pub fn kind(&self) -> RoomKind {
+        RoomKind::from_db(&self.kind)
+    }
+}
+
+/// Creates a group room with its creator as the first member.
+#[tracing::instrument(skip(db))]
+pub async fn create_group(db: &Db, creator: i64, name: &str, topic: &str, now: i64) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into rooms (kind, name, topic, created_by, last_activity_at, created_at)
+         values ('group', $1, $2, $3, $4, $4) returning id",
+    )
+    .bind(name)
+    .bind(topic)
+    .bind(creator)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    add_member(&mut tx, id, creator, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn add_member(tx: &mut Tx<'_>, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "insert into room_members (room_id, user_id, joined_at) values ($1, $2, $3)
+         on conflict (room_id, user_id) do nothing",
+    )
+    .bind(room)
+    .bind(user)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn direct_key(a: i64, b: i64) -> String {
+    format!("{}:{}", a.min(b), a.max(b))
+}
+
+/// The direct conversation of two users, if they have one.
+#[tracing::instrument(skip(db))]
+pub async fn find_direct(db: &Db, a: i64, b: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("select id from rooms where direct_key = $1").bind(direct_key(a, b)).fetch_optional(db).await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// The direct conversation of two users, created on first use. A pair has exactly one.
+#[tracing::instrument(skip(db))]
+pub async fn direct_room(db: &Db, me: i64, other: i64, now: i64) -> Result<i64, sqlx::Error> {
+    let key = direct_key(me, other);
+    if let Some(id) = find_direct(db, me, other).await? {
+        return Ok(id);
+    }
+    match create_direct(db, &key, me, other, now).await {
+        Ok(id) => Ok(id),
+        // The other user started it at the same moment: theirs is ours.
+        Err(e) if violated_unique(&e).is_some() => {
+            let (id,) = sqlx::query_as("select id from rooms where direct_key = $1").bind(&key).fetch_one(db).await?;
+            Ok(id)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn create_direct(db: &Db, key: &str, me: i64, other: i64, now: i64) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into rooms (kind, name, topic, created_by, direct_key, last_activity_at, created_at)
+         values ('direct', '', '', $1, $2, $3, $3) returning id",
+    )
+    .bind(me)
+    .bind(key)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    add_member(&mut tx, id, me, now).await?;
+    add_member(&mut tx, id, other, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn room(db: &Db, id: i64) -> Result<Option<RoomRow>, sqlx::Error> {
+    sqlx::query_as("select id, kind, name, topic, created_by, last_seq, last_change from rooms where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn is_member(db: &Db, room: i64, user: i64) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> = sqlx::query_as("select 1 from room_members where room_id = $1 and user_id = $2")
+        .bind(room)
+        .bind(user)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Adds `user` to a group room; false when they already were a member.
+#[tracing::instrument(skip(db))]
+pub async fn join(db: &Db, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let added = add_member(&mut tx, room, user, now).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// Removes `user` from `room`; false when they were not a member.
+#[tracing::instrument(skip(db))]
+pub async fn remove_member(db: &Db, room: i64, user: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("delete from room_members where room_id = $1 and user_id = $2")
+        .bind(room)
+        .bind(user)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Renames a group room; only its creator may.
+#[tracing::instrument(skip(db))]
+pub async fn rename(db: &Db, room: i64, by: i64, name: &str, topic: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update rooms set name = $1, topic = $2 where id = $3 and created_by = $4 and kind = 'group'")
+        .bind(name)
+        .bind(topic)
+        .bind(room)
+        .bind(by)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(FromRow)]
+struct MemberRow {
+    user_id: i64,
+    name: String,
+    username: String,
+    last_read_seq: i64,
+}
+
+/// The members of a room, by name; `online` is left for the caller to fill.
+#[tracing::instrument(skip(db))]
+pub async fn members(db: &Db, room: i64) -> Result<Vec<Member>, sqlx::Error> {
+    let rows: Vec<MemberRow> = sqlx::query_as(
+        "select u.id as user_id, u.name, u.username, rm.last_read_seq
+         from room_members rm join users u on u.id = rm.user_id
+         where rm.room_id = $1 order by u.username_key",
+    )
+    .bind(room)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Member { user_id: r.user_id, name: r.name, username: r.username, last_read_seq: r.last_read_seq, online: false })
+        .collect())
+}
+
+/// The ids of the rooms `user` belongs to.
+#[tracing::instrument(skip(db))]
+pub async fn rooms_of(db: &Db, user: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("select room_id from room_members where user_id = $1").bind(user).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// The users who share at least one room with `user` (whom their presence concerns).
+#[tracing::instrument(skip(db))]
+pub async fn contacts_of(db: &Db, user: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select distinct other.user_id from room_members mine
+         join room_members other on other.room_id = mine.room_id
+         where mine.user_id = $1 and other.user_id <> $1",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+#[derive(FromRow)]
+struct SummaryRow {
+    id: i64,
+    kind: String,
+    name: String,
+    topic: String,
+    last_activity_at: i64,
+    unread: i64,
+    peer_id: Option<i64>,
+    peer_name: Option<String>,
+}
+
+/// The user's rooms and conversations, most recent activity first, with their newest message
+/// and unread count; `peer_online` is left for the caller to fill.
+#[tracing::instrument(skip(db))]
+pub async fn summaries(db: &Db, user: i64) -> Result<Vec<RoomSummary>, sqlx::Error> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "select r.id, r.kind, r.name, r.topic, r.last_activity_at,
+                cast(r.last_seq - rm.last_read_seq as bigint) as unread,
+                p.user_id as peer_id, pu.name as peer_name
+         from room_members rm
+         join rooms r on r.id = rm.room_id
+         left join room_members p on r.kind = 'direct' and p.room_id = r.id and p.user_id <> $1
+         left join users pu on pu.id = p.user_id
+         where rm.user_id = $1
+         order by r.last_activity_at desc, r.id desc",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    let mut last = latest_messages(db, user).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RoomSummary {
+            kind: RoomKind::from_db(&r.kind),
+            title: r.peer_name.unwrap_or(r.name),
+            topic: r.topic,
+            peer_id: r.peer_id,
+            peer_online: false,
+            last_message: last.remove(&r.id),
+            last_activity_at: r.last_activity_at,
+            unread: r.unread.max(0),
+            id: r.id,
+        })
+        .collect())
+}
+
+async fn latest_messages(db: &Db, user: i64) -> Result<std::collections::HashMap<i64, ChatMessage>, sqlx::Error> {
+    let sql = format!(
+        "select {MESSAGE_COLUMNS} from room_members rm
+         join rooms r on r.id = rm.room_id
+         join messages m on m.room_id = r.id and m.seq = r.last_seq
+         join users u on u.id = m.sender_id
+         where rm.user_id = $1"
+    );
+    let rows: Vec<ChatMessage> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|m| (m.room, m)).collect())
+}
+
+/// What posting a message did.
+#[derive(Debug)]
+pub enum Posted {
+    /// Stored now.
+    New(ChatMessage),
+    /// The sender had already sent this client id: the message stored then.
+    Again(ChatMessage),
+    /// The room does not exist or the sender is not a member; nothing stored.
+    NotMember,
+}
+
+/// Stores a message in one transaction: the next position in the room, the message, and the
+/// sender's read mark (you have read what you wrote).
+#[tracing::instrument(skip(db, body))]
+pub async fn post(db: &Db, room: i64, sender: i64, client_id: &str, body: &str, now: i64) -> Result<Posted, sqlx::Error> {
+    if let Some(m) = by_client_id(db, sender, client_id).await? {
+        return Ok(Posted::Again(m));
+    }
+    match insert_message(db, room, sender, client_id, body, now).await {
+        Ok(Some(id)) => Ok(Posted::New(by_id(db, id).await?.ok_or(sqlx::Error::RowNotFound)?)),
+        Ok(None) => Ok(Posted::NotMember),
+        // The same client id raced in on another connection (a resend during a reconnect).
+        Err(e) if violated_unique(&e).is_some() => match by_client_id(db, sender, client_id).await? {
+            Some(m) => Ok(Posted::Again(m)),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+async fn insert_message(
+    db: &Db,
+    room: i64,
+    sender: i64,
+    client_id: &str,
+    body: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let next: Option<(i64, i64)> = sqlx::query_as(
+        "update rooms set last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $3
+         where id = $1 and exists (select 1 from room_members where room_id = $1 and user_id = $2)
+         returning last_seq, last_change",
+    )
+    .bind(room)
+    .bind(sender)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((seq, change)) = next else {
+        return Ok(None);
+    };
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+    )
+    .bind(room)
+    .bind(seq)
+    .bind(change)
+    .bind(sender)
+    .bind(client_id)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("update room_members set last_read_seq = $3 where room_id = $1 and user_id = $2")
+        .bind(room)
+        .bind(sender)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+async fn by_client_id(db: &Db, sender: i64, client_id: &str) -> Result<Option<ChatMessage>, sqlx::Error> {
+    let sql = format!(
+        "select {MESSAGE_COLUMNS} from messages m join users u on u.id = m.sender_id
+         where m.sender_id = $1 and m.client_id = $2"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(sender).bind(client_id).fetch_optional(db).await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn by_id(db: &Db, id: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    let sql = format!("select {MESSAGE_COLUMNS} from messages m join users u on u.id = m.sender_id where m.id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(db).await
+}
+
+/// Replaces the body of the sender's own, undeleted message. `None`: no such message of theirs.
+#[tracing::instrument(skip(db, body))]
+pub async fn edit(db: &Db, sender: i64, id: i64, body: &str, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    rewrite(db, sender, id, "body = $4, edited_at = $5", body, now).await
+}
+
+/// Deletes the sender's own message: the row stays (its position is kept), the body goes.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, sender: i64, id: i64, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    rewrite(db, sender, id, "body = $4, deleted_at = $5", "", now).await
+}
+
+async fn rewrite(db: &Db, sender: i64, id: i64, set: &str, body: &str, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let change: Option<(i64,)> = sqlx::query_as(
+        "update rooms set last_change = last_change + 1
+         where id = (select room_id from messages where id = $1 and sender_id = $2 and deleted_at is null)
+         returning last_change",
+    )
+    .bind(id)
+    .bind(sender)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((change,)) = change else {
+        return Ok(None);
+    };
+    let sql = format!("update messages set change = $3, {set} where id = $1 and sender_id = $2");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(sender)
+        .bind(change)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    by_id(db, id).await
+}
+
+/// A page of history: up to `limit` messages before position `before` (or the newest),
+/// oldest first.
+#[tracing::instrument(skip(db))]
+pub async fn history(db: &Db, room: i64, before: Option<i64>, limit: i64) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    let sql = format!(
+        "select {MESSAGE_COLUMNS} from messages m join users u on u.id = m.sender_id
+         where m.room_id = $1 and m.seq < $2 order by m.seq desc limit $3"
+    );
+    let mut rows: Vec<ChatMessage> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(room)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Up to `limit` messages written after change `after`, in the order they were written.
+#[tracing::instrument(skip(db))]
+pub async fn changes_after(db: &Db, room: i64, after: i64, limit: i64) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    let sql = format!(
+        "select {MESSAGE_COLUMNS} from messages m join users u on u.id = m.sender_id
+         where m.room_id = $1 and m.change > $2 order by m.change limit $3"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(room).bind(after).bind(limit).fetch_all(db).await
+}
+
+/// Moves the member's read mark forward to `seq` (never back, never past the newest message).
+/// Returns the mark now stored, or `None` when `user` is not a member.
+#[tracing::instrument(skip(db))]
+pub async fn mark_read(db: &Db, room: i64, user: i64, seq: i64) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "update room_members set last_read_seq = (select case when r.last_seq < $3 then r.last_seq else $3 end
+                                                  from rooms r where r.id = $1)
+         where room_id = $1 and user_id = $2 and last_read_seq < $3
+         returning last_read_seq",
+    )
+    .bind(room)
+    .bind(user)
+    .bind(seq)
+    .fetch_optional(db)
+    .await?;
+    if let Some((mark,)) = row {
+        return Ok(Some(mark));
+    }
+    let current: Option<(i64,)> = sqlx::query_as("select last_read_seq from room_members where room_id = $1 and user_id = $2")
+        .bind(room)
+        .bind(user)
+        .fetch_optional(db)
+        .await?;
+    Ok(current.map(|(m,)| m))
+}

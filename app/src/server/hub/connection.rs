@@ -1,0 +1,324 @@
+//! One WebSocket connection: a receive task that handles the client's frames and a send task
+//! that writes answers and fanned-out events. When either ends, both end, and the connection's
+//! subscriptions and presence are cleaned up on every exit path.
+
+use super::fanout::{Inbox, Outbox};
+use super::{Event, Hub, Topic};
+use crate::models::AppError;
+use crate::models::ws::{CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
+use crate::server::db::{self, Db};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::{SinkExt, StreamExt};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// Messages per replay frame.
+const REPLAY_PAGE: i64 = 200;
+
+/// Who is on the other end, established at the upgrade.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub user_id: i64,
+    pub name: String,
+    /// When the access token behind the connection expires: the socket closes then.
+    pub expires_at: tokio::time::Instant,
+}
+
+/// The rooms this connection is subscribed to; the send task changes it as the user joins and
+/// leaves, the receive task reads it. Never held across an `.await`.
+type Rooms = Arc<Mutex<HashSet<i64>>>;
+
+/// Serves one authenticated socket until it closes or its token expires.
+pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
+    let conn_id = hub.next_conn_id();
+    let (outbox, inbox) = Outbox::new(conn_id, hub.queue_capacity);
+    let rooms = match subscribe(&db, &hub, &outbox, peer.user_id).await {
+        Ok(rooms) => rooms,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the user's rooms");
+            return;
+        }
+    };
+    if hub.fanout().connected(peer.user_id) {
+        announce(&hub, &rooms, peer.user_id, true);
+    }
+    let (sink, stream) = socket.split();
+    let (direct, direct_rx) = mpsc::channel::<ServerMsg>(64);
+    let _ = direct.send(ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }).await;
+    send_presence_snapshot(&db, &hub, &direct, peer.user_id).await;
+
+    let mut send_task = tokio::spawn(write_loop(sink, direct_rx, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at));
+    let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct, limiter: RateLimiter::new(10.0, 20.0) };
+    let mut recv_task = tokio::spawn(reader.run(stream));
+    tokio::select! {
+        _ = &mut send_task => recv_task.abort(),
+        _ = &mut recv_task => send_task.abort(),
+    }
+
+    let subscribed: Vec<i64> = rooms.lock().map(|r| r.iter().copied().collect()).unwrap_or_default();
+    for room in &subscribed {
+        hub.fanout().unsubscribe(Topic::Room(*room), conn_id);
+    }
+    hub.fanout().unsubscribe(Topic::User(peer.user_id), conn_id);
+    if hub.fanout().disconnected(peer.user_id) {
+        announce(&hub, &rooms, peer.user_id, false);
+    }
+}
+
+/// Subscribes before anything is announced, so no event for this user is missed.
+async fn subscribe(db: &Db, hub: &Hub, outbox: &Outbox, user: i64) -> Result<Rooms, sqlx::Error> {
+    hub.fanout().subscribe(Topic::User(user), outbox);
+    let ids = db::chat::rooms_of(db, user).await?;
+    for room in &ids {
+        hub.fanout().subscribe(Topic::Room(*room), outbox);
+    }
+    Ok(Arc::new(Mutex::new(ids.into_iter().collect())))
+}
+
+fn announce(hub: &Hub, rooms: &Rooms, user_id: i64, online: bool) {
+    let ids: Vec<i64> = rooms.lock().map(|r| r.iter().copied().collect()).unwrap_or_default();
+    for room in ids {
+        hub.publish(Topic::Room(room), &ServerMsg::Presence { user_id, online });
+    }
+}
+
+async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &mpsc::Sender<ServerMsg>, user: i64) {
+    let contacts = db::chat::contacts_of(db, user).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot load contacts for presence");
+        Vec::new()
+    });
+    for user_id in hub.online(&contacts) {
+        let _ = direct.send(ServerMsg::Presence { user_id, online: true }).await;
+    }
+}
+
+async fn write_loop<S>(
+    mut sink: S,
+    mut direct: mpsc::Receiver<ServerMsg>,
+    mut inbox: Inbox,
+    hub: Hub,
+    outbox: Outbox,
+    rooms: Rooms,
+    expires_at: tokio::time::Instant,
+) where
+    S: futures::Sink<Message> + Unpin,
+{
+    let expiry = tokio::time::sleep_until(expires_at);
+    tokio::pin!(expiry);
+    loop {
+        let frame = tokio::select! {
+            biased;
+            Some(msg) = direct.recv() => encode(&msg),
+            Some(event) = inbox.control.recv() => follow_membership(&hub, &outbox, &rooms, event),
+            Some(frame) = inbox.frames.recv() => Some(frame),
+            _ = &mut expiry => {
+                let close = CloseFrame { code: CLOSE_TOKEN_EXPIRED, reason: Utf8Bytes::from_static("token expired") };
+                let _ = sink.send(Message::Close(Some(close))).await;
+                return;
+            }
+            else => return,
+        };
+        if let Some(frame) = frame
+            && sink.send(Message::Text(frame)).await.is_err()
+        {
+            return;
+        }
+        if inbox.take_lagged() && sink.send(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
+    serde_json::to_string(msg).ok().map(Utf8Bytes::from)
+}
+
+/// Applies a membership change to this connection's subscriptions; returns the frame to send.
+fn follow_membership(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf8Bytes> {
+    let Ok(mut set) = rooms.lock() else { return None };
+    match event {
+        Event::Joined(room) => {
+            set.insert(room);
+            hub.fanout().subscribe(Topic::Room(room), outbox);
+            encode(&ServerMsg::RoomChanged { room })
+        }
+        Event::Left(room) => {
+            set.remove(&room);
+            hub.fanout().unsubscribe(Topic::Room(room), outbox.id);
+            encode(&ServerMsg::RoomLeft { room })
+        }
+        Event::Frame(frame) => Some(frame),
+    }
+}
+
+/// The receive side: parses each frame and answers it.
+struct Reader {
+    db: Db,
+    hub: Hub,
+    peer: Peer,
+    rooms: Rooms,
+    direct: mpsc::Sender<ServerMsg>,
+    limiter: RateLimiter,
+}
+
+impl Reader {
+    async fn run<S, E>(mut self, mut stream: S)
+    where
+        S: futures::Stream<Item = Result<Message, E>> + Unpin,
+    {
+        while let Some(Ok(frame)) = stream.next().await {
+            let text = match frame {
+                Message::Text(t) => t,
+                Message::Binary(_) => {
+                    self.refuse(ErrorCode::BadFrame, "Frames are JSON text.", None).await;
+                    continue;
+                }
+                Message::Close(_) => return,
+                Message::Ping(_) | Message::Pong(_) => continue,
+            };
+            if !self.limiter.allow(Instant::now()) {
+                self.refuse(ErrorCode::RateLimited, "Slow down: at most 10 frames a second.", None).await;
+                continue;
+            }
+            match parse_client_frame(text.as_str()) {
+                Ok(msg) => self.handle(msg).await,
+                Err((code, message)) => self.refuse(code, message, None).await,
+            }
+        }
+    }
+
+    async fn refuse(&self, code: ErrorCode, message: impl Into<String>, client_id: Option<String>) {
+        let _ = self.direct.send(ServerMsg::Error { code, message: message.into(), client_id }).await;
+    }
+
+    async fn reply(&self, msg: ServerMsg) {
+        let _ = self.direct.send(msg).await;
+    }
+
+    fn is_member(&self, room: i64) -> bool {
+        self.rooms.lock().is_ok_and(|r| r.contains(&room))
+    }
+
+    async fn handle(&mut self, msg: ClientMsg) {
+        let user = self.peer.user_id;
+        match msg {
+            ClientMsg::Send { room, client_id, body } => {
+                match super::send(&self.db, &self.hub, user, room, &client_id, &body).await {
+                    Ok(sent) => self.reply(ServerMsg::Ack { client_id, message: sent.message().clone() }).await,
+                    Err(e) => self.refuse_app_error(e, ErrorCode::NotMember, Some(client_id)).await,
+                }
+            }
+            ClientMsg::Edit { message_id, body } => {
+                if let Err(e) = super::edit(&self.db, &self.hub, user, message_id, &body).await {
+                    self.refuse_app_error(e, ErrorCode::NotYours, None).await;
+                }
+            }
+            ClientMsg::Delete { message_id } => {
+                if let Err(e) = super::delete(&self.db, &self.hub, user, message_id).await {
+                    self.refuse_app_error(e, ErrorCode::NotYours, None).await;
+                }
+            }
+            ClientMsg::Typing { room } => self.typing(room).await,
+            ClientMsg::Read { room, seq } => {
+                if let Err(e) = super::mark_read(&self.db, &self.hub, user, room, seq).await {
+                    self.refuse_app_error(e, ErrorCode::NotMember, None).await;
+                }
+            }
+            ClientMsg::Sync { rooms } => {
+                for cursor in rooms {
+                    self.replay(cursor).await;
+                }
+            }
+            ClientMsg::Ping => self.reply(ServerMsg::Pong).await,
+        }
+    }
+
+    /// Maps a refusal to its frame; `missing` says what "not found" means for this request.
+    async fn refuse_app_error(&self, e: AppError, missing: ErrorCode, client_id: Option<String>) {
+        let code = match &e {
+            AppError::Validation { .. } => ErrorCode::Invalid,
+            AppError::NotFound | AppError::Forbidden => missing,
+            _ => ErrorCode::Internal,
+        };
+        let message = match code {
+            ErrorCode::NotMember => "That room does not exist or you are not a member.".to_string(),
+            ErrorCode::NotYours => "That message does not exist or is not yours.".to_string(),
+            _ => e.to_string(),
+        };
+        self.refuse(code, message, client_id).await;
+    }
+
+    async fn typing(&self, room: i64) {
+        if !self.is_member(room) {
+            return self.refuse(ErrorCode::NotMember, "That room does not exist or you are not a member.", None).await;
+        }
+        let msg = ServerMsg::Typing { room, user_id: self.peer.user_id, name: self.peer.name.clone() };
+        self.hub.publish(Topic::Room(room), &msg);
+    }
+
+    /// Sends every change after the cursor, from the database, page by page.
+    async fn replay(&self, cursor: RoomCursor) {
+        if !self.is_member(cursor.room) {
+            return self.refuse(ErrorCode::NotMember, "That room does not exist or you are not a member.", None).await;
+        }
+        let mut after = cursor.after;
+        loop {
+            let page = match db::chat::changes_after(&self.db, cursor.room, after, REPLAY_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "replay failed");
+                    return self.refuse(ErrorCode::Internal, AppError::Internal.to_string(), None).await;
+                }
+            };
+            let complete = (page.len() as i64) < REPLAY_PAGE;
+            after = page.last().map_or(after, |m| m.change);
+            self.reply(ServerMsg::Replay { room: cursor.room, messages: page, complete }).await;
+            if complete {
+                return;
+            }
+        }
+    }
+}
+
+/// A token bucket: `rate` frames a second on average, `burst` at once.
+struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimiter {
+    fn new(rate: f64, burst: f64) -> Self {
+        Self { rate, burst, tokens: burst, at: Instant::now() }
+    }
+
+    fn allow(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_rate_limit_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter { rate: 10.0, burst: 20.0, tokens: 20.0, at: start };
+        assert_eq!((0..25).filter(|_| limiter.allow(start)).count(), 20);
+        let later = start + Duration::from_millis(500);
+        assert_eq!((0..10).filter(|_| limiter.allow(later)).count(), 5);
+    }
+}

@@ -1,0 +1,122 @@
+//! The realtime hub: chat operations that persist first and fan out second, and the socket loop.
+
+pub mod connection;
+pub mod fanout;
+
+pub use fanout::{ConnId, Event, Fanout, LocalFanout, Outbox, Topic};
+
+use super::db::{self, Db};
+use super::now_ms;
+use crate::models::AppError;
+use crate::models::chat::{ChatMessage, ClientId, MessageBody};
+use crate::models::ws::ServerMsg;
+use axum::extract::ws::Utf8Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Shared by every connection and server function of this process.
+#[derive(Clone)]
+pub struct Hub {
+    fanout: Arc<dyn Fanout>,
+    next_conn: Arc<AtomicU64>,
+    /// Frames a connection may have waiting before it is told to resync.
+    pub queue_capacity: usize,
+}
+
+impl Hub {
+    pub const DEFAULT_QUEUE: usize = 1024;
+
+    pub fn new(fanout: Arc<dyn Fanout>, queue_capacity: usize) -> Self {
+        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity }
+    }
+
+    /// A hub whose events stay within this process.
+    pub fn local(queue_capacity: usize) -> Self {
+        Self::new(Arc::new(LocalFanout::default()), queue_capacity)
+    }
+
+    pub fn fanout(&self) -> &dyn Fanout {
+        &*self.fanout
+    }
+
+    fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends `msg` to every connection subscribed to `topic`.
+    pub fn publish(&self, topic: Topic, msg: &ServerMsg) {
+        match serde_json::to_string(msg) {
+            Ok(json) => self.fanout.publish(topic, Event::Frame(Utf8Bytes::from(json))),
+            Err(e) => tracing::error!(error = %e, "cannot serialize a server frame"),
+        }
+    }
+
+    /// `user` joined `room`: their tabs start receiving it, the members refresh their lists.
+    pub fn member_joined(&self, room: i64, user: i64) {
+        self.fanout.publish(Topic::User(user), Event::Joined(room));
+        self.publish(Topic::Room(room), &ServerMsg::RoomChanged { room });
+    }
+
+    /// `user` left or was removed from `room`.
+    pub fn member_left(&self, room: i64, user: i64) {
+        self.fanout.publish(Topic::User(user), Event::Left(room));
+        self.publish(Topic::Room(room), &ServerMsg::RoomChanged { room });
+    }
+
+    pub fn online(&self, users: &[i64]) -> Vec<i64> {
+        self.fanout.online(users)
+    }
+}
+
+/// What sending a message came to.
+#[derive(Debug)]
+pub enum Sent {
+    /// Stored now and fanned out to the room.
+    New(ChatMessage),
+    /// This client id was stored before: the same message, not stored or fanned out again.
+    Again(ChatMessage),
+}
+
+impl Sent {
+    pub fn message(&self) -> &ChatMessage {
+        match self {
+            Sent::New(m) | Sent::Again(m) => m,
+        }
+    }
+}
+
+/// Validates and stores a message, then (only once committed) fans it out to the room.
+pub async fn send(db: &Db, hub: &Hub, sender: i64, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
+    let client_id = ClientId::parse(client_id)?;
+    let body = MessageBody::parse(body)?;
+    match db::chat::post(db, room, sender, client_id.as_str(), body.as_str(), now_ms()).await? {
+        db::chat::Posted::New(message) => {
+            hub.publish(Topic::Room(room), &ServerMsg::Message { message: message.clone() });
+            Ok(Sent::New(message))
+        }
+        db::chat::Posted::Again(message) => Ok(Sent::Again(message)),
+        db::chat::Posted::NotMember => Err(AppError::NotFound),
+    }
+}
+
+/// Replaces the body of the sender's message and shows the change to the room.
+pub async fn edit(db: &Db, hub: &Hub, sender: i64, message_id: i64, body: &str) -> Result<ChatMessage, AppError> {
+    let body = MessageBody::parse(body)?;
+    let message = db::chat::edit(db, sender, message_id, body.as_str(), now_ms()).await?.ok_or(AppError::Forbidden)?;
+    hub.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
+    Ok(message)
+}
+
+/// Deletes the sender's message and shows the change to the room.
+pub async fn delete(db: &Db, hub: &Hub, sender: i64, message_id: i64) -> Result<ChatMessage, AppError> {
+    let message = db::chat::delete(db, sender, message_id, now_ms()).await?.ok_or(AppError::Forbidden)?;
+    hub.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
+    Ok(message)
+}
+
+/// Moves the reader's mark forward and tells the room (for "seen") and the reader's other tabs.
+pub async fn mark_read(db: &Db, hub: &Hub, user: i64, room: i64, seq: i64) -> Result<i64, AppError> {
+    let mark = db::chat::mark_read(db, room, user, seq).await?.ok_or(AppError::NotFound)?;
+    hub.publish(Topic::Room(room), &ServerMsg::Read { room, user_id: user, seq: mark });
+    Ok(mark)
+}

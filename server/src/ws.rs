@@ -1,0 +1,71 @@
+//! `GET /ws`: the WebSocket upgrade. The session layer has already authenticated the request
+//! (access cookie or `Authorization: Bearer`) and the origin guard has refused foreign pages.
+
+use app::models::ws::{MAX_CLIENT_FRAME, PROTOCOL_VERSION};
+use app::server::auth::CurrentSession;
+use app::server::auth::session::access_expiry;
+use app::server::hub::connection::{self, Peer};
+use app::server::{AppState, db, now_ms};
+use axum::Extension;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Frames up to this size are read and answered (an error frame above [`MAX_CLIENT_FRAME`]);
+/// beyond it the connection is closed.
+const HARD_FRAME_LIMIT: usize = 64 * MAX_CLIENT_FRAME;
+
+#[derive(Deserialize)]
+pub struct Version {
+    v: Option<u32>,
+}
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    session: Option<Extension<CurrentSession>>,
+    Query(version): Query<Version>,
+    headers: HeaderMap,
+) -> Response {
+    if version.v.is_some_and(|v| v != PROTOCOL_VERSION) {
+        return (StatusCode::BAD_REQUEST, format!("Unsupported protocol version; this server speaks {PROTOCOL_VERSION}."))
+            .into_response();
+    }
+    let Some(Extension(session)) = session else {
+        return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
+    };
+    let user = match db::users::by_id(&state.db, session.user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the user for a socket");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").into_response();
+        }
+    };
+    let peer = Peer { user_id: user.id, name: user.name, expires_at: token_deadline(&state, &headers) };
+    ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| connection::serve(socket, state.db.clone(), state.hub.clone(), peer))
+}
+
+/// When the socket must close: at its access token's expiry. A request authenticated by
+/// renewal has just been given a fresh token.
+fn token_deadline(state: &AppState, headers: &HeaderMap) -> tokio::time::Instant {
+    let now_secs = now_ms() / 1000;
+    let remaining = match access_expiry(state, headers) {
+        Some(exp) => Duration::from_secs(exp.saturating_sub(now_secs).max(0) as u64),
+        None => state.auth.access_ttl,
+    };
+    tokio::time::Instant::now() + remaining
+}
+
+/// `POST /auth/renew`: 204 when signed in (the session layer has renewed the cookies if the
+/// access token had expired), 401 otherwise. The chat client calls it before reconnecting.
+pub async fn renew(session: Option<Extension<CurrentSession>>) -> StatusCode {
+    match session {
+        Some(_) => StatusCode::NO_CONTENT,
+        None => StatusCode::UNAUTHORIZED,
+    }
+}

@@ -1,0 +1,492 @@
+//! Chat: rooms and direct messages over HTTP and live over real WebSocket clients.
+
+use crate::helpers::{Browser, TestApp, new_client_id, spawn_app, spawn_app_with};
+use app::models::chat::ChatMessage;
+use app::models::ws::{ClientMsg, ErrorCode, RoomCursor, ServerMsg};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+
+async fn create_room(b: &mut Browser, name: &str) -> i64 {
+    let res = b.call("create_room", &[("name", name), ("topic", "")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn join(b: &mut Browser, room: i64) {
+    let res = b.call("join_room", &[("room", &room.to_string())]).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+}
+
+async fn start_direct(b: &mut Browser, username: &str) -> i64 {
+    let res = b.call("start_direct", &[("username", username)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn room_view(b: &mut Browser, room: i64) -> Value {
+    let res = b.call("chat_room", &[("room", &room.to_string())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+fn bodies(view: &Value) -> Vec<String> {
+    view["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_string()).collect()
+}
+
+/// Ada and Bob, signed in, both members of a new room.
+async fn two_in_a_room(app: &TestApp) -> (Browser, Browser, i64) {
+    let mut ada = app.signed_up("ada").await;
+    let mut bob = app.signed_up("bob").await;
+    let room = create_room(&mut ada, "Team").await;
+    join(&mut bob, room).await;
+    (ada, bob, room)
+}
+
+#[tokio::test]
+async fn two_users_talk_live_in_a_room_and_the_history_keeps_it() {
+    let app = spawn_app().await;
+    let (mut ada, mut bob, room) = two_in_a_room(&app).await;
+    let (mut ada_tab, mut bob_tab) = (ada.socket().await, bob.socket().await);
+
+    let sent = ada_tab.say(room, "  hello https://example.org  ").await;
+    assert_eq!((sent.body.as_str(), sent.seq), ("hello https://example.org", 1));
+    let seen = bob_tab.message().await;
+    assert_eq!(seen, sent);
+    let reply = bob_tab.say(room, "hi Ada").await;
+    assert_eq!(ada_tab.message().await.id, sent.id, "the sender's tab sees its own message too");
+    assert_eq!(ada_tab.message().await, reply);
+
+    assert_eq!(bodies(&room_view(&mut ada, room).await), ["hello https://example.org", "hi Ada"]);
+    // A new member sees what was said before they came.
+    let mut cy = app.signed_up("cyd").await;
+    join(&mut cy, room).await;
+    assert_eq!(bodies(&room_view(&mut cy, room).await).len(), 2);
+    // The chat home lists the room with its latest message.
+    let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
+    assert_eq!(home[0]["title"], "Team");
+    assert_eq!(home[0]["last_message"]["body"], "hi Ada");
+}
+
+#[tokio::test]
+async fn a_direct_conversation_exists_once_for_its_two_users() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let mut bob = app.signed_up("bob").await;
+    let dm = start_direct(&mut ada, "BOB").await;
+    assert_eq!(start_direct(&mut bob, "ada").await, dm);
+    let mut bob_tab = bob.socket().await;
+    let mut ada_tab = ada.socket().await;
+    let sent = ada_tab.say(dm, "psst").await;
+    assert_eq!(bob_tab.message().await, sent);
+
+    let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
+    assert_eq!((home[0]["kind"].as_str(), home[0]["title"].as_str()), (Some("direct"), Some("Ada Lovelace")));
+    assert_eq!(home[0]["unread"], 1);
+    // Someone else cannot read it, and cannot start one with themself or nobody.
+    let mut cy = app.signed_up("cyd").await;
+    assert_eq!(cy.call("chat_room", &[("room", &dm.to_string())]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(cy.call("start_direct", &[("username", "cyd")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(cy.call("start_direct", &[("username", "nobody")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(cy.call("join_room", &[("room", &dm.to_string())]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn every_tab_of_a_user_gets_every_event() {
+    let app = spawn_app().await;
+    let (ada, bob, room) = two_in_a_room(&app).await;
+    let mut tabs = vec![bob.socket().await, bob.socket().await, bob.socket().await];
+    let mut ada_tab = ada.socket().await;
+    let sent = ada_tab.say(room, "to all of you").await;
+    for tab in &mut tabs {
+        assert_eq!(tab.message().await, sent);
+    }
+    // One of Bob's tabs writes: his other tabs see it too.
+    let mine = tabs[0].say(room, "from tab one").await;
+    assert_eq!(tabs[1].message().await, mine);
+    assert_eq!(tabs[2].message().await, mine);
+}
+
+#[tokio::test]
+async fn messages_arrive_in_the_order_they_were_stored() {
+    let app = spawn_app().await;
+    let (ada, bob, room) = two_in_a_room(&app).await;
+    let (mut ada_tab, mut bob_tab) = (ada.socket().await, bob.socket().await);
+    for i in 1..=15 {
+        ada_tab.send(&ClientMsg::Send { room, client_id: new_client_id(), body: format!("n{i}") }).await;
+    }
+    let mut seqs = Vec::new();
+    for _ in 1..=15 {
+        let m = bob_tab.message().await;
+        assert_eq!(m.body, format!("n{}", m.seq));
+        seqs.push(m.seq);
+    }
+    assert_eq!(seqs, (1..=15).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn edits_and_deletes_reach_the_room_and_only_the_author_may_make_them() {
+    let app = spawn_app().await;
+    let (mut ada, bob, room) = two_in_a_room(&app).await;
+    let (mut ada_tab, mut bob_tab) = (ada.socket().await, bob.socket().await);
+    let sent = ada_tab.say(room, "teh plan").await;
+    bob_tab.message().await;
+
+    ada_tab.send(&ClientMsg::Edit { message_id: sent.id, body: "the plan".into() }).await;
+    let edited = bob_tab.message().await;
+    assert_eq!((edited.id, edited.body.as_str(), edited.seq), (sent.id, "the plan", sent.seq));
+    assert!(edited.edited_at.is_some() && edited.change > sent.change);
+
+    bob_tab.send(&ClientMsg::Delete { message_id: sent.id }).await;
+    assert_eq!(bob_tab.error().await.0, ErrorCode::NotYours);
+    bob_tab.send(&ClientMsg::Edit { message_id: sent.id, body: "mine now".into() }).await;
+    assert_eq!(bob_tab.error().await.0, ErrorCode::NotYours);
+
+    ada_tab.send(&ClientMsg::Delete { message_id: sent.id }).await;
+    let deleted = bob_tab.message().await;
+    assert!(deleted.is_deleted() && deleted.body.is_empty());
+    let view = room_view(&mut ada, room).await;
+    assert_eq!(view["messages"][0]["body"], "");
+    assert!(view["messages"][0]["deleted_at"].is_i64());
+    // A deleted message cannot be edited back to life.
+    ada_tab.send(&ClientMsg::Edit { message_id: sent.id, body: "undead".into() }).await;
+    assert_eq!(ada_tab.error().await.0, ErrorCode::NotYours);
+}
+
+#[tokio::test]
+async fn presence_typing_and_read_marks_reach_the_other_member() {
+    let app = spawn_app().await;
+    let (mut ada, mut bob, room) = two_in_a_room(&app).await;
+    let mut bob_tab = bob.socket().await;
+    let ada_id = ada.me().await["id"].as_i64().unwrap();
+    let bob_id = bob.me().await["id"].as_i64().unwrap();
+
+    let mut ada_tab = ada.socket().await;
+    let online = bob_tab.recv_where(|m| match m {
+        ServerMsg::Presence { user_id, online } if user_id == ada_id => Some(online),
+        _ => None,
+    });
+    assert!(online.await);
+    // Ada's new tab is told Bob is already online.
+    let bob_online = ada_tab.recv_where(|m| match m {
+        ServerMsg::Presence { user_id, online } if user_id == bob_id => Some(online),
+        _ => None,
+    });
+    assert!(bob_online.await);
+    let view = room_view(&mut bob, room).await;
+    let members = view["members"].as_array().unwrap();
+    assert!(members.iter().all(|m| m["online"] == true), "{members:?}");
+
+    ada_tab.send(&ClientMsg::Typing { room }).await;
+    let typing = bob_tab.recv_where(|m| match m {
+        ServerMsg::Typing { room: r, user_id, name } if r == room => Some((user_id, name)),
+        _ => None,
+    });
+    assert_eq!(typing.await, (ada_id, "Ada Lovelace".to_string()));
+
+    let sent = ada_tab.say(room, "did you see this?").await;
+    bob_tab.message().await;
+    bob_tab.send(&ClientMsg::Read { room, seq: sent.seq }).await;
+    let read = ada_tab.recv_where(|m| match m {
+        ServerMsg::Read { user_id, seq, .. } if user_id == bob_id => Some(seq),
+        _ => None,
+    });
+    assert_eq!(read.await, sent.seq);
+    let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
+    assert_eq!(home[0]["unread"], 0);
+
+    ada_tab.ws.close(None).await.unwrap();
+    let offline = bob_tab.recv_where(|m| match m {
+        ServerMsg::Presence { user_id, online } if user_id == ada_id => Some(online),
+        _ => None,
+    });
+    assert!(!offline.await);
+}
+
+#[tokio::test]
+async fn the_same_client_id_twice_stores_one_message_and_gets_the_same_ack() {
+    let app = spawn_app().await;
+    let (mut ada, bob, room) = two_in_a_room(&app).await;
+    let mut ada_tab = ada.socket().await;
+    let mut bob_tab = bob.socket().await;
+    let client_id = new_client_id();
+    let send = ClientMsg::Send { room, client_id: client_id.clone(), body: "once".into() };
+    ada_tab.send(&send).await;
+    let ack = |m| match m {
+        ServerMsg::Ack { message, .. } => Some(message),
+        _ => None,
+    };
+    let first = ada_tab.recv_where(ack).await;
+    // Resent after a reconnect, from another connection.
+    let mut again_tab = ada.socket().await;
+    again_tab.send(&send).await;
+    let second = again_tab.recv_where(ack).await;
+    assert_eq!(first, second);
+    assert_eq!(bob_tab.message().await, first);
+    assert_eq!(bodies(&room_view(&mut ada, room).await), ["once"]);
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_gets_everything_it_missed_in_order() {
+    let app = spawn_app().await;
+    let (mut ada, bob, room) = two_in_a_room(&app).await;
+    let mut bob_tab = bob.socket().await;
+    let mut ada_tab = ada.socket().await;
+    let seen = ada_tab.say(room, "before").await;
+    assert_eq!(bob_tab.message().await, seen);
+    let cursor = seen.change;
+    bob_tab.ws.close(None).await.unwrap();
+
+    let mut missed = Vec::new();
+    for i in 0..25 {
+        missed.push(ada_tab.say(room, &format!("while away {i}")).await);
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(1100)).await; // stay under the rate limit
+        }
+    }
+    ada_tab.send(&ClientMsg::Edit { message_id: seen.id, body: "before (edited)".into() }).await;
+    let _ = room_view(&mut ada, room).await;
+
+    let mut bob_tab = bob.socket().await;
+    bob_tab.send(&ClientMsg::Sync { rooms: vec![RoomCursor { room, after: cursor }] }).await;
+    let mut replayed: Vec<ChatMessage> = Vec::new();
+    loop {
+        let (messages, complete) = bob_tab
+            .recv_where(|m| match m {
+                ServerMsg::Replay { messages, complete, .. } => Some((messages, complete)),
+                _ => None,
+            })
+            .await;
+        replayed.extend(messages);
+        if complete {
+            break;
+        }
+    }
+    let bodies: Vec<&str> = replayed.iter().map(|m| m.body.as_str()).collect();
+    let mut expected: Vec<String> = (0..25).map(|i| format!("while away {i}")).collect();
+    expected.push("before (edited)".into());
+    assert_eq!(bodies, expected);
+    assert!(replayed.windows(2).all(|w| w[0].change < w[1].change));
+}
+
+#[tokio::test]
+async fn a_reader_too_slow_for_the_live_stream_is_told_to_resync_and_kept() {
+    let app = spawn_app_with(|c| c.ws_queue = 4).await;
+    let (ada, bob, room) = two_in_a_room(&app).await;
+    // Bob's tab reads nothing, through a small receive buffer so the kernel does not absorb it all.
+    let mut slow = bob.socket_with_receive_buffer(4096).await;
+    // Ada writes from several tabs at once, each as fast as its rate limit allows, until far
+    // more than the kernel's socket buffers (4 MiB here) is waiting for Bob.
+    let big = "😀".repeat(3900);
+    let mut writers = Vec::new();
+    for _ in 0..8 {
+        let mut tab = ada.socket().await;
+        let big = big.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..50 {
+                tab.send(&ClientMsg::Send { room, client_id: new_client_id(), body: big.clone() }).await;
+                if i >= 19 {
+                    tokio::time::sleep(Duration::from_millis(105)).await;
+                }
+            }
+            for _ in 0..50 {
+                tab.recv_where(|m| matches!(m, ServerMsg::Ack { .. }).then_some(())).await;
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let told = slow.recv_where(|m| matches!(m, ServerMsg::Resync).then_some(()));
+    tokio::time::timeout(Duration::from_secs(20), told).await.expect("told to resync");
+    slow.still_up().await;
+}
+
+#[tokio::test]
+async fn a_non_member_cannot_post_type_read_or_replay_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let room = create_room(&mut ada, "Private").await;
+    let eve = app.signed_up("eve").await;
+    let mut eve_tab = eve.socket().await;
+    let client_id = new_client_id();
+    eve_tab.send(&ClientMsg::Send { room, client_id: client_id.clone(), body: "let me in".into() }).await;
+    assert_eq!(eve_tab.error().await, (ErrorCode::NotMember, "That room does not exist or you are not a member.".into(), Some(client_id)));
+    for msg in [
+        ClientMsg::Typing { room },
+        ClientMsg::Read { room, seq: 1 },
+        ClientMsg::Sync { rooms: vec![RoomCursor { room, after: 0 }] },
+        ClientMsg::Send { room: 999_999, client_id: new_client_id(), body: "x".into() },
+    ] {
+        eve_tab.send(&msg).await;
+        assert_eq!(eve_tab.error().await.0, ErrorCode::NotMember, "{msg:?}");
+    }
+    assert!(bodies(&room_view(&mut ada, room).await).is_empty());
+}
+
+#[tokio::test]
+async fn an_upgrade_from_another_site_or_without_a_login_is_refused() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let err = tokio_tungstenite::connect_async(ada.socket_request("http://evil.example")).await.unwrap_err();
+    assert!(matches!(&err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 403), "{err:?}");
+    let stranger = app.browser();
+    let err = tokio_tungstenite::connect_async(stranger.socket_request(&app.url(""))).await.unwrap_err();
+    assert!(matches!(&err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 401), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_client_with_a_bearer_token_and_no_origin_may_connect() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = app.url("/ws").replacen("http://", "ws://", 1).into_client_request().unwrap();
+    let bearer = format!("Bearer {}", ada.cookies["huddle_access"]);
+    req.headers_mut().insert("authorization", bearer.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("bearer accepted");
+    let first = ws.next().await.unwrap().unwrap();
+    assert!(first.to_text().unwrap().contains(r#""type":"welcome""#));
+}
+
+#[tokio::test]
+async fn every_bad_frame_gets_an_error_frame_and_the_connection_stays_up() {
+    let app = spawn_app().await;
+    let (ada, bob, room) = two_in_a_room(&app).await;
+    let mut tab = ada.socket().await;
+    let mut bob_tab = bob.socket().await;
+    let bobs = bob_tab.say(room, "bob's").await;
+    let cases: Vec<(String, ErrorCode)> = vec![
+        ("{not json".into(), ErrorCode::BadFrame),
+        (r#"{"type":"launch_missiles"}"#.into(), ErrorCode::UnknownType),
+        (r#"{"type":"send","room":"one"}"#.into(), ErrorCode::BadFrame),
+        (format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(17 * 1024)), ErrorCode::TooLarge),
+        (send(room, &new_client_id(), &"x".repeat(4001)), ErrorCode::Invalid),
+        (send(room, &new_client_id(), "   "), ErrorCode::Invalid),
+        (send(room, "not-a-uuid", "hi"), ErrorCode::Invalid),
+        (format!(r#"{{"type":"edit","message_id":{},"body":"mine"}}"#, bobs.id), ErrorCode::NotYours),
+        (r#"{"type":"delete","message_id":123456789}"#.into(), ErrorCode::NotYours),
+    ];
+    for (frame, code) in cases {
+        tab.send_text(&frame).await;
+        let (got, message, _) = tab.error().await;
+        assert_eq!(got, code, "{}", &frame[..frame.len().min(80)]);
+        assert!(!message.is_empty() && !message.contains("sqlx") && !message.contains("SQL"), "{message}");
+    }
+    use futures::SinkExt;
+    tab.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![1u8, 2, 3])).await.unwrap();
+    assert_eq!(tab.error().await.0, ErrorCode::BadFrame);
+    tab.still_up().await;
+    // Nothing was stored or changed.
+    let mut ada = ada;
+    assert_eq!(bodies(&room_view(&mut ada, room).await), ["bob's"]);
+}
+
+fn send(room: i64, client_id: &str, body: &str) -> String {
+    serde_json::to_string(&ClientMsg::Send { room, client_id: client_id.into(), body: body.into() }).unwrap()
+}
+
+#[tokio::test]
+async fn a_flood_is_rate_limited_with_an_error_frame_not_a_disconnect() {
+    let app = spawn_app().await;
+    let ada = app.signed_up("ada").await;
+    let mut tab = ada.socket().await;
+    for _ in 0..30 {
+        tab.send(&ClientMsg::Ping).await;
+    }
+    let (mut pongs, mut limited) = (0, 0);
+    for _ in 0..30 {
+        match tab.recv().await {
+            ServerMsg::Pong => pongs += 1,
+            ServerMsg::Error { code: ErrorCode::RateLimited, .. } => limited += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!((20..=22).contains(&pongs) && pongs + limited == 30, "{pongs} pongs, {limited} refused");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tab.still_up().await;
+}
+
+#[tokio::test]
+async fn without_javascript_a_form_posts_a_message_and_the_page_shows_it() {
+    let app = spawn_app().await;
+    let (mut ada, mut bob, room) = two_in_a_room(&app).await;
+    let mut bob_tab = bob.socket().await;
+    let page = format!("/chat/{room}");
+    let res = ada.form_post("post_message", &page, &[("room", &room.to_string()), ("body", "no script needed")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], page.as_str());
+    // Persisted first, then live to those who have a socket open.
+    assert_eq!(bob_tab.message().await.body, "no script needed");
+    let html = bob.get(&page).await.text().await.unwrap();
+    assert!(html.contains("no script needed"), "{html}");
+
+    let res = ada.form_post("post_message", &page, &[("room", &room.to_string()), ("body", " ")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(res.headers()["location"].to_str().unwrap().contains("__err="));
+}
+
+#[tokio::test]
+async fn history_pages_back_fifty_at_a_time() {
+    let app = spawn_app().await;
+    let (mut ada, _bob, room) = two_in_a_room(&app).await;
+    let mut tab = ada.socket().await;
+    for i in 1..=60 {
+        tab.say(room, &format!("m{i}")).await;
+        if i % 10 == 0 {
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+    }
+    let newest = room_view(&mut ada, room).await;
+    assert_eq!(newest["messages"].as_array().unwrap().len(), 50);
+    assert_eq!((newest["messages"][0]["body"].as_str(), newest["has_older"].as_bool()), (Some("m11"), Some(true)));
+    let res = ada.call("chat_room", &[("room", &room.to_string()), ("before", "11")]).await;
+    let older: Value = res.json().await.unwrap();
+    assert_eq!(bodies(&older), (1..=10).map(|i| format!("m{i}")).collect::<Vec<_>>());
+    assert_eq!(older["has_older"], false);
+}
+
+#[tokio::test]
+async fn the_creator_renames_and_removes_others_may_only_leave() {
+    let app = spawn_app().await;
+    let (mut ada, mut bob, room) = two_in_a_room(&app).await;
+    let r = room.to_string();
+    let mut bob_tab = bob.socket().await;
+    assert_eq!(bob.call("rename_room", &[("room", &r), ("name", "Mine"), ("topic", "")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(ada.call("rename_room", &[("room", &r), ("name", "Core team"), ("topic", "weekly")]).await.status(), StatusCode::OK);
+    bob_tab.recv_where(|m| matches!(m, ServerMsg::RoomChanged { room: x } if x == room).then_some(())).await;
+    assert_eq!(room_view(&mut bob, room).await["title"], "Core team");
+
+    let bob_id = bob.me().await["id"].to_string();
+    let ada_id = ada.me().await["id"].to_string();
+    assert_eq!(bob.call("remove_member", &[("room", &r), ("user_id", &ada_id)]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(ada.call("remove_member", &[("room", &r), ("user_id", &bob_id)]).await.status(), StatusCode::OK);
+    bob_tab.recv_where(|m| matches!(m, ServerMsg::RoomLeft { room: x } if x == room).then_some(())).await;
+    // Removed: Bob's open tab no longer receives the room, and cannot post to it.
+    bob_tab.send(&ClientMsg::Send { room, client_id: new_client_id(), body: "still here?".into() }).await;
+    assert_eq!(bob_tab.error().await.0, ErrorCode::NotMember);
+    let view = room_view(&mut bob, room).await;
+    assert_eq!((view["is_member"].as_bool(), view["messages"].as_array().unwrap().len()), (Some(false), 0));
+
+    join(&mut bob, room).await;
+    assert_eq!(bob.call("leave_room", &[("room", &r)]).await.status(), StatusCode::OK);
+    let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
+    assert!(home.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn joining_by_invite_link_subscribes_open_tabs() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let mut bob = app.signed_up("bob").await;
+    let room = create_room(&mut ada, "Open").await;
+    let mut bob_tab = bob.socket().await;
+    let link = app.url(&format!("/chat/{room}"));
+    let res = bob.call("join_room", &[("room", &link)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    bob_tab.recv_where(|m| matches!(m, ServerMsg::RoomChanged { room: x } if x == room).then_some(())).await;
+    let mut ada_tab = ada.socket().await;
+    let sent = ada_tab.say(room, "welcome").await;
+    assert_eq!(bob_tab.message().await, sent);
+    assert_eq!(bob.call("join_room", &[("room", "nonsense")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
