@@ -20,14 +20,14 @@ export async function open(page: Page, path: string, info: TestInfo) {
 }
 
 /** Registers a new account through the form and checks it lands on the dashboard. */
-export async function register(page: Page, info: TestInfo, username = uniqueName()) {
+export async function register(page: Page, info: TestInfo, username = uniqueName(), name = 'Grace Hopper') {
   await open(page, '/register', info);
-  await page.getByLabel('Name', { exact: true }).fill('Grace Hopper');
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Username', { exact: true }).fill(username);
   await page.getByLabel('Email', { exact: true }).fill(`${username}@example.org`);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page.getByRole('heading', { name: 'Welcome back, Grace Hopper' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: `Welcome back, ${name}` })).toBeVisible();
   await expect(page).toHaveURL(/\/$/);
   return username;
 }

@@ -38,7 +38,7 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
                 <h1>"Chat"</h1>
                 <ConnectionStatus live/>
             </div>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match rooms.await {
                         Ok(list) if list.is_empty() => view! {
@@ -52,7 +52,7 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
             <NotificationButton/>
             <div class="chat-forms">
                 <ActionForm action=direct attr:class="stack" attr:data-testid="start-direct">
@@ -84,11 +84,7 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
 fn RoomLine(room: RoomSummary, live: ChatLive) -> impl IntoView {
     let peer = room.peer_id;
     let server_online = room.peer_online;
-    let online = move || match (peer, live.state.with(|s| s.status == Status::Live)) {
-        (Some(p), true) => live.state.with(|s| s.online.contains(&p)),
-        (Some(_), false) => server_online,
-        (None, _) => false,
-    };
+    let online = move || peer.is_some_and(|p| live.state.with(|s| s.is_online(p, server_online)));
     let last = room.last_message.map(|m| {
         let text = if m.is_deleted() { "This message was deleted.".to_string() } else { m.body.chars().take(80).collect() };
         format!("{}: {}", m.sender_name, text)
@@ -97,18 +93,20 @@ fn RoomLine(room: RoomSummary, live: ChatLive) -> impl IntoView {
     view! {
         <li data-room=room.id data-kind=room.kind.as_str()>
             <A href=format!("/chat/{}", room.id) attr:class="room-title">{room.title}</A>
-            {peer.map(|_| view! { <Presence online=Signal::derive(online)/> })}
+            {peer.map(|_| view! { <Presence online/> })}
             <span class="muted">{last.unwrap_or_else(|| "No messages yet".into())}</span>
             {(unread > 0).then(|| view! { <span class="unread" data-testid="unread">{unread}</span> })}
         </li>
     }
 }
 
+/// Takes a closure, not a `Signal`: a derived signal lives in its component's arena and is
+/// disposed when a refetch replaces the list, while the old view may still render once more.
 #[component]
-fn Presence(online: Signal<bool>) -> impl IntoView {
+fn Presence(online: impl Fn() -> bool + Copy + Send + Sync + 'static) -> impl IntoView {
     view! {
-        <span class="presence" data-testid="presence" data-online=move || online.get().to_string()>
-            {move || if online.get() { "online" } else { "offline" }}
+        <span class="presence" data-testid="presence" data-online=move || online().to_string()>
+            {move || if online() { "online" } else { "offline" }}
         </span>
     }
 }
@@ -178,7 +176,7 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
     view! {
         <section class="page chat-room">
             <p><A href="/chat">"← Chat"</A></p>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match view_data.await {
                         Ok(view) => {
@@ -190,7 +188,7 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
                         Err(e) => view! { <p class="form-error" data-testid="room-error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
     .into_any()
@@ -432,10 +430,7 @@ fn Members(
         .map(|m| {
             let user = m.user_id;
             let server_online = m.online;
-            let online = Signal::derive(move || match live.state.with(|s| s.status == Status::Live) {
-                true => live.state.with(|s| s.online.contains(&user)),
-                false => server_online,
-            });
+            let online = move || live.state.with(|s| s.is_online(user, server_online));
             let remove = (is_creator && user != me).then(|| {
                 view! {
                     <ActionForm action=actions.remove attr:class="inline">

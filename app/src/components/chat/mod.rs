@@ -18,7 +18,7 @@ use state::LiveState;
 pub struct ChatLive {
     pub state: RwSignal<LiveState>,
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    outgoing: StoredValue<Option<Outgoing>, LocalStorage>,
+    outgoing: StoredValue<Option<Outgoing>, OutgoingStorage>,
     started: StoredValue<bool>,
 }
 
@@ -27,10 +27,15 @@ pub struct ChatLive {
 type Outgoing = futures::channel::mpsc::UnboundedSender<ClientMsg>;
 #[cfg(not(feature = "hydrate"))]
 type Outgoing = ();
+// The browser's queue is not `Send`; the server's placeholder is, and a server thread may drop it.
+#[cfg(feature = "hydrate")]
+type OutgoingStorage = LocalStorage;
+#[cfg(not(feature = "hydrate"))]
+type OutgoingStorage = SyncStorage;
 
 impl ChatLive {
     fn new() -> Self {
-        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_local(None), started: StoredValue::new(false) }
+        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_with_storage(None), started: StoredValue::new(false) }
     }
 
     /// Opens the socket once per tab (in the browser only).

@@ -4,7 +4,7 @@
 
 use crate::models::chat::{ChatMessage, RoomKind, RoomView};
 use crate::models::ws::{RoomCursor, ServerMsg};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// How long a typing indicator lasts without a new typing frame, in milliseconds.
 pub const TYPING_TTL_MS: f64 = 5000.0;
@@ -51,7 +51,9 @@ pub struct LiveState {
     pub me: Option<i64>,
     pub status: Status,
     pub rooms: HashMap<i64, RoomLive>,
-    pub online: HashSet<i64>,
+    /// Presence as this connection was told it; users it was not told about keep what the
+    /// server rendered.
+    pub presence: HashMap<i64, bool>,
     /// Bumped whenever the chat home (latest messages, unread counts) should be fetched again.
     pub revision: u64,
     /// Bumped when a room's name, topic or members changed: its page is fetched again.
@@ -82,9 +84,15 @@ impl LiveState {
         for member in &view.members {
             let mark = room.reads.entry(member.user_id).or_default();
             *mark = (*mark).max(member.last_read_seq);
-            if member.online {
-                self.online.insert(member.user_id);
-            }
+
+        }
+    }
+
+    /// Whether `user` is online: what this connection was told, else what the server rendered.
+    pub fn is_online(&self, user: i64, rendered: bool) -> bool {
+        match self.status {
+            Status::Live => self.presence.get(&user).copied().unwrap_or(rendered),
+            _ => rendered,
         }
     }
 
@@ -120,8 +128,8 @@ impl LiveState {
             ServerMsg::Welcome { user_id, .. } => {
                 self.me = Some(user_id);
                 self.status = Status::Live;
-                self.online.clear();
-                self.online.insert(user_id);
+                self.presence.clear();
+                self.presence.insert(user_id, true);
                 return Followup::Sync(self.cursors());
             }
             ServerMsg::Ack { client_id, message } => {
@@ -139,10 +147,8 @@ impl LiveState {
                 self.revision += 1;
             }
             ServerMsg::Presence { user_id, online } => {
-                if online {
-                    self.online.insert(user_id);
-                } else if Some(user_id) != self.me {
-                    self.online.remove(&user_id);
+                if Some(user_id) != self.me {
+                    self.presence.insert(user_id, online);
                 }
             }
             ServerMsg::Typing { room, user_id, name } if Some(user_id) != self.me => {
@@ -301,6 +307,16 @@ mod tests {
         let followup = s.apply(ServerMsg::Message { message: msg(9, 1, 1, 2, "psst") }, 0.0);
         assert_eq!(followup, Followup::DirectMessage { from: "user2".into(), body: "psst".into() });
         assert_eq!(s.apply(ServerMsg::Message { message: msg(9, 2, 2, 1, "mine") }, 0.0), Followup::None);
+    }
+
+    #[test]
+    fn presence_events_override_what_the_page_was_rendered_with() {
+        let mut s = live(1);
+        assert!(s.is_online(2, true), "not told otherwise: the rendered value");
+        s.apply(ServerMsg::Presence { user_id: 2, online: false }, 0.0);
+        assert!(!s.is_online(2, true));
+        s.status = Status::Offline;
+        assert!(s.is_online(2, true), "while disconnected, events may be stale");
     }
 
     #[test]

@@ -1,0 +1,148 @@
+import { expect, test, type Browser, type Page, type TestInfo, type WebSocketRoute } from '@playwright/test';
+import { jsEnabled, open, register, uniqueName } from './helpers';
+
+/** A signed-in user in their own browser context. */
+async function person(browser: Browser, info: TestInfo, name: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const username = await register(page, info, uniqueName(name.toLowerCase().slice(0, 3)), name);
+  return { page, username, close: () => context.close() };
+}
+
+async function createRoom(page: Page, info: TestInfo, name: string): Promise<string> {
+  await open(page, '/chat', info);
+  const form = page.getByTestId('create-room');
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByRole('button', { name: 'Create room' }).click();
+  await expect(page.getByTestId('room-title')).toHaveText(name);
+  return page.url();
+}
+
+async function joinByLink(page: Page, info: TestInfo, link: string) {
+  await open(page, '/chat', info);
+  const form = page.getByTestId('join-room');
+  await form.getByLabel('Room number or invite link').fill(link);
+  await form.getByRole('button', { name: 'Join' }).click();
+  await expect(page.getByTestId('compose')).toBeVisible();
+}
+
+async function send(page: Page, text: string) {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+async function live(page: Page) {
+  await expect(page.getByTestId('connection')).toHaveText('live');
+}
+
+test('two people chat live in a room: presence, typing, edits and deletes', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'needs the live socket');
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  const link = await createRoom(ada.page, info, 'Standup');
+  await joinByLink(bob.page, info, link);
+  await live(bob.page);
+  await live(ada.page);
+
+  // Ada reloads to see the new member; Bob is online.
+  await open(ada.page, new URL(link).pathname, info);
+  await live(ada.page);
+  const bobInList = ada.page.getByTestId('members').locator('li', { hasText: 'Bob' });
+  await expect(bobInList.getByTestId('presence')).toHaveAttribute('data-online', 'true');
+
+  await ada.page.getByLabel('Message', { exact: true }).pressSequentially('hel');
+  await expect(bob.page.getByTestId('typing')).toHaveText('Ada is typing…');
+  await ada.page.getByLabel('Message', { exact: true }).fill('hello https://example.org');
+  await ada.page.getByRole('button', { name: 'Send' }).click();
+  const inBob = bob.page.getByTestId('message').filter({ hasText: 'hello' });
+  await expect(inBob).toBeVisible();
+  await expect(inBob.getByRole('link', { name: 'https://example.org' })).toHaveAttribute('href', 'https://example.org');
+  await expect(bob.page.getByTestId('typing')).toHaveText('');
+
+  await send(bob.page, 'hi Ada');
+  await expect(ada.page.getByTestId('message').filter({ hasText: 'hi Ada' })).toBeVisible();
+
+  const mine = ada.page.getByTestId('message').filter({ hasText: 'hello' });
+  await mine.getByRole('button', { name: 'Edit' }).click();
+  await mine.getByLabel('Edit message').fill('hello everyone');
+  await mine.getByRole('button', { name: 'Save' }).click();
+  await expect(bob.page.getByTestId('message').filter({ hasText: 'hello everyone' })).toContainText('(edited)');
+  await ada.page.getByTestId('message').filter({ hasText: 'hello everyone' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(bob.page.getByTestId('message').first()).toContainText('This message was deleted.');
+
+  // Ada leaves: Bob sees her go offline.
+  await ada.close();
+  const adaInList = bob.page.getByTestId('members').locator('li', { hasText: 'Ada' });
+  await bob.page.reload();
+  await expect(adaInList.getByTestId('presence')).toHaveAttribute('data-online', 'false');
+  await bob.close();
+});
+
+test('a direct message shows up unread, then as seen once read', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'needs the live socket');
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  await open(bob.page, '/chat', info);
+  await live(bob.page);
+
+  await open(ada.page, '/chat', info);
+  await ada.page.getByTestId('start-direct').getByLabel('Their username').fill(bob.username);
+  await ada.page.getByRole('button', { name: 'Open conversation' }).click();
+  await expect(ada.page.getByTestId('room-title')).toHaveText('Bob');
+  await live(ada.page);
+  await send(ada.page, 'psst, Bob');
+  await expect(ada.page.getByTestId('message').filter({ hasText: 'psst' })).toBeVisible();
+
+  // Bob's chat home updates by itself: the conversation, its unread count, Ada online.
+  const line = bob.page.getByTestId('rooms').locator('li', { hasText: 'Ada' });
+  await expect(line.getByTestId('unread')).toHaveText('1');
+  await expect(line.getByTestId('presence')).toHaveAttribute('data-online', 'true');
+  await expect(ada.page.getByTestId('seen')).toHaveText('');
+
+  await line.getByRole('link', { name: 'Ada' }).click();
+  await expect(bob.page.getByTestId('message').filter({ hasText: 'psst' })).toBeVisible();
+  await expect(ada.page.getByTestId('seen')).toHaveText('Seen');
+  await ada.close();
+  await bob.close();
+});
+
+test('a message typed while the connection is down is sent after reconnecting, once', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'needs the live socket');
+  const ada = await person(browser, info, 'Ada');
+  // The socket goes through the test, which can cut it like a dropped network.
+  let down = false;
+  const sockets: WebSocketRoute[] = [];
+  await ada.page.routeWebSocket(/\/ws/, (ws) => {
+    if (down) {
+      ws.close({ code: 4000, reason: 'network down' });
+      return;
+    }
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  const link = await createRoom(ada.page, info, 'Notes');
+  await live(ada.page);
+  down = true;
+  for (const ws of sockets) await ws.close({ code: 4000, reason: 'network down' });
+  await expect(ada.page.getByTestId('connection')).not.toHaveText('live');
+  await send(ada.page, 'written offline');
+  await expect(ada.page.getByTestId('pending')).toContainText('written offline');
+  down = false;
+  await expect(ada.page.getByTestId('message').filter({ hasText: 'written offline' })).toHaveCount(1, { timeout: 20_000 });
+  await expect(ada.page.getByTestId('pending')).toHaveCount(0);
+  await open(ada.page, new URL(link).pathname, info);
+  await expect(ada.page.getByTestId('message').filter({ hasText: 'written offline' })).toHaveCount(1);
+  await ada.close();
+});
+
+test('a room works without JavaScript: create, post, read', async ({ page }, info) => {
+  await register(page, info);
+  await createRoom(page, info, 'Plain');
+  await send(page, 'posted by a form');
+  await expect(page.getByTestId('message').filter({ hasText: 'posted by a form' })).toBeVisible();
+  // Refused before storing: in the browser with JavaScript, by the server without.
+  await send(page, '   ');
+  await expect(page.getByText('Write something first.')).toBeVisible();
+  await open(page, '/chat', info);
+  await expect(page.getByTestId('rooms').locator('li', { hasText: 'Plain' })).toContainText('posted by a form');
+});
