@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    keep_large_allocations_off_the_heap();
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
@@ -34,5 +35,17 @@ async fn main() -> ExitCode {
             eprintln!("huddle: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Each password hash borrows 19 MiB. glibc raises its mmap threshold after the first such
+/// block is freed and from then on keeps every later one in a heap it never returns: RSS grew
+/// by about 17 MiB per sign-up (750 MiB after 40). A fixed threshold keeps large blocks mmapped
+/// and returned on free (25 MiB after 40).
+fn keep_large_allocations_off_the_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any large allocation.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }

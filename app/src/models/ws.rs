@@ -143,6 +143,26 @@ mod tests {
         assert_eq!(parse_client_frame(r#"{"type":"send","room":"x"}"#).unwrap_err().0, ErrorCode::BadFrame);
     }
 
+    /// The `type` of every JSON example in `text`, each checked to parse as `T`.
+    fn example_types<T: serde::de::DeserializeOwned>(text: &str) -> std::collections::BTreeSet<String> {
+        let blocks = text.split("```json\n").skip(1).filter_map(|b| b.split("\n```").next());
+        blocks
+            .map(|example| {
+                serde_json::from_str::<T>(example).unwrap_or_else(|e| panic!("{example}: {e}"));
+                let value: serde_json::Value = serde_json::from_str(example).unwrap();
+                value["type"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_variant_has_an_example_in_the_protocol_document_and_every_example_parses() {
+        let doc = include_str!("../../../docs/protocol.md");
+        let (client, server) = doc.split_once("## Server → client").unwrap();
+        assert_eq!(example_types::<ClientMsg>(client).len(), 7, "one per ClientMsg variant");
+        assert_eq!(example_types::<ServerMsg>(server).len(), 12, "one per ServerMsg variant");
+    }
+
     #[test]
     fn an_oversized_frame_is_refused_before_parsing() {
         let big = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME));

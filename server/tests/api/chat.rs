@@ -490,3 +490,37 @@ async fn joining_by_invite_link_subscribes_open_tabs() {
     assert_eq!(bob_tab.message().await, sent);
     assert_eq!(bob.call("join_room", &[("room", "nonsense")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_socket_closes_with_4001_when_its_access_token_expires_and_renewal_works_over_http() {
+    use app::server::auth::tokens;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let secret = crate::helpers::test_config(std::env::temp_dir(), String::new()).jwt_secret;
+    let (user, session) = tokens::verify_access(&secret, &ada.cookies["huddle_access"]).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let short = tokens::issue_access(&secret, user, session, now, 2);
+
+    let mut req = app.url("/ws").replacen("http://", "ws://", 1).into_client_request().unwrap();
+    req.headers_mut().insert("authorization", format!("Bearer {short}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let closed = async {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(Some(c)) = frame {
+                return u16::from(c.code);
+            }
+        }
+        0
+    };
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), closed).await.unwrap(), 4001);
+
+    // The browser then renews: with only the refresh cookie it gets fresh cookies.
+    ada.expire_access();
+    let res = ada.post("/auth/renew").await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(ada.cookies.contains_key("huddle_access"));
+    ada.socket().await.still_up().await;
+    let res = app.browser().post("/auth/renew").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -219,6 +219,20 @@ impl Browser {
         res
     }
 
+    /// Posts nothing to a plain route (not a server function), keeping cookies.
+    pub async fn post(&mut self, path: &str) -> Response {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header(ORIGIN, self.base.clone())
+            .send()
+            .await
+            .unwrap();
+        self.keep_cookies(&res);
+        res
+    }
+
     pub async fn register(&mut self, username: &str) -> Response {
         let email = format!("{username}@example.org");
         let form = [("name", "Ada Lovelace"), ("username", username), ("email", &email), ("password", STRONG_PASSWORD)];

@@ -46,10 +46,11 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     }
     let (sink, stream) = socket.split();
     let (direct, direct_rx) = mpsc::channel::<ServerMsg>(64);
+    // The writer runs before anything is queued for it: the presence snapshot may hold more
+    // frames than the queue.
+    let mut send_task = tokio::spawn(write_loop(sink, direct_rx, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at));
     let _ = direct.send(ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }).await;
     send_presence_snapshot(&db, &hub, &direct, peer.user_id).await;
-
-    let mut send_task = tokio::spawn(write_loop(sink, direct_rx, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at));
     let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct, limiter: RateLimiter::new(10.0, 20.0) };
     let mut recv_task = tokio::spawn(reader.run(stream));
     tokio::select! {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The chat benchmark scenarios of docs/BENCHMARKS.md, against the release server on a fresh
+# SQLite database. Each prints one JSON line (a ramp prints one per step).
+#   scripts/bench-chat.sh            # every scenario
+#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+ulimit -n "$(ulimit -Hn)" # 10,000 sockets on each side, plus the database and the listener
+cargo build -q -p server --release --bin huddle --example bench_chat
+bench() { "$ROOT/target/release/examples/bench_chat" "$@" --bin "$ROOT/target/release/huddle"; }
+run() {
+  case "$1" in
+    room100) bench load --rooms 1 --clients 100 --rate 1 --secs 20 ;;
+    rooms10) bench load --rooms 10 --clients 50 --rate 2 --secs 20 ;;
+    ramp) bench ramp --rooms 10 --clients 50 --secs 10 ;;
+    idle) bench idle --sockets 10000 ;;
+    *) echo "unknown scenario $1" >&2; exit 2 ;;
+  esac
+}
+if [ $# -eq 0 ]; then set -- room100 rooms10 ramp idle; fi
+for s in "$@"; do run "$s"; done

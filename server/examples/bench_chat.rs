@@ -1,0 +1,362 @@
+//! Chat load generator: starts the release server on a fresh SQLite database, signs in users,
+//! puts R rooms x N clients on real WebSockets, sends messages at a given rate, and prints one
+//! JSON line per step: deliveries per second, end-to-end latency, messages missing or
+//! duplicated, and the CPU and memory of the server and of this generator.
+//!
+//! `scripts/bench-chat.sh` runs the scenarios of docs/BENCHMARKS.md; by hand:
+//! `cargo run -p server --release --example bench_chat -- load --rooms 10 --clients 50 --rate 2 --secs 20`
+//! `cargo run -p server --release --example bench_chat -- ramp --rooms 10 --clients 50`
+//! `cargo run -p server --release --example bench_chat -- idle --sockets 10000`
+
+use app::models::ws::{ClientMsg, ServerMsg};
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const PASSWORD: &str = "violet-otter-harbour-42";
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Args {
+    mode: String,
+    rooms: usize,
+    clients: usize,
+    rate: f64,
+    secs: u64,
+    sockets: usize,
+    bin: String,
+}
+
+fn args() -> Args {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let get = |name: &str| raw.iter().position(|a| a == name).and_then(|i| raw.get(i + 1)).cloned();
+    let num = |name: &str, default: f64| get(name).and_then(|v| v.parse::<f64>().ok()).unwrap_or(default);
+    Args {
+        mode: raw.first().cloned().unwrap_or_else(|| "load".into()),
+        rooms: num("--rooms", 10.0) as usize,
+        clients: num("--clients", 50.0) as usize,
+        rate: num("--rate", 2.0),
+        secs: num("--secs", 20.0) as u64,
+        sockets: num("--sockets", 10_000.0) as usize,
+        bin: get("--bin").unwrap_or_else(|| "target/release/huddle".into()),
+    }
+}
+
+/// The server under test, stopped (by its PID) on drop.
+struct Server {
+    child: Child,
+    base: String,
+    data: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(bin: &str) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let data = std::env::temp_dir().join(format!("huddle-bench-chat-{}", std::process::id()));
+        std::fs::create_dir_all(&data).unwrap();
+        let child = Command::new(bin)
+            .env("HUDDLE_ADDR", format!("127.0.0.1:{port}"))
+            .env("HUDDLE_DATA_DIR", &data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it: cargo build -p server --release)"));
+        Server { child, base: format!("127.0.0.1:{port}"), data }
+    }
+
+    /// (CPU seconds, resident MiB) from /proc.
+    fn usage(&self) -> (f64, f64) {
+        proc_usage(&self.child.id().to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn proc_usage(pid: &str) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    (ticks / 100.0, rss_kib / 1024.0)
+}
+
+/// A signed-in user: the cookie header its sockets present.
+async fn sign_up(http: &reqwest::Client, base: &str, name: &str) -> String {
+    let form = [("name", name), ("username", name), ("email", &format!("{name}@example.org")), ("password", PASSWORD)];
+    let res = http.post(format!("http://{base}/api/register")).form(&form).send().await.expect("register");
+    assert!(res.status().is_success(), "register {name}: {}", res.status());
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+async fn call(http: &reqwest::Client, base: &str, cookie: &str, endpoint: &str, form: &[(&str, &str)]) -> String {
+    let res = http
+        .post(format!("http://{base}/api/{endpoint}"))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .expect(endpoint);
+    assert!(res.status().is_success(), "{endpoint}: {}", res.status());
+    res.text().await.unwrap()
+}
+
+async fn connect(base: &str, cookie: &str) -> Ws {
+    let mut req = format!("ws://{base}/ws").into_client_request().unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await.expect("socket");
+    // The welcome frame.
+    ws.next().await.expect("welcome").expect("welcome");
+    ws
+}
+
+/// R rooms of N signed-in members each; returns (room id, cookies of its members).
+async fn populate(base: &str, rooms: usize, clients: usize) -> Vec<(i64, Vec<String>)> {
+    let http = reqwest::Client::new();
+    let run = std::process::id();
+    let mut out = Vec::new();
+    for r in 0..rooms {
+        let mut cookies = Vec::new();
+        let names: Vec<String> = (0..clients).map(|c| format!("b{run}r{r}c{c}")).collect();
+        // Registration hashes a password: a few at a time keep both cores busy.
+        for chunk in names.chunks(8) {
+            cookies.extend(futures::future::join_all(chunk.iter().map(|n| sign_up(&http, base, n))).await);
+        }
+        let room: i64 = call(&http, base, &cookies[0], "create_room", &[("name", &format!("Bench {r}")), ("topic", "")])
+            .await
+            .parse()
+            .unwrap();
+        for c in &cookies[1..] {
+            call(&http, base, c, "join_room", &[("room", &room.to_string())]).await;
+        }
+        eprintln!("room {r}: {} members", cookies.len());
+        out.push((room, cookies));
+    }
+    out
+}
+
+/// What every receiver saw, merged.
+#[derive(Default)]
+struct Tally {
+    latencies_us: Vec<u64>,
+    deliveries: u64,
+    duplicates: u64,
+}
+
+fn micros_since(epoch: Instant) -> u64 {
+    epoch.elapsed().as_micros() as u64
+}
+
+/// Reads one socket until told to stop: latency of each message from its timestamp, and
+/// duplicates by position.
+async fn receive(mut stream: futures::stream::SplitStream<Ws>, epoch: Instant, tally: Arc<Mutex<Tally>>, stop: Arc<AtomicU64>) {
+    let mut seen: HashMap<i64, ()> = HashMap::new();
+    let (mut latencies, mut deliveries, mut duplicates) = (Vec::new(), 0u64, 0u64);
+    loop {
+        let next = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
+        match next {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if let Ok(ServerMsg::Message { message }) = serde_json::from_str::<ServerMsg>(t.as_str()) {
+                    let sent: u64 = message.body.rsplit(':').next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    latencies.push(micros_since(epoch).saturating_sub(sent));
+                    deliveries += 1;
+                    if seen.insert(message.seq, ()).is_some() {
+                        duplicates += 1;
+                    }
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break,
+            Err(_) if stop.load(Ordering::Acquire) == 1 => break,
+            Err(_) => {}
+        }
+    }
+    let mut t = tally.lock().unwrap();
+    t.latencies_us.extend(latencies);
+    t.deliveries += deliveries;
+    t.duplicates += duplicates;
+}
+
+/// Sends at `rate` messages a second for `secs`; counts the acks.
+async fn send(mut sink: futures::stream::SplitSink<Ws, Message>, room: i64, rate: f64, secs: u64, epoch: Instant, sent: Arc<AtomicU64>) {
+    let period = Duration::from_secs_f64(1.0 / rate);
+    // Spread the clients over the first period so they do not all send at once.
+    tokio::time::sleep(period.mul_f64(rand_unit())).await;
+    let mut tick = tokio::time::interval(period);
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut n = 0u64;
+    while Instant::now() < end {
+        tick.tick().await;
+        n += 1;
+        let client_id = format!("{:08x}-0000-4000-8000-{:012x}", rand_u32(), n);
+        let body = format!("bench:{n}:{}", micros_since(epoch));
+        let frame = serde_json::to_string(&ClientMsg::Send { room, client_id, body }).unwrap();
+        if sink.send(Message::text(frame)).await.is_err() {
+            break;
+        }
+        sent.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(micros_since(*START.get_or_init(Instant::now)));
+    h.finish() as u32
+}
+
+fn rand_unit() -> f64 {
+    rand_u32() as f64 / u32::MAX as f64
+}
+
+static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+/// One run of `rate` messages a second per client; returns the JSON line and the p99 in ms.
+async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u64, label: &str) -> (String, f64) {
+    let epoch = Instant::now();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let stop = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut senders = Vec::new();
+    let mut readers = Vec::new();
+    for (room, cookies) in rooms {
+        for cookie in cookies {
+            let (sink, stream) = connect(&server.base, cookie).await.split();
+            readers.push(tokio::spawn(receive(stream, epoch, tally.clone(), stop.clone())));
+            senders.push((sink, *room));
+        }
+    }
+    eprintln!("{} sockets open, sending", readers.len());
+    let (cpu0, _) = server.usage();
+    let (own0, _) = proc_usage("self");
+    let started = Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|(sink, room)| tokio::spawn(send(sink, room, rate, secs, epoch, sent.clone())))
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Let the last messages arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let elapsed = started.elapsed().as_secs_f64() - 2.0;
+    let (cpu1, rss) = server.usage();
+    let (own1, _) = proc_usage("self");
+    stop.store(1, Ordering::Release);
+    for r in readers {
+        let _ = r.await;
+    }
+    let mut t = std::mem::take(&mut *tally.lock().unwrap());
+    t.latencies_us.sort_unstable();
+    let sent = sent.load(Ordering::Relaxed);
+    let members = rooms.first().map_or(0, |r| r.1.len()) as u64;
+    let expected = sent * members;
+    let missing = expected.saturating_sub(t.deliveries - t.duplicates);
+    let server_cpu = cpu1 - cpu0;
+    let p99 = percentile(&t.latencies_us, 0.99);
+    let line = format!(
+        concat!(
+            r#"{{"scenario":"{}","rooms":{},"clients_per_room":{},"rate_per_client":{},"secs":{:.1},"sent":{},"#,
+            r#""deliveries":{},"deliveries_per_s":{:.0},"latency_ms":{{"p50":{:.2},"p95":{:.2},"p99":{:.2},"max":{:.2}}},"#,
+            r#""missing":{},"duplicated":{},"server_cpu_s":{:.2},"server_cpu_us_per_delivery":{:.2},"server_rss_mib":{:.1},"loadgen_cpu_s":{:.2}}}"#
+        ),
+        label,
+        rooms.len(),
+        members,
+        rate,
+        elapsed,
+        sent,
+        t.deliveries,
+        t.deliveries as f64 / elapsed,
+        percentile(&t.latencies_us, 0.50),
+        percentile(&t.latencies_us, 0.95),
+        p99,
+        t.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+        missing,
+        t.duplicates,
+        server_cpu,
+        server_cpu * 1e6 / t.deliveries.max(1) as f64,
+        rss,
+        own1 - own0,
+    );
+    (line, p99)
+}
+
+/// Opens `n` authenticated sockets that stay idle; prints the server's memory per socket.
+async fn idle(server: &Server, n: usize) -> String {
+    let users = populate(&server.base, 1, 100).await;
+    let cookies = &users[0].1;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, before) = server.usage();
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        sockets.push(connect(&server.base, &cookies[i % cookies.len()]).await);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, after) = server.usage();
+    let per_socket_kib = (after - before) * 1024.0 / n as f64;
+    format!(
+        r#"{{"scenario":"idle","sockets":{n},"server_rss_before_mib":{before:.1},"server_rss_after_mib":{after:.1},"kib_per_socket":{per_socket_kib:.2}}}"#
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    START.get_or_init(Instant::now);
+    let a = args();
+    let server = Server::start(&a.bin);
+    let ready = format!("http://{}/readyz", server.base);
+    for _ in 0..100 {
+        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    match a.mode.as_str() {
+        "idle" => println!("{}", idle(&server, a.sockets).await),
+        "ramp" => {
+            let rooms = populate(&server.base, a.rooms, a.clients).await;
+            for rate in [1.0, 2.0, 4.0, 6.0, 8.0, 10.0] {
+                let (line, p99) = load(&server, &rooms, rate, a.secs.min(10), "ramp").await;
+                println!("{line}");
+                if p99 > 100.0 {
+                    break;
+                }
+            }
+        }
+        _ => {
+            let rooms = populate(&server.base, a.rooms, a.clients).await;
+            println!("{}", load(&server, &rooms, a.rate, a.secs, "load").await.0);
+        }
+    }
+}
