@@ -231,7 +231,9 @@ pub async fn post_message(room: i64, body: String, client_id: Option<String>) ->
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         let client_id = client_id.filter(|c| !c.is_empty()).unwrap_or_else(random_uuid);
-        let sent = hub::send(&state.db, &state.hub, s.user_id, room, &client_id, &body).await?;
+        let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
+        let author = db::chat::Author { id: user.id, name: &user.name };
+        let sent = hub::send(&state.db, &state.hub, &author, room, &client_id, &body).await?;
         leptos_axum::redirect(&format!("/chat/{room}"));
         Ok(sent.message().id)
     })

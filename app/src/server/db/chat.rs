@@ -279,33 +279,18 @@ pub enum Posted {
     NotMember,
 }
 
-/// Stores a message in one transaction: the next position in the room, the message, and the
-/// sender's read mark (you have read what you wrote).
-#[tracing::instrument(skip(db, body))]
-pub async fn post(db: &Db, room: i64, sender: i64, client_id: &str, body: &str, now: i64) -> Result<Posted, sqlx::Error> {
-    if let Some(m) = by_client_id(db, sender, client_id).await? {
-        return Ok(Posted::Again(m));
-    }
-    match insert_message(db, room, sender, client_id, body, now).await {
-        Ok(Some(id)) => Ok(Posted::New(by_id(db, id).await?.ok_or(sqlx::Error::RowNotFound)?)),
-        Ok(None) => Ok(Posted::NotMember),
-        // The same client id raced in on another connection (a resend during a reconnect).
-        Err(e) if violated_unique(&e).is_some() => match by_client_id(db, sender, client_id).await? {
-            Some(m) => Ok(Posted::Again(m)),
-            None => Err(e),
-        },
-        Err(e) => Err(e),
-    }
+/// Who posts a message.
+#[derive(Debug, Clone)]
+pub struct Author<'a> {
+    pub id: i64,
+    pub name: &'a str,
 }
 
-async fn insert_message(
-    db: &Db,
-    room: i64,
-    sender: i64,
-    client_id: &str,
-    body: &str,
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+/// Stores a message in one transaction: the next position in the room, the message, and the
+/// sender's read mark (you have read what you wrote). A client id the sender used before
+/// stores nothing (the room's counters roll back with it) and answers the stored message.
+#[tracing::instrument(skip(db, body))]
+pub async fn post(db: &Db, room: i64, author: &Author<'_>, client_id: &str, body: &str, now: i64) -> Result<Posted, sqlx::Error> {
     let mut tx = db.begin().await?;
     let next: Option<(i64, i64)> = sqlx::query_as(
         "update rooms set last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $3
@@ -313,34 +298,52 @@ async fn insert_message(
          returning last_seq, last_change",
     )
     .bind(room)
-    .bind(sender)
+    .bind(author.id)
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((seq, change)) = next else {
-        return Ok(None);
+        return Ok(Posted::NotMember);
     };
-    let (id,): (i64,) = sqlx::query_as(
+    let inserted: Option<(i64,)> = sqlx::query_as(
         "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+         values ($1, $2, $3, $4, $5, $6, $7)
+         on conflict (sender_id, client_id) do nothing returning id",
     )
     .bind(room)
     .bind(seq)
     .bind(change)
-    .bind(sender)
+    .bind(author.id)
     .bind(client_id)
     .bind(body)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some((id,)) = inserted else {
+        tx.rollback().await?;
+        let first = by_client_id(db, author.id, client_id).await?;
+        return Ok(first.map_or(Posted::NotMember, Posted::Again));
+    };
     sqlx::query("update room_members set last_read_seq = $3 where room_id = $1 and user_id = $2")
         .bind(room)
-        .bind(sender)
+        .bind(author.id)
         .bind(seq)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Some(id))
+    Ok(Posted::New(ChatMessage {
+        id,
+        room,
+        seq,
+        change,
+        sender_id: author.id,
+        sender_name: author.name.to_string(),
+        client_id: client_id.to_string(),
+        body: body.to_string(),
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+    }))
 }
 
 async fn by_client_id(db: &Db, sender: i64, client_id: &str) -> Result<Option<ChatMessage>, sqlx::Error> {

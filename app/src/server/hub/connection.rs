@@ -17,6 +17,9 @@ use tokio::sync::mpsc;
 /// Messages per replay frame.
 const REPLAY_PAGE: i64 = 200;
 
+/// Frames written together when several are waiting.
+const BATCH: usize = 64;
+
 /// Who is on the other end, established at the upgrade.
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -122,11 +125,24 @@ async fn write_loop<S>(
             else => return,
         };
         if let Some(frame) = frame
-            && sink.send(Message::Text(frame)).await.is_err()
+            && sink.feed(Message::Text(frame)).await.is_err()
         {
             return;
         }
-        if inbox.take_lagged() && sink.send(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
+        // Whatever else is already waiting goes out in the same write: one syscall, not one
+        // per frame, when the room is busy.
+        for _ in 0..BATCH {
+            let Some(frame) = direct.try_recv().ok().and_then(|m| encode(&m)).or_else(|| inbox.frames.try_recv().ok()) else {
+                break;
+            };
+            if sink.feed(Message::Text(frame)).await.is_err() {
+                return;
+            }
+        }
+        if inbox.take_lagged() && sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
+            return;
+        }
+        if sink.flush().await.is_err() {
             return;
         }
     }
@@ -206,7 +222,8 @@ impl Reader {
         let user = self.peer.user_id;
         match msg {
             ClientMsg::Send { room, client_id, body } => {
-                match super::send(&self.db, &self.hub, user, room, &client_id, &body).await {
+                let author = db::chat::Author { id: user, name: &self.peer.name };
+                match super::send(&self.db, &self.hub, &author, room, &client_id, &body).await {
                     Ok(sent) => self.reply(ServerMsg::Ack { client_id, message: sent.message().clone() }).await,
                     Err(e) => self.refuse_app_error(e, ErrorCode::NotMember, Some(client_id)).await,
                 }
