@@ -2,7 +2,7 @@
 //! message from a plain form (the live path is the WebSocket at `/ws`).
 
 use crate::models::AppError;
-use crate::models::chat::{RoomSummary, RoomView};
+use crate::models::chat::{RoomList, RoomView};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -17,7 +17,7 @@ pub const HISTORY_PAGE: i64 = 50;
 
 /// The user's rooms and conversations, most recent first.
 #[server(endpoint = "chat_home")]
-pub async fn chat_home() -> Result<Vec<RoomSummary>, AppError> {
+pub async fn chat_home() -> Result<RoomList, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
@@ -27,7 +27,7 @@ pub async fn chat_home() -> Result<Vec<RoomSummary>, AppError> {
         for r in &mut rooms {
             r.peer_online = r.peer_id.is_some_and(|p| online.contains(&p));
         }
-        Ok(rooms)
+        Ok(RoomList { rooms, utc_offset_minutes: viewer_offset(&state, s.user_id).await? })
     })
     .await
 }
@@ -73,9 +73,16 @@ pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppEr
             has_older,
             cursor: row.last_change,
             last_seq: row.last_seq,
+            utc_offset_minutes: viewer_offset(&state, s.user_id).await?,
         })
     })
     .await
+}
+
+#[cfg(feature = "ssr")]
+async fn viewer_offset(state: &AppState, user: i64) -> Result<i32, AppError> {
+    let user = db::users::by_id(&state.db, user).await?.ok_or(AppError::Unauthorized)?;
+    Ok(crate::server::clock::offset_minutes_now(&user.time_zone))
 }
 
 #[cfg(feature = "ssr")]

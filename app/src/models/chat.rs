@@ -96,6 +96,21 @@ pub struct RoomView {
     /// The room's change counter when this view was read: the socket's replay cursor.
     pub cursor: i64,
     pub last_seq: i64,
+    /// The viewer's time zone offset now: times of day are shown in it.
+    pub utc_offset_minutes: i32,
+}
+
+/// The chat home: the viewer's rooms and conversations, most recent activity first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomList {
+    pub rooms: Vec<RoomSummary>,
+    pub utc_offset_minutes: i32,
+}
+
+/// `HH:MM` of a millisecond timestamp at a UTC offset.
+pub fn time_of_day(ms: i64, utc_offset_minutes: i32) -> String {
+    let minutes = ms.div_euclid(60_000) + i64::from(utc_offset_minutes);
+    format!("{:02}:{:02}", minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
 }
 
 /// A room's name: 1 to 80 characters after trimming.
@@ -252,6 +267,14 @@ mod tests {
         for bad in ["", "x", "0f8fad5b-d9cb-469f-a165-70867728950", "0f8fad5b-d9cb-469f-a165-70867728950g", "0f8fad5bd9cb469fa16570867728950e"] {
             assert!(ClientId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_time_of_day_follows_the_offset_across_midnight() {
+        let ms = 1_795_305_600_000 + 23 * 3_600_000 + 30 * 60_000; // 23:30 UTC
+        assert_eq!(time_of_day(ms, 0), "23:30");
+        assert_eq!(time_of_day(ms, 60), "00:30");
+        assert_eq!(time_of_day(ms, -330), "18:00");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::api::chat::{CreateRoom, JoinRoom, LeaveRoom, PostMessage, RemoveMembe
 use crate::components::chat::state::Status;
 use crate::components::chat::{ChatLive, use_chat_live};
 use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure, kept_input};
-use crate::models::chat::{ChatMessage, Fragment, Member, MessageBody, RoomKind, RoomSummary, RoomView, linkify};
+use crate::models::chat::{ChatMessage, Fragment, Member, MessageBody, RoomKind, RoomSummary, RoomView, linkify, time_of_day};
 use crate::models::ws::ClientMsg;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,12 +41,12 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match rooms.await {
-                        Ok(list) if list.is_empty() => view! {
+                        Ok(home) if home.rooms.is_empty() => view! {
                             <p class="muted" data-testid="no-rooms">"No rooms or conversations yet: start one below."</p>
                         }.into_any(),
-                        Ok(list) => view! {
+                        Ok(home) => view! {
                             <ul class="rooms" data-testid="rooms">
-                                {list.into_iter().map(|r| view! { <RoomLine room=r live/> }).collect_view()}
+                                {home.rooms.into_iter().map(|r| view! { <RoomLine room=r live offset=home.utc_offset_minutes/> }).collect_view()}
                             </ul>
                         }.into_any(),
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
@@ -81,20 +81,23 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
 }
 
 #[component]
-fn RoomLine(room: RoomSummary, live: ChatLive) -> impl IntoView {
+fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
     let peer = room.peer_id;
     let server_online = room.peer_online;
     let online = move || peer.is_some_and(|p| live.state.with(|s| s.is_online(p, server_online)));
     let last = room.last_message.map(|m| {
         let text = if m.is_deleted() { "This message was deleted.".to_string() } else { m.body.chars().take(80).collect() };
-        format!("{}: {}", m.sender_name, text)
+        (format!("{}: {}", m.sender_name, text), time_of_day(m.created_at, offset))
     });
     let unread = room.unread;
     view! {
         <li data-room=room.id data-kind=room.kind.as_str()>
             <A href=format!("/chat/{}", room.id) attr:class="room-title">{room.title}</A>
             {peer.map(|_| view! { <Presence online/> })}
-            <span class="muted">{last.unwrap_or_else(|| "No messages yet".into())}</span>
+            {match last {
+                Some((text, at)) => view! { <span class="muted">{text}</span><time class="muted">{at}</time> }.into_any(),
+                None => view! { <span class="muted">"No messages yet"</span> }.into_any(),
+            }}
             {(unread > 0).then(|| view! { <span class="unread" data-testid="unread">{unread}</span> })}
         </li>
     }
@@ -197,6 +200,7 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
 #[component]
 fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older: bool) -> impl IntoView {
     let room = view.id;
+    let offset = view.utc_offset_minutes;
     let heading = view! {
         <div class="heading">
             <h1 data-testid="room-title">{view.title.clone()}</h1>
@@ -226,12 +230,12 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
         view! {
             <p><A href=format!("/chat/{room}")>"Back to the newest"</A></p>
             <ol class="messages" data-testid="messages">
-                {view.messages.into_iter().map(|m| view! { <MessageItem message=m me live/> }).collect_view()}
+                {view.messages.into_iter().map(|m| view! { <MessageItem message=m me live offset/> }).collect_view()}
             </ol>
         }
         .into_any()
     } else {
-        view! { <LiveMessages room me live peer/> <Compose room live post=actions.post/> }.into_any()
+        view! { <LiveMessages room me live peer offset/> <Compose room live post=actions.post/> }.into_any()
     };
     view! {
         {heading}
@@ -248,7 +252,7 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
 
 /// The newest messages, kept current by the socket.
 #[component]
-fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>) -> impl IntoView {
+fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>, offset: i32) -> impl IntoView {
     let messages = move || live.state.with(|s| s.rooms.get(&room).map(|r| r.messages.values().cloned().collect::<Vec<_>>()).unwrap_or_default());
     let pending = move || live.state.with(|s| s.rooms.get(&room).map(|r| r.pending.clone()).unwrap_or_default());
     let newest = Memo::new(move |_| live.state.with(|s| s.rooms.get(&room).and_then(|r| r.messages.keys().next_back().copied())));
@@ -282,7 +286,7 @@ fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>) -> impl I
     view! {
         <ol class="messages" data-testid="messages">
             <For each=messages key=|m| (m.seq, m.change) let:message>
-                <MessageItem message me live/>
+                <MessageItem message me live offset/>
             </For>
             <For each=pending key=|p| (p.client_id.clone(), p.error.clone()) let:p>
                 <li class="message pending" data-testid="pending">
@@ -298,7 +302,7 @@ fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>) -> impl I
 }
 
 #[component]
-fn MessageItem(message: ChatMessage, me: i64, live: ChatLive) -> impl IntoView {
+fn MessageItem(message: ChatMessage, me: i64, live: ChatLive, offset: i32) -> impl IntoView {
     let mine = message.sender_id == me;
     let editing = RwSignal::new(false);
     let id = message.id;
@@ -324,7 +328,7 @@ fn MessageItem(message: ChatMessage, me: i64, live: ChatLive) -> impl IntoView {
         <li class="message" data-testid="message" data-seq=message.seq data-mine=mine.to_string()>
             <span class="sender">{message.sender_name}</span>
             " "
-            <time class="muted">{clock(message.created_at)}</time>
+            <time class="muted">{time_of_day(message.created_at, offset)}</time>
             {edited}
             {body}
             {tools}
@@ -360,12 +364,6 @@ fn render_body(body: &str) -> impl IntoView + use<> {
             }
         })
         .collect_view()
-}
-
-/// `HH:MM` (UTC) of a millisecond timestamp.
-fn clock(ms: i64) -> String {
-    let minutes = ms.div_euclid(60_000);
-    format!("{:02}:{:02}", minutes.div_euclid(60).rem_euclid(24), minutes.rem_euclid(60))
 }
 
 /// The message box: a plain form without JavaScript, the socket with it.

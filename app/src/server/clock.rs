@@ -16,6 +16,12 @@ pub fn day_in_zone(ms: i64, zone: &str) -> Day {
     }
 }
 
+/// How far `zone` is from UTC now, in minutes (times of day are shown with it).
+pub fn offset_minutes_now(zone: &str) -> i32 {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    tz.to_offset(jiff::Timestamp::now()).seconds() / 60
+}
+
 /// Today for a user in `zone`.
 pub fn today_in(zone: &str) -> Day {
     day_in_zone(super::now_ms(), zone)

@@ -65,8 +65,8 @@ async fn two_users_talk_live_in_a_room_and_the_history_keeps_it() {
     assert_eq!(bodies(&room_view(&mut cy, room).await).len(), 2);
     // The chat home lists the room with its latest message.
     let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
-    assert_eq!(home[0]["title"], "Team");
-    assert_eq!(home[0]["last_message"]["body"], "hi Ada");
+    assert_eq!(home["rooms"][0]["title"], "Team");
+    assert_eq!(home["rooms"][0]["last_message"]["body"], "hi Ada");
 }
 
 #[tokio::test]
@@ -82,8 +82,8 @@ async fn a_direct_conversation_exists_once_for_its_two_users() {
     assert_eq!(bob_tab.message().await, sent);
 
     let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
-    assert_eq!((home[0]["kind"].as_str(), home[0]["title"].as_str()), (Some("direct"), Some("Ada Lovelace")));
-    assert_eq!(home[0]["unread"], 1);
+    assert_eq!((home["rooms"][0]["kind"].as_str(), home["rooms"][0]["title"].as_str()), (Some("direct"), Some("Ada Lovelace")));
+    assert_eq!(home["rooms"][0]["unread"], 1);
     // Someone else cannot read it, and cannot start one with themself or nobody.
     let mut cy = app.signed_up("cyd").await;
     assert_eq!(cy.call("chat_room", &[("room", &dm.to_string())]).await.status(), StatusCode::NOT_FOUND);
@@ -194,7 +194,7 @@ async fn presence_typing_and_read_marks_reach_the_other_member() {
     });
     assert_eq!(read.await, sent.seq);
     let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
-    assert_eq!(home[0]["unread"], 0);
+    assert_eq!(home["rooms"][0]["unread"], 0);
 
     ada_tab.ws.close(None).await.unwrap();
     let offline = bob_tab.recv_where(|m| match m {
@@ -471,7 +471,7 @@ async fn the_creator_renames_and_removes_others_may_only_leave() {
     join(&mut bob, room).await;
     assert_eq!(bob.call("leave_room", &[("room", &r)]).await.status(), StatusCode::OK);
     let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
-    assert!(home.as_array().unwrap().is_empty());
+    assert!(home["rooms"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -523,4 +523,26 @@ async fn a_socket_closes_with_4001_when_its_access_token_expires_and_renewal_wor
     ada.socket().await.still_up().await;
     let res = app.browser().post("/auth/renew").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_user_with_more_contacts_online_than_the_queue_holds_is_still_welcomed() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let room = create_room(&mut ada, "Everyone").await;
+    // 70 members online: the presence snapshot alone is more than a connection's queue of 64.
+    let mut tabs = Vec::new();
+    for i in 0..70 {
+        let mut member = app.signed_up(&format!("member{i}")).await;
+        join(&mut member, room).await;
+        tabs.push(member.socket().await);
+    }
+    let mut ada_tab = ada.socket().await;
+    let mut online = 0;
+    while online < 70 {
+        if let ServerMsg::Presence { online: true, .. } = ada_tab.recv().await {
+            online += 1;
+        }
+    }
+    ada_tab.still_up().await;
 }

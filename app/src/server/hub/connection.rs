@@ -37,7 +37,9 @@ type Rooms = Arc<Mutex<HashSet<i64>>>;
 pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     let conn_id = hub.next_conn_id();
     let (outbox, inbox) = Outbox::new(conn_id, hub.queue_capacity);
-    let rooms = match subscribe(&db, &hub, &outbox, peer.user_id).await {
+    // Futures that await the database are large; boxed, they take memory only while they run,
+    // not for as long as the connection lives (idle sockets are most sockets).
+    let rooms = match Box::pin(subscribe(&db, &hub, &outbox, peer.user_id)).await {
         Ok(rooms) => rooms,
         Err(e) => {
             tracing::error!(error = %e, "cannot load the user's rooms");
@@ -48,12 +50,13 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
         announce(&hub, &rooms, peer.user_id, true);
     }
     let (sink, stream) = socket.split();
-    let (direct, direct_rx) = mpsc::channel::<ServerMsg>(64);
+    let (direct, direct_rx) = mpsc::channel::<Utf8Bytes>(64);
+    let direct = Direct(direct);
     // The writer runs before anything is queued for it: the presence snapshot may hold more
     // frames than the queue.
     let mut send_task = tokio::spawn(write_loop(sink, direct_rx, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at));
-    let _ = direct.send(ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }).await;
-    send_presence_snapshot(&db, &hub, &direct, peer.user_id).await;
+    direct.send(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }).await;
+    Box::pin(send_presence_snapshot(&db, &hub, &direct, peer.user_id)).await;
     let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct, limiter: RateLimiter::new(10.0, 20.0) };
     let mut recv_task = tokio::spawn(reader.run(stream));
     tokio::select! {
@@ -88,19 +91,19 @@ fn announce(hub: &Hub, rooms: &Rooms, user_id: i64, online: bool) {
     }
 }
 
-async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &mpsc::Sender<ServerMsg>, user: i64) {
+async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &Direct, user: i64) {
     let contacts = db::chat::contacts_of(db, user).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot load contacts for presence");
         Vec::new()
     });
     for user_id in hub.online(&contacts) {
-        let _ = direct.send(ServerMsg::Presence { user_id, online: true }).await;
+        direct.send(&ServerMsg::Presence { user_id, online: true }).await;
     }
 }
 
 async fn write_loop<S>(
     mut sink: S,
-    mut direct: mpsc::Receiver<ServerMsg>,
+    mut direct: mpsc::Receiver<Utf8Bytes>,
     mut inbox: Inbox,
     hub: Hub,
     outbox: Outbox,
@@ -114,7 +117,7 @@ async fn write_loop<S>(
     loop {
         let frame = tokio::select! {
             biased;
-            Some(msg) = direct.recv() => encode(&msg),
+            Some(frame) = direct.recv() => Some(frame),
             Some(event) = inbox.control.recv() => follow_membership(&hub, &outbox, &rooms, event),
             Some(frame) = inbox.frames.recv() => Some(frame),
             _ = &mut expiry => {
@@ -132,7 +135,7 @@ async fn write_loop<S>(
         // Whatever else is already waiting goes out in the same write: one syscall, not one
         // per frame, when the room is busy.
         for _ in 0..BATCH {
-            let Some(frame) = direct.try_recv().ok().and_then(|m| encode(&m)).or_else(|| inbox.frames.try_recv().ok()) else {
+            let Some(frame) = direct.try_recv().or_else(|_| inbox.frames.try_recv()).ok() else {
                 break;
             };
             if sink.feed(Message::Text(frame)).await.is_err() {
@@ -144,6 +147,19 @@ async fn write_loop<S>(
         }
         if sink.flush().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Frames for this connection only (acks, errors, replay), already encoded: a queued frame
+/// costs its bytes, not the size of the largest `ServerMsg`.
+struct Direct(mpsc::Sender<Utf8Bytes>);
+
+impl Direct {
+    /// Waits for room in the queue: a client reading slowly slows its own requests down.
+    async fn send(&self, msg: &ServerMsg) {
+        if let Some(frame) = encode(msg) {
+            let _ = self.0.send(frame).await;
         }
     }
 }
@@ -176,7 +192,7 @@ struct Reader {
     hub: Hub,
     peer: Peer,
     rooms: Rooms,
-    direct: mpsc::Sender<ServerMsg>,
+    direct: Direct,
     limiter: RateLimiter,
 }
 
@@ -200,18 +216,18 @@ impl Reader {
                 continue;
             }
             match parse_client_frame(text.as_str()) {
-                Ok(msg) => self.handle(msg).await,
+                Ok(msg) => Box::pin(self.handle(msg)).await,
                 Err((code, message)) => self.refuse(code, message, None).await,
             }
         }
     }
 
     async fn refuse(&self, code: ErrorCode, message: impl Into<String>, client_id: Option<String>) {
-        let _ = self.direct.send(ServerMsg::Error { code, message: message.into(), client_id }).await;
+        self.direct.send(&ServerMsg::Error { code, message: message.into(), client_id }).await;
     }
 
     async fn reply(&self, msg: ServerMsg) {
-        let _ = self.direct.send(msg).await;
+        self.direct.send(&msg).await;
     }
 
     fn is_member(&self, room: i64) -> bool {
