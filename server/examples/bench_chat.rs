@@ -314,7 +314,7 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
 
 /// Opens `n` authenticated sockets that stay idle; prints the server's memory per socket.
 async fn idle(server: &Server, n: usize) -> String {
-    let users = populate(&server.base, 1, 100).await;
+    let users = populate(&server.base, 1, std::env::var("IDLE_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100)).await;
     let cookies = &users[0].1;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, before) = server.usage();

@@ -17,8 +17,11 @@ use std::time::Duration;
 /// beyond it the connection is closed.
 const HARD_FRAME_LIMIT: usize = 64 * MAX_CLIENT_FRAME;
 
-/// Bytes read from a socket at a time.
+/// Bytes read from a socket at a time (a larger frame grows the buffer).
 const READ_BUFFER: usize = 1024;
+
+/// Frames queued together are written together up to this many bytes.
+const WRITE_BATCH: usize = 4 * 1024;
 
 #[derive(Deserialize)]
 pub struct Version {
@@ -48,10 +51,11 @@ pub async fn upgrade(
         }
     };
     let peer = Peer { user_id: user.id, name: user.name, expires_at: token_deadline(&state, &headers) };
-    // tungstenite reads through a buffer of this size, allocated per connection: its 128 KiB
-    // default made an idle socket cost 166 KiB.
+    // tungstenite allocates its read buffer per connection (the 128 KiB default made an idle
+    // socket cost 166 KiB) and keeps its write buffer at its largest: small ones, grown only
+    // by sockets that need them.
     ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| connection::serve(socket, state.db.clone(), state.hub.clone(), peer))

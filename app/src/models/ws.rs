@@ -14,6 +14,10 @@ pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// Close code sent when the access token behind the socket expires: renew over HTTP, reconnect.
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 
+/// Close code sent when this connection missed a change to the user's rooms while it was
+/// behind: reconnect (and sync) to be subscribed afresh.
+pub const CLOSE_RESUBSCRIBE: u16 = 4002;
+
 /// A room and the newest change the client already has from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomCursor {
@@ -78,6 +82,8 @@ pub enum ServerMsg {
     Message { message: ChatMessage },
     /// Changes after a [`ClientMsg::Sync`] cursor, oldest first, in pages.
     Replay { room: i64, messages: Vec<ChatMessage>, complete: bool },
+    /// Sent after `welcome`: the users sharing a room with you who are online now.
+    Online { user_ids: Vec<i64> },
     /// A user sharing a room with you came online or went offline (all their tabs closed).
     Presence { user_id: i64, online: bool },
     /// `user_id` is typing in `room`.
@@ -160,7 +166,7 @@ mod tests {
         let doc = include_str!("../../../docs/protocol.md");
         let (client, server) = doc.split_once("## Server → client").unwrap();
         assert_eq!(example_types::<ClientMsg>(client).len(), 7, "one per ClientMsg variant");
-        assert_eq!(example_types::<ServerMsg>(server).len(), 12, "one per ServerMsg variant");
+        assert_eq!(example_types::<ServerMsg>(server).len(), 13, "one per ServerMsg variant");
     }
 
     #[test]

@@ -146,6 +146,11 @@ impl LiveState {
                 }
                 self.revision += 1;
             }
+            ServerMsg::Online { user_ids } => {
+                for user_id in user_ids {
+                    self.presence.insert(user_id, true);
+                }
+            }
             ServerMsg::Presence { user_id, online } => {
                 if Some(user_id) != self.me {
                     self.presence.insert(user_id, online);

@@ -1,18 +1,18 @@
-//! One WebSocket connection: a receive task that handles the client's frames and a send task
-//! that writes answers and fanned-out events. When either ends, both end, and the connection's
-//! subscriptions and presence are cleaned up on every exit path.
+//! One WebSocket connection: a reader that handles the client's frames and a writer that
+//! writes answers and fanned-out events, run side by side in the connection's one task. When
+//! either ends, both end, and the connection's subscriptions and presence are cleaned up on
+//! every exit path.
 
 use super::fanout::{Inbox, Outbox};
 use super::{Event, Hub, Topic};
 use crate::models::AppError;
-use crate::models::ws::{CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
+use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::mpsc;
 
 /// Messages per replay frame.
 const REPLAY_PAGE: i64 = 200;
@@ -37,6 +37,10 @@ type Rooms = Arc<Mutex<HashSet<i64>>>;
 pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     let conn_id = hub.next_conn_id();
     let (outbox, inbox) = Outbox::new(conn_id, hub.queue_capacity);
+    // First in the queue, before any subscription can add to it.
+    if let Some(welcome) = encode(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }) {
+        outbox.send(welcome).await;
+    }
     // Futures that await the database are large; boxed, they take memory only while they run,
     // not for as long as the connection lives (idle sockets are most sockets).
     let rooms = match Box::pin(subscribe(&db, &hub, &outbox, peer.user_id)).await {
@@ -50,18 +54,13 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
         announce(&hub, &rooms, peer.user_id, true);
     }
     let (sink, stream) = socket.split();
-    let (direct, direct_rx) = mpsc::channel::<Utf8Bytes>(64);
-    let direct = Direct(direct);
-    // The writer runs before anything is queued for it: the presence snapshot may hold more
-    // frames than the queue.
-    let mut send_task = tokio::spawn(write_loop(sink, direct_rx, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at));
-    direct.send(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }).await;
-    Box::pin(send_presence_snapshot(&db, &hub, &direct, peer.user_id)).await;
-    let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct, limiter: RateLimiter::new(10.0, 20.0) };
-    let mut recv_task = tokio::spawn(reader.run(stream));
+    let writer = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at);
+    let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct: outbox.clone(), limiter: RateLimiter::new(10.0, 20.0) };
+    // One task, two halves: the writer is polled from the start, so the welcome and a presence
+    // snapshot larger than the queue flow out while the reader queues them.
     tokio::select! {
-        _ = &mut send_task => recv_task.abort(),
-        _ = &mut recv_task => send_task.abort(),
+        _ = writer => {}
+        _ = reader.run(stream) => {}
     }
 
     let subscribed: Vec<i64> = rooms.lock().map(|r| r.iter().copied().collect()).unwrap_or_default();
@@ -91,43 +90,34 @@ fn announce(hub: &Hub, rooms: &Rooms, user_id: i64, online: bool) {
     }
 }
 
-async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &Direct, user: i64) {
+/// One frame naming the contacts online now (one frame, not one per contact: a burst would
+/// stay allocated in the queue and the socket's write buffer for the connection's lifetime).
+async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &Outbox, user: i64) {
     let contacts = db::chat::contacts_of(db, user).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot load contacts for presence");
         Vec::new()
     });
-    for user_id in hub.online(&contacts) {
-        direct.send(&ServerMsg::Presence { user_id, online: true }).await;
+    if let Some(frame) = encode(&ServerMsg::Online { user_ids: hub.online(&contacts) }) {
+        direct.send(frame).await;
     }
 }
 
-async fn write_loop<S>(
-    mut sink: S,
-    mut direct: mpsc::Receiver<Utf8Bytes>,
-    mut inbox: Inbox,
-    hub: Hub,
-    outbox: Outbox,
-    rooms: Rooms,
-    expires_at: tokio::time::Instant,
-) where
+async fn write_loop<S>(mut sink: S, mut inbox: Inbox, hub: Hub, outbox: Outbox, rooms: Rooms, expires_at: tokio::time::Instant)
+where
     S: futures::Sink<Message> + Unpin,
 {
     let expiry = tokio::time::sleep_until(expires_at);
     tokio::pin!(expiry);
     loop {
-        let frame = tokio::select! {
+        let event = tokio::select! {
             biased;
-            Some(frame) = direct.recv() => Some(frame),
-            Some(event) = inbox.control.recv() => follow_membership(&hub, &outbox, &rooms, event),
-            Some(frame) = inbox.frames.recv() => Some(frame),
-            _ = &mut expiry => {
-                let close = CloseFrame { code: CLOSE_TOKEN_EXPIRED, reason: Utf8Bytes::from_static("token expired") };
-                let _ = sink.send(Message::Close(Some(close))).await;
-                return;
-            }
-            else => return,
+            event = inbox.queue.recv() => match event {
+                Some(event) => event,
+                None => return,
+            },
+            _ = &mut expiry => return close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired").await,
         };
-        if let Some(frame) = frame
+        if let Some(frame) = follow(&hub, &outbox, &rooms, event)
             && sink.feed(Message::Text(frame)).await.is_err()
         {
             return;
@@ -135,15 +125,18 @@ async fn write_loop<S>(
         // Whatever else is already waiting goes out in the same write: one syscall, not one
         // per frame, when the room is busy.
         for _ in 0..BATCH {
-            let Some(frame) = direct.try_recv().or_else(|_| inbox.frames.try_recv()).ok() else {
-                break;
-            };
-            if sink.feed(Message::Text(frame)).await.is_err() {
+            let Ok(event) = inbox.queue.try_recv() else { break };
+            if let Some(frame) = follow(&hub, &outbox, &rooms, event)
+                && sink.feed(Message::Text(frame)).await.is_err()
+            {
                 return;
             }
         }
         if inbox.take_lagged() && sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
             return;
+        }
+        if inbox.is_stale() {
+            return close(&mut sink, CLOSE_RESUBSCRIBE, "reconnect").await;
         }
         if sink.flush().await.is_err() {
             return;
@@ -151,17 +144,8 @@ async fn write_loop<S>(
     }
 }
 
-/// Frames for this connection only (acks, errors, replay), already encoded: a queued frame
-/// costs its bytes, not the size of the largest `ServerMsg`.
-struct Direct(mpsc::Sender<Utf8Bytes>);
-
-impl Direct {
-    /// Waits for room in the queue: a client reading slowly slows its own requests down.
-    async fn send(&self, msg: &ServerMsg) {
-        if let Some(frame) = encode(msg) {
-            let _ = self.0.send(frame).await;
-        }
-    }
+async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, code: u16, reason: &'static str) {
+    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
 }
 
 fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
@@ -169,7 +153,7 @@ fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
 }
 
 /// Applies a membership change to this connection's subscriptions; returns the frame to send.
-fn follow_membership(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf8Bytes> {
+fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf8Bytes> {
     let Ok(mut set) = rooms.lock() else { return None };
     match event {
         Event::Joined(room) => {
@@ -192,15 +176,18 @@ struct Reader {
     hub: Hub,
     peer: Peer,
     rooms: Rooms,
-    direct: Direct,
+    /// This connection's own queue, for answers meant for it alone.
+    direct: Outbox,
     limiter: RateLimiter,
 }
 
 impl Reader {
+    /// Tells the client who is online, then answers its frames until it closes.
     async fn run<S, E>(mut self, mut stream: S)
     where
         S: futures::Stream<Item = Result<Message, E>> + Unpin,
     {
+        Box::pin(send_presence_snapshot(&self.db, &self.hub, &self.direct, self.peer.user_id)).await;
         while let Some(Ok(frame)) = stream.next().await {
             let text = match frame {
                 Message::Text(t) => t,
@@ -223,11 +210,13 @@ impl Reader {
     }
 
     async fn refuse(&self, code: ErrorCode, message: impl Into<String>, client_id: Option<String>) {
-        self.direct.send(&ServerMsg::Error { code, message: message.into(), client_id }).await;
+        self.reply(ServerMsg::Error { code, message: message.into(), client_id }).await;
     }
 
     async fn reply(&self, msg: ServerMsg) {
-        self.direct.send(&msg).await;
+        if let Some(frame) = encode(&msg) {
+            self.direct.send(frame).await;
+        }
     }
 
     fn is_member(&self, room: i64) -> bool {
@@ -239,8 +228,14 @@ impl Reader {
         match msg {
             ClientMsg::Send { room, client_id, body } => {
                 let author = db::chat::Author { id: user, name: &self.peer.name };
-                match super::send(&self.db, &self.hub, &author, room, &client_id, &body).await {
-                    Ok(sent) => self.reply(ServerMsg::Ack { client_id, message: sent.message().clone() }).await,
+                match super::store(&self.db, &self.hub, &author, room, &client_id, &body).await {
+                    // Committed: the sender hears first, then the room.
+                    Ok(sent) => {
+                        self.reply(ServerMsg::Ack { client_id, message: sent.message().clone() }).await;
+                        if let super::Sent::New(message) = &sent {
+                            self.hub.fan_out(message);
+                        }
+                    }
                     Err(e) => self.refuse_app_error(e, ErrorCode::NotMember, Some(client_id)).await,
                 }
             }

@@ -7,7 +7,7 @@
 
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::mpsc;
 
@@ -34,53 +34,59 @@ pub enum Event {
     Left(i64),
 }
 
-/// The receiving end of one connection. Frames go through a bounded queue: a connection that
-/// cannot keep up loses live frames and is told to resync from the database (never blocks the
-/// publisher, never grows without bound). Membership changes are rare and never dropped.
+/// The receiving end of one connection: one bounded queue for everything the connection
+/// writes (fanned-out frames, membership changes, and its own answers), so an idle socket holds
+/// one small queue. A full queue never blocks the publisher: a dropped frame marks the
+/// connection lagged (it is told to resync from the database), a dropped membership change
+/// marks it stale (it is closed so the client reconnects with fresh subscriptions).
 #[derive(Clone)]
 pub struct Outbox {
     pub id: ConnId,
-    frames: mpsc::Sender<Utf8Bytes>,
-    control: mpsc::UnboundedSender<Event>,
-    lagged: Arc<AtomicBool>,
+    queue: mpsc::Sender<Event>,
+    flags: Arc<AtomicU8>,
 }
 
-/// What a connection reads its fanned-out events from.
+const LAGGED: u8 = 1;
+const STALE: u8 = 2;
+
+/// What a connection reads its events from.
 pub struct Inbox {
-    pub frames: mpsc::Receiver<Utf8Bytes>,
-    pub control: mpsc::UnboundedReceiver<Event>,
-    lagged: Arc<AtomicBool>,
+    pub queue: mpsc::Receiver<Event>,
+    flags: Arc<AtomicU8>,
 }
 
 impl Inbox {
     /// True once after frames were dropped for this connection.
     pub fn take_lagged(&self) -> bool {
-        self.lagged.swap(false, Ordering::AcqRel)
+        self.flags.fetch_and(!LAGGED, Ordering::AcqRel) & LAGGED != 0
+    }
+
+    /// True when a membership change was dropped: the subscriptions can no longer be trusted.
+    pub fn is_stale(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & STALE != 0
     }
 }
 
 impl Outbox {
-    /// A connection's queue pair holding up to `capacity` undelivered frames.
+    /// A connection's queue holding up to `capacity` unwritten events.
     pub fn new(id: ConnId, capacity: usize) -> (Outbox, Inbox) {
-        let (frames, frames_rx) = mpsc::channel(capacity.max(1));
-        let (control, control_rx) = mpsc::unbounded_channel();
-        let lagged = Arc::new(AtomicBool::new(false));
-        let outbox = Outbox { id, frames, control, lagged: lagged.clone() };
-        (outbox, Inbox { frames: frames_rx, control: control_rx, lagged })
+        let (queue, rx) = mpsc::channel(capacity.max(1));
+        let flags = Arc::new(AtomicU8::new(0));
+        (Outbox { id, queue, flags: flags.clone() }, Inbox { queue: rx, flags })
     }
 
     /// Hands an event to the connection without waiting.
     pub fn offer(&self, event: &Event) {
-        match event {
-            Event::Frame(frame) => {
-                if let Err(mpsc::error::TrySendError::Full(_)) = self.frames.try_send(frame.clone()) {
-                    self.lagged.store(true, Ordering::Release);
-                }
-            }
-            control => {
-                let _ = self.control.send(control.clone());
-            }
+        if let Err(mpsc::error::TrySendError::Full(event)) = self.queue.try_send(event.clone()) {
+            let flag = if matches!(event, Event::Frame(_)) { LAGGED } else { STALE };
+            self.flags.fetch_or(flag, Ordering::AcqRel);
         }
+    }
+
+    /// Queues a frame for this connection alone, waiting for room: a client that reads slowly
+    /// slows down only its own requests.
+    pub async fn send(&self, frame: Utf8Bytes) {
+        let _ = self.queue.send(Event::Frame(frame)).await;
     }
 }
 
@@ -179,9 +185,13 @@ mod tests {
         fanout.subscribe(Topic::Room(7), &b);
         fanout.publish(Topic::Room(7), frame("hi"));
         fanout.publish(Topic::Room(8), frame("elsewhere"));
-        assert_eq!(a_in.frames.try_recv().unwrap().as_str(), "hi");
-        assert!(a_in.frames.try_recv().is_err());
-        assert_eq!(b_in.frames.try_recv().unwrap().as_str(), "hi");
+        let text = |e: Event| match e {
+            Event::Frame(f) => f.as_str().to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(a_in.queue.try_recv().unwrap()), "hi");
+        assert!(a_in.queue.try_recv().is_err());
+        assert_eq!(text(b_in.queue.try_recv().unwrap()), "hi");
     }
 
     #[test]
@@ -194,6 +204,9 @@ mod tests {
         }
         assert!(a_in.take_lagged());
         assert!(!a_in.take_lagged(), "told once");
+        assert!(!a_in.is_stale());
+        fanout.publish(Topic::User(1), Event::Joined(9));
+        assert!(a_in.is_stale(), "a lost membership change is never silent");
     }
 
     #[test]

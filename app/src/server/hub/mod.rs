@@ -66,6 +66,11 @@ impl Hub {
         self.publish(Topic::Room(room), &ServerMsg::RoomChanged { room });
     }
 
+    /// Shows a new, edited or deleted message to every member's tabs.
+    pub fn fan_out(&self, message: &ChatMessage) {
+        self.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
+    }
+
     pub fn online(&self, users: &[i64]) -> Vec<i64> {
         self.fanout.online(users)
     }
@@ -90,6 +95,15 @@ impl Sent {
 
 /// Validates and stores a message, then (only once committed) fans it out to the room.
 pub async fn send(db: &Db, hub: &Hub, sender: &db::chat::Author<'_>, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
+    let sent = store(db, hub, sender, room, client_id, body).await?;
+    if let Sent::New(message) = &sent {
+        hub.fan_out(message);
+    }
+    Ok(sent)
+}
+
+/// Validates and stores a message; the caller acks it, then calls [`Hub::fan_out`] for a new one.
+pub async fn store(db: &Db, hub: &Hub, sender: &db::chat::Author<'_>, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
     let client_id = ClientId::parse(client_id)?;
     let body = MessageBody::parse(body)?;
     let posted = {
@@ -97,10 +111,7 @@ pub async fn send(db: &Db, hub: &Hub, sender: &db::chat::Author<'_>, room: i64, 
         db::chat::post(db, room, sender, client_id.as_str(), body.as_str(), now_ms()).await?
     };
     match posted {
-        db::chat::Posted::New(message) => {
-            hub.publish(Topic::Room(room), &ServerMsg::Message { message: message.clone() });
-            Ok(Sent::New(message))
-        }
+        db::chat::Posted::New(message) => Ok(Sent::New(message)),
         db::chat::Posted::Again(message) => Ok(Sent::Again(message)),
         db::chat::Posted::NotMember => Err(AppError::NotFound),
     }
@@ -114,7 +125,7 @@ pub async fn edit(db: &Db, hub: &Hub, sender: i64, message_id: i64, body: &str) 
         db::chat::edit(db, sender, message_id, body.as_str(), now_ms()).await?
     };
     let message = edited.ok_or(AppError::Forbidden)?;
-    hub.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
+    hub.fan_out(&message);
     Ok(message)
 }
 
@@ -125,7 +136,7 @@ pub async fn delete(db: &Db, hub: &Hub, sender: i64, message_id: i64) -> Result<
         db::chat::delete(db, sender, message_id, now_ms()).await?
     };
     let message = deleted.ok_or(AppError::Forbidden)?;
-    hub.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
+    hub.fan_out(&message);
     Ok(message)
 }
 
