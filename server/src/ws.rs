@@ -18,7 +18,7 @@ use std::time::Duration;
 const HARD_FRAME_LIMIT: usize = 64 * MAX_CLIENT_FRAME;
 
 /// Bytes read from a socket at a time (a larger frame grows the buffer).
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 256;
 
 /// Frames queued together are written together up to this many bytes.
 const WRITE_BATCH: usize = 4 * 1024;
@@ -50,7 +50,7 @@ pub async fn upgrade(
             return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").into_response();
         }
     };
-    let peer = Peer { user_id: user.id, name: user.name, expires_at: token_deadline(&state, &headers) };
+    let peer = Peer { user_id: user.id, session_id: session.session_id, name: user.name, expires_at: token_deadline(&state, &headers) };
     // tungstenite allocates its read buffer per connection (the 128 KiB default made an idle
     // socket cost 166 KiB) and keeps its write buffer at its largest: small ones, grown only
     // by sockets that need them.

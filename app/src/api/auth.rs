@@ -6,6 +6,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::{
     models::{DisplayName, Email, LoginName, Password, Username},
+    server::hub::Logins,
     server::{auth, ctx, db, now_ms},
 };
 
@@ -103,6 +104,7 @@ pub async fn logout() -> Result<(), AppError> {
         let state = ctx::state()?;
         if let Some(s) = ctx::session() {
             db::sessions::revoke(&state.db, s.user_id, s.session_id, now_ms()).await?;
+            state.hub.signed_out(s.user_id, Logins::One(s.session_id));
         }
         ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
         leptos_axum::redirect("/login");
@@ -118,6 +120,7 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         db::sessions::revoke_all(&state.db, s.user_id, None, now_ms()).await?;
+        state.hub.signed_out(s.user_id, Logins::AllBut(None));
         ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
         leptos_axum::redirect("/login");
         Ok(())
@@ -156,6 +159,7 @@ pub async fn revoke_session(id: i64) -> Result<(), AppError> {
         if !db::sessions::revoke(&state.db, s.user_id, id, now_ms()).await? {
             return Err(AppError::NotFound);
         }
+        state.hub.signed_out(s.user_id, Logins::One(id));
         if id == s.session_id {
             ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
             leptos_axum::redirect("/login");
@@ -197,6 +201,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         let hash = auth::password::hash(new).await.map_err(|_| AppError::Internal)?;
         db::users::set_password_hash(&state.db, s.user_id, &hash).await?;
         db::sessions::revoke_all(&state.db, s.user_id, Some(s.session_id), now_ms()).await?;
+        state.hub.signed_out(s.user_id, Logins::AllBut(Some(s.session_id)));
         Ok(())
     })
     .await

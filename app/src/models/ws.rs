@@ -14,6 +14,9 @@ pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// Close code sent when the access token behind the socket expires: renew over HTTP, reconnect.
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 
+/// Close code sent when the login behind the socket ended (logout, revoked, password changed).
+pub const CLOSE_SIGNED_OUT: u16 = 4003;
+
 /// Close code sent when this connection missed a change to the user's rooms while it was
 /// behind: reconnect (and sync) to be subscribed afresh.
 pub const CLOSE_RESUBSCRIBE: u16 = 4002;

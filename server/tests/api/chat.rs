@@ -546,3 +546,35 @@ async fn a_user_with_more_contacts_online_than_the_queue_holds_is_still_welcomed
     assert_eq!(online.await.len(), 70);
     ada_tab.still_up().await;
 }
+
+/// The close code of a socket that the server closes next.
+async fn close_code(tab: &mut crate::helpers::Socket) -> u16 {
+    let closed = async {
+        while let Some(Ok(frame)) = tab.ws.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(Some(c)) = frame {
+                return u16::from(c.code);
+            }
+        }
+        0
+    };
+    tokio::time::timeout(Duration::from_secs(5), closed).await.expect("closed within 5 s")
+}
+
+#[tokio::test]
+async fn ending_a_login_closes_its_sockets_and_only_its_sockets() {
+    let app = spawn_app().await;
+    let mut laptop = app.signed_up("ada").await;
+    let mut phone = app.browser();
+    assert_eq!(phone.login("ada", crate::helpers::STRONG_PASSWORD).await.status(), StatusCode::OK);
+    let (mut laptop_tab, mut phone_tab) = (laptop.socket().await, phone.socket().await);
+
+    let secret = crate::helpers::test_config(std::env::temp_dir(), String::new()).jwt_secret;
+    let (_, phone_session) = app::server::auth::tokens::verify_access(&secret, &phone.cookies["huddle_access"]).unwrap();
+    let res = laptop.call("revoke_session", &[("id", &phone_session.to_string())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(close_code(&mut phone_tab).await, 4003);
+    laptop_tab.still_up().await;
+
+    assert_eq!(laptop.call("logout_everywhere", &[]).await.status(), StatusCode::OK);
+    assert_eq!(close_code(&mut laptop_tab).await, 4003);
+}

@@ -48,8 +48,11 @@ async fn run(live: ChatLive) {
         }
         sleep(backoff_ms).await;
         backoff_ms = (backoff_ms * 2).min(10_000);
-        // A refused upgrade looks like a lost connection; renewing covers an expired token.
-        let _ = renew().await;
+        // A refused upgrade or an ended login looks like a lost connection: renewing covers an
+        // expired token, and a 401 means signed out, with nothing to reconnect as.
+        if !renew().await {
+            return;
+        }
     }
 }
 

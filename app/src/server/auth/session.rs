@@ -90,6 +90,7 @@ pub async fn renew(state: &AppState, presented: &str) -> Result<Renewal, sqlx::E
         RefreshDecision::Reuse { user_id, session_id } => {
             tracing::warn!(user_id, session_id, "refresh token reused: revoking its login");
             db::sessions::revoke(&state.db, user_id, session_id, now).await?;
+            state.hub.signed_out(user_id, crate::server::hub::Logins::One(session_id));
             Ok(Renewal::SignedOut)
         }
         RefreshDecision::Grace { user_id, session_id } => Ok(Renewal::Kept(CurrentSession { user_id, session_id })),

@@ -6,7 +6,7 @@
 use super::fanout::{Inbox, Outbox};
 use super::{Event, Hub, Topic};
 use crate::models::AppError;
-use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
+use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
@@ -24,6 +24,8 @@ const BATCH: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub user_id: i64,
+    /// The login the socket was opened with: it closes when that login ends.
+    pub session_id: i64,
     pub name: String,
     /// When the access token behind the connection expires: the socket closes then.
     pub expires_at: tokio::time::Instant,
@@ -54,7 +56,7 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
         announce(&hub, &rooms, peer.user_id, true);
     }
     let (sink, stream) = socket.split();
-    let writer = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), peer.expires_at);
+    let writer = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), &peer);
     let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct: outbox.clone(), limiter: RateLimiter::new(10.0, 20.0) };
     // One task, two halves: the writer is polled from the start, so the welcome and a presence
     // snapshot larger than the queue flow out while the reader queues them.
@@ -102,11 +104,12 @@ async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &Outbox, user: i64) 
     }
 }
 
-async fn write_loop<S>(mut sink: S, mut inbox: Inbox, hub: Hub, outbox: Outbox, rooms: Rooms, expires_at: tokio::time::Instant)
+async fn write_loop<S>(mut sink: S, mut inbox: Inbox, hub: Hub, outbox: Outbox, rooms: Rooms, peer: &Peer)
 where
     S: futures::Sink<Message> + Unpin,
 {
-    let expiry = tokio::time::sleep_until(expires_at);
+    let session = peer.session_id;
+    let expiry = tokio::time::sleep_until(peer.expires_at);
     tokio::pin!(expiry);
     loop {
         let event = tokio::select! {
@@ -117,6 +120,11 @@ where
             },
             _ = &mut expiry => return close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired").await,
         };
+        if let Event::SignedOut(logins) = event
+            && logins.include(session)
+        {
+            return close(&mut sink, CLOSE_SIGNED_OUT, "signed out").await;
+        }
         if let Some(frame) = follow(&hub, &outbox, &rooms, event)
             && sink.feed(Message::Text(frame)).await.is_err()
         {
@@ -126,6 +134,11 @@ where
         // per frame, when the room is busy.
         for _ in 0..BATCH {
             let Ok(event) = inbox.queue.try_recv() else { break };
+            if let Event::SignedOut(logins) = event
+                && logins.include(session)
+            {
+                return close(&mut sink, CLOSE_SIGNED_OUT, "signed out").await;
+            }
             if let Some(frame) = follow(&hub, &outbox, &rooms, event)
                 && sink.feed(Message::Text(frame)).await.is_err()
             {
@@ -167,6 +180,7 @@ fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf
             encode(&ServerMsg::RoomLeft { room })
         }
         Event::Frame(frame) => Some(frame),
+        Event::SignedOut(_) => None,
     }
 }
 

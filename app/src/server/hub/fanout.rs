@@ -32,6 +32,25 @@ pub enum Event {
     Joined(i64),
     /// The user left this room: their connections unsubscribe.
     Left(i64),
+    /// Logins of the user ended: their connections close.
+    SignedOut(Logins),
+}
+
+/// Which of a user's logins ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logins {
+    One(i64),
+    /// All of them, except the one named (a password change keeps the login it was made in).
+    AllBut(Option<i64>),
+}
+
+impl Logins {
+    pub fn include(self, session: i64) -> bool {
+        match self {
+            Logins::One(s) => s == session,
+            Logins::AllBut(keep) => keep != Some(session),
+        }
+    }
 }
 
 /// The receiving end of one connection: one bounded queue for everything the connection

@@ -3,7 +3,7 @@
 pub mod connection;
 pub mod fanout;
 
-pub use fanout::{ConnId, Event, Fanout, LocalFanout, Outbox, Topic};
+pub use fanout::{ConnId, Event, Fanout, LocalFanout, Logins, Outbox, Topic};
 
 use super::db::{self, Db};
 use super::now_ms;
@@ -64,6 +64,11 @@ impl Hub {
     pub fn member_left(&self, room: i64, user: i64) {
         self.fanout.publish(Topic::User(user), Event::Left(room));
         self.publish(Topic::Room(room), &ServerMsg::RoomChanged { room });
+    }
+
+    /// Closes the sockets of logins that just ended (logout, revoked, password changed).
+    pub fn signed_out(&self, user: i64, logins: Logins) {
+        self.fanout.publish(Topic::User(user), Event::SignedOut(logins));
     }
 
     /// Shows a new, edited or deleted message to every member's tabs.
