@@ -208,6 +208,8 @@ mod tests {
             ("HUDDLE_ORIGINS", "example.org"),
             ("HUDDLE_JWT_SECRET", "short"),
             ("HUDDLE_DEFAULT_CURRENCY", "XYZ"),
+            ("HUDDLE_WS_QUEUE", "0"),
+            ("HUDDLE_WS_QUEUE", "lots"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };

@@ -75,11 +75,11 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .site_addr(addr)
         .build();
     let state = AppState {
-        db,
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(60))),
         default_currency: config.default_currency,
-        hub: Hub::local(config.ws_queue),
+        hub: Hub::local(db.clone(), config.ws_queue),
+        db,
         leptos_options: leptos_options.clone(),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));

@@ -239,8 +239,7 @@ pub async fn post_message(room: i64, body: String, client_id: Option<String>) ->
         let s = ctx::require_session()?;
         let client_id = client_id.filter(|c| !c.is_empty()).unwrap_or_else(random_uuid);
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
-        let author = db::chat::Author { id: user.id, name: &user.name };
-        let sent = hub::send(&state.db, &state.hub, &author, room, &client_id, &body).await?;
+        let sent = hub::send(&state.hub, user.id, &user.name, room, &client_id, &body).await?;
         leptos_axum::redirect(&format!("/chat/{room}"));
         Ok(sent.message().id)
     })

@@ -279,67 +279,84 @@ pub enum Posted {
     NotMember,
 }
 
-/// Who posts a message.
+/// A message to store.
 #[derive(Debug, Clone)]
-pub struct Author<'a> {
-    pub id: i64,
-    pub name: &'a str,
+pub struct NewMessage {
+    pub room: i64,
+    pub sender_id: i64,
+    pub sender_name: String,
+    pub client_id: String,
+    pub body: String,
 }
 
-/// Stores a message in one transaction: the next position in the room, the message, and the
-/// sender's read mark (you have read what you wrote). A client id the sender used before
-/// stores nothing (the room's counters roll back with it) and answers the stored message.
-#[tracing::instrument(skip(db, body))]
-pub async fn post(db: &Db, room: i64, author: &Author<'_>, client_id: &str, body: &str, now: i64) -> Result<Posted, sqlx::Error> {
+/// Stores messages in one transaction (many posts, one commit). For each: the next position
+/// in its room, the message, and the sender's read mark (you have read what you wrote). A
+/// client id its sender used before stores nothing and answers the message stored then.
+#[tracing::instrument(skip_all, fields(count = messages.len()))]
+pub async fn post_all(db: &Db, messages: &[NewMessage], now: i64) -> Result<Vec<Posted>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let next: Option<(i64, i64)> = sqlx::query_as(
-        "update rooms set last_seq = last_seq + 1, last_change = last_change + 1, last_activity_at = $3
-         where id = $1 and exists (select 1 from room_members where room_id = $1 and user_id = $2)
-         returning last_seq, last_change",
-    )
-    .bind(room)
-    .bind(author.id)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((seq, change)) = next else {
-        return Ok(Posted::NotMember);
-    };
-    let inserted: Option<(i64,)> = sqlx::query_as(
-        "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7)
-         on conflict (sender_id, client_id) do nothing returning id",
-    )
-    .bind(room)
-    .bind(seq)
-    .bind(change)
-    .bind(author.id)
-    .bind(client_id)
-    .bind(body)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((id,)) = inserted else {
-        tx.rollback().await?;
-        let first = by_client_id(db, author.id, client_id).await?;
-        return Ok(first.map_or(Posted::NotMember, Posted::Again));
-    };
-    sqlx::query("update room_members set last_read_seq = $3 where room_id = $1 and user_id = $2")
-        .bind(room)
-        .bind(author.id)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
+    let mut out = Vec::with_capacity(messages.len());
+    for m in messages {
+        out.push(match insert_one(&mut tx, m, now).await? {
+            Some(stored) => Posted::New(stored),
+            None => Posted::NotMember,
+        });
+    }
     tx.commit().await?;
-    Ok(Posted::New(ChatMessage {
+    // Nothing was inserted: a repeated client id (answer the first message) or not a member.
+    for (m, posted) in messages.iter().zip(out.iter_mut()) {
+        if matches!(posted, Posted::NotMember)
+            && let Some(first) = by_client_id(db, m.sender_id, &m.client_id).await?
+        {
+            *posted = Posted::Again(first);
+        }
+    }
+    Ok(out)
+}
+
+/// The insert comes first and takes its position from the room, so a refused message (not a
+/// member, or a repeated client id) moves no counter; on SQLite the transaction holds the write
+/// lock from its first statement.
+async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at)
+         select r.id, r.last_seq + 1, r.last_change + 1, $2, $3, $4, $5 from rooms r
+         where r.id = $1 and exists (select 1 from room_members where room_id = $1 and user_id = $2)
+         on conflict (sender_id, client_id) do nothing
+         returning id, seq, change",
+    )
+    .bind(m.room)
+    .bind(m.sender_id)
+    .bind(&m.client_id)
+    .bind(&m.body)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((id, seq, change)) = row else {
+        return Ok(None);
+    };
+    sqlx::query("update rooms set last_seq = $2, last_change = $3, last_activity_at = $4 where id = $1")
+        .bind(m.room)
+        .bind(seq)
+        .bind(change)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("update room_members set last_read_seq = $3 where room_id = $1 and user_id = $2")
+        .bind(m.room)
+        .bind(m.sender_id)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(ChatMessage {
         id,
-        room,
+        room: m.room,
         seq,
         change,
-        sender_id: author.id,
-        sender_name: author.name.to_string(),
-        client_id: client_id.to_string(),
-        body: body.to_string(),
+        sender_id: m.sender_id,
+        sender_name: m.sender_name.clone(),
+        client_id: m.client_id.clone(),
+        body: m.body.clone(),
         created_at: now,
         edited_at: None,
         deleted_at: None,

@@ -241,8 +241,7 @@ impl Reader {
         let user = self.peer.user_id;
         match msg {
             ClientMsg::Send { room, client_id, body } => {
-                let author = db::chat::Author { id: user, name: &self.peer.name };
-                match super::store(&self.db, &self.hub, &author, room, &client_id, &body).await {
+                match super::store(&self.hub, user, &self.peer.name, room, &client_id, &body).await {
                     // Committed: the sender hears first, then the room.
                     Ok(sent) => {
                         self.reply(ServerMsg::Ack { client_id, message: sent.message().clone() }).await;

@@ -13,6 +13,7 @@ use crate::models::ws::ServerMsg;
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::{mpsc, oneshot};
 
 /// Shared by every connection and server function of this process.
 #[derive(Clone)]
@@ -24,18 +25,33 @@ pub struct Hub {
     /// Chat writes take turns in this process. SQLite has one writer: transactions racing for
     /// it fail over to its busy handler, which sleeps up to 100 ms (p99 was 34 ms, max 130 ms).
     write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Posts waiting for the committer, which stores whatever has gathered in one transaction.
+    posts: mpsc::Sender<PostJob>,
 }
+
+/// A post waiting to be committed, and where its outcome goes.
+struct PostJob {
+    message: db::chat::NewMessage,
+    done: oneshot::Sender<Result<db::chat::Posted, AppError>>,
+}
+
+/// Most posts committed in one transaction.
+const COMMIT_BATCH: usize = 256;
 
 impl Hub {
     pub const DEFAULT_QUEUE: usize = 1024;
 
-    pub fn new(fanout: Arc<dyn Fanout>, queue_capacity: usize) -> Self {
-        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn: Arc::default() }
+    /// A hub over `fanout`, with its committer running on the current runtime.
+    pub fn new(db: Db, fanout: Arc<dyn Fanout>, queue_capacity: usize) -> Self {
+        let write_turn = Arc::new(tokio::sync::Mutex::new(()));
+        let (posts, jobs) = mpsc::channel(4 * COMMIT_BATCH);
+        tokio::spawn(commit_posts(db, jobs, write_turn.clone()));
+        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts }
     }
 
     /// A hub whose events stay within this process.
-    pub fn local(queue_capacity: usize) -> Self {
-        Self::new(Arc::new(LocalFanout::default()), queue_capacity)
+    pub fn local(db: Db, queue_capacity: usize) -> Self {
+        Self::new(db, Arc::new(LocalFanout::default()), queue_capacity)
     }
 
     pub fn fanout(&self) -> &dyn Fanout {
@@ -99,8 +115,8 @@ impl Sent {
 }
 
 /// Validates and stores a message, then (only once committed) fans it out to the room.
-pub async fn send(db: &Db, hub: &Hub, sender: &db::chat::Author<'_>, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
-    let sent = store(db, hub, sender, room, client_id, body).await?;
+pub async fn send(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
+    let sent = store(hub, sender, sender_name, room, client_id, body).await?;
     if let Sent::New(message) = &sent {
         hub.fan_out(message);
     }
@@ -108,17 +124,51 @@ pub async fn send(db: &Db, hub: &Hub, sender: &db::chat::Author<'_>, room: i64, 
 }
 
 /// Validates and stores a message; the caller acks it, then calls [`Hub::fan_out`] for a new one.
-pub async fn store(db: &Db, hub: &Hub, sender: &db::chat::Author<'_>, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
+pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
     let client_id = ClientId::parse(client_id)?;
     let body = MessageBody::parse(body)?;
-    let posted = {
-        let _turn = hub.write_turn.lock().await;
-        db::chat::post(db, room, sender, client_id.as_str(), body.as_str(), now_ms()).await?
+    let message = db::chat::NewMessage {
+        room,
+        sender_id: sender,
+        sender_name: sender_name.to_string(),
+        client_id: client_id.as_str().to_string(),
+        body: body.as_str().to_string(),
     };
-    match posted {
+    let (done, outcome) = oneshot::channel();
+    hub.posts.send(PostJob { message, done }).await.map_err(|_| AppError::Internal)?;
+    match outcome.await.map_err(|_| AppError::Internal)?? {
         db::chat::Posted::New(message) => Ok(Sent::New(message)),
         db::chat::Posted::Again(message) => Ok(Sent::Again(message)),
         db::chat::Posted::NotMember => Err(AppError::NotFound),
+    }
+}
+
+/// Commits posts as they come, many at a time: whatever gathered while the previous
+/// transaction ran goes into the next one (one commit for up to [`COMMIT_BATCH`] posts).
+async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: Arc<tokio::sync::Mutex<()>>) {
+    let mut batch = Vec::with_capacity(COMMIT_BATCH);
+    while jobs.recv_many(&mut batch, COMMIT_BATCH).await > 0 {
+        let messages: Vec<db::chat::NewMessage> = batch.iter().map(|j| j.message.clone()).collect();
+        let stored = {
+            let _turn = write_turn.lock().await;
+            db::chat::post_all(&db, &messages, now_ms()).await
+        };
+        match stored {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = job.done.send(Ok(outcome));
+                }
+            }
+            // One failing post must not fail the others: retry each in its own transaction.
+            Err(e) => {
+                tracing::warn!(error = %e, count = batch.len(), "batch commit failed; committing one by one");
+                for job in batch.drain(..) {
+                    let _turn = write_turn.lock().await;
+                    let one = db::chat::post_all(&db, std::slice::from_ref(&job.message), now_ms()).await;
+                    let _ = job.done.send(one.map(|mut o| o.remove(0)).map_err(AppError::from));
+                }
+            }
+        }
     }
 }
 
