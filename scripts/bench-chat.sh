@@ -12,7 +12,7 @@ run() {
   case "$1" in
     room100) bench load --rooms 1 --clients 100 --rate 1 --secs 20 ;;
     rooms10) bench load --rooms 10 --clients 50 --rate 2 --secs 20 ;;
-    ramp) bench ramp --rooms 10 --clients 50 --secs 10 ;;
+    ramp) bench ramp --rooms 10 --clients 100 --secs 10 ;;
     idle) bench idle --sockets 10000 ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
