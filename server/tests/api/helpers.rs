@@ -221,16 +221,8 @@ impl Browser {
 
     /// Posts nothing to a plain route (not a server function), keeping cookies.
     pub async fn post(&mut self, path: &str) -> Response {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .header(ORIGIN, self.base.clone())
-            .send()
-            .await
-            .unwrap();
-        self.keep_cookies(&res);
-        res
+        let req = self.http.post(format!("{}{path}", self.base));
+        self.send_as_page(req).await
     }
 
     pub async fn register(&mut self, username: &str) -> Response {
@@ -268,17 +260,19 @@ pub async fn error_of(res: Response) -> serde_json::Value {
 impl Browser {
     /// Posts a form the way a browser without JavaScript does (HTML accepted, `Referer` set).
     pub async fn form_post(&mut self, endpoint: &str, referer: &str, form: &[(&str, &str)]) -> Response {
-        let res = self
+        let req = self
             .http
             .post(format!("{}/api/{endpoint}", self.base))
             .header(ACCEPT, "text/html,application/xhtml+xml")
-            .header(COOKIE, self.cookie_header())
-            .header(ORIGIN, self.base.clone())
             .header(reqwest::header::REFERER, format!("{}{referer}", self.base))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+            .form(form);
+        self.send_as_page(req).await
+    }
+
+    /// Sends a request with this browser's cookies and its page's `Origin`, keeping the cookies
+    /// the answer sets.
+    async fn send_as_page(&mut self, req: reqwest::RequestBuilder) -> Response {
+        let res = req.header(COOKIE, self.cookie_header()).header(ORIGIN, self.base.clone()).send().await.unwrap();
         self.keep_cookies(&res);
         res
     }

@@ -120,20 +120,10 @@ where
             },
             _ = &mut expiry => return close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired").await,
         };
-        if let Event::SignedOut(logins) = event
-            && logins.include(session)
-        {
-            return close(&mut sink, CLOSE_SIGNED_OUT, "signed out").await;
-        }
-        if let Some(frame) = follow(&hub, &outbox, &rooms, event)
-            && sink.feed(Message::Text(frame)).await.is_err()
-        {
-            return;
-        }
         // Whatever else is already waiting goes out in the same write: one syscall, not one
         // per frame, when the room is busy.
-        for _ in 0..BATCH {
-            let Ok(event) = inbox.queue.try_recv() else { break };
+        let (mut next, mut written) = (Some(event), 0);
+        while let Some(event) = next {
             if let Event::SignedOut(logins) = event
                 && logins.include(session)
             {
@@ -144,6 +134,8 @@ where
             {
                 return;
             }
+            written += 1;
+            next = if written < BATCH { inbox.queue.try_recv().ok() } else { None };
         }
         if inbox.take_lagged() && sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
             return;
