@@ -146,3 +146,45 @@ test('a room works without JavaScript: create, post, read', async ({ page }, inf
   await open(page, '/chat', info);
   await expect(page.getByTestId('rooms').locator('li', { hasText: 'Plain' })).toContainText('posted by a form');
 });
+
+test('a direct message notifies a hidden tab, once permission was given on a click', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'needs the live socket');
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  // Record what the page asks of the Notification API, and let the test hide the tab.
+  await bob.page.addInitScript(() => {
+    const w = window as any;
+    w.__notes = [];
+    w.__asked = 0;
+    w.__hidden = false;
+    w.Notification = class {
+      constructor(title: string, options?: { body?: string }) { w.__notes.push({ title, body: options?.body }); }
+      static get permission() { return w.__asked > 0 ? 'granted' : 'default'; }
+      static requestPermission() { w.__asked += 1; return Promise.resolve('granted'); }
+    };
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => w.__hidden });
+  });
+  await open(bob.page, '/chat', info);
+  await live(bob.page);
+  expect(await bob.page.evaluate(() => (window as any).__asked)).toBe(0);
+  await bob.page.getByRole('button', { name: 'Notify me of direct messages' }).click();
+  expect(await bob.page.evaluate(() => (window as any).__asked)).toBe(1);
+
+  await open(ada.page, '/chat', info);
+  await ada.page.getByTestId('start-direct').getByLabel('Their username').fill(bob.username);
+  await ada.page.getByRole('button', { name: 'Open conversation' }).click();
+  await live(ada.page);
+  await expect(bob.page.getByTestId('rooms').locator('li', { hasText: 'Ada' })).toBeVisible();
+
+  await bob.page.evaluate(() => { (window as any).__hidden = true; });
+  await send(ada.page, 'are you there?');
+  await expect.poll(() => bob.page.evaluate(() => (window as any).__notes)).toEqual([{ title: 'Ada (Huddle)', body: 'are you there?' }]);
+
+  // A visible tab shows the message; it does not notify.
+  await bob.page.evaluate(() => { (window as any).__hidden = false; });
+  await send(ada.page, 'never mind');
+  await expect(bob.page.getByTestId('rooms').locator('li', { hasText: 'Ada' })).toContainText('never mind');
+  expect(await bob.page.evaluate(() => (window as any).__notes.length)).toBe(1);
+  await ada.close();
+  await bob.close();
+});

@@ -44,11 +44,15 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
                         Ok(home) if home.rooms.is_empty() => view! {
                             <p class="muted" data-testid="no-rooms">"No rooms or conversations yet: start one below."</p>
                         }.into_any(),
-                        Ok(home) => view! {
+                        Ok(home) => {
+                            // The socket needs to know which rooms are direct (for notifications); nothing shown changes.
+                            live.state.update_untracked(|s| s.kinds.extend(home.rooms.iter().map(|r| (r.id, r.kind))));
+                            view! {
                             <ul class="rooms" data-testid="rooms">
                                 {home.rooms.into_iter().map(|r| view! { <RoomLine room=r live offset=home.utc_offset_minutes/> }).collect_view()}
                             </ul>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     }
                 })}

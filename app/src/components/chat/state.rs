@@ -31,7 +31,6 @@ pub struct Pending {
 /// One room as this tab knows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoomLive {
-    pub kind: Option<RoomKind>,
     /// By position; an edited or deleted message replaces its entry.
     pub messages: BTreeMap<i64, ChatMessage>,
     /// The newest change held: replay resumes after it.
@@ -51,6 +50,9 @@ pub struct LiveState {
     pub me: Option<i64>,
     pub status: Status,
     pub rooms: HashMap<i64, RoomLive>,
+    /// Which rooms are direct conversations, as the pages listed them (kept apart from
+    /// `rooms`: a room there is replayed on reconnect, and knowing its kind is not a reason).
+    pub kinds: HashMap<i64, RoomKind>,
     /// Presence as this connection was told it; users it was not told about keep what the
     /// server rendered.
     pub presence: HashMap<i64, bool>,
@@ -75,8 +77,8 @@ pub enum Followup {
 impl LiveState {
     /// Takes what a server-rendered room page showed; never moves anything backwards.
     pub fn seed(&mut self, view: &RoomView) {
+        self.kinds.insert(view.id, view.kind);
         let room = self.rooms.entry(view.id).or_default();
-        room.kind = Some(view.kind);
         for m in &view.messages {
             upsert(room, m.clone());
         }
@@ -194,7 +196,7 @@ impl LiveState {
         if mine {
             r.pending.retain(|p| p.client_id != message.client_id);
         }
-        let direct = r.kind == Some(RoomKind::Direct);
+        let direct = self.kinds.get(&message.room) == Some(&RoomKind::Direct);
         let followup = match fresh && !mine && direct && !message.is_deleted() {
             true => Followup::DirectMessage { from: message.sender_name.clone(), body: message.body.clone() },
             false => Followup::None,
@@ -308,7 +310,7 @@ mod tests {
     #[test]
     fn a_new_direct_message_from_someone_else_asks_for_a_notification() {
         let mut s = live(1);
-        s.rooms.entry(9).or_default().kind = Some(RoomKind::Direct);
+        s.kinds.insert(9, RoomKind::Direct);
         let followup = s.apply(ServerMsg::Message { message: msg(9, 1, 1, 2, "psst") }, 0.0);
         assert_eq!(followup, Followup::DirectMessage { from: "user2".into(), body: "psst".into() });
         assert_eq!(s.apply(ServerMsg::Message { message: msg(9, 2, 2, 1, "mine") }, 0.0), Followup::None);
