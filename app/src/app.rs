@@ -83,6 +83,16 @@ impl Session {
     }
 }
 
+/// Whether the page is live (the wasm has hydrated it): controls that need JavaScript show
+/// only then.
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+/// Whether the page is live; false while rendering on the server and before hydration.
+pub fn use_hydrated() -> ReadSignal<bool> {
+    expect_context::<Hydrated>().0
+}
+
 /// The session of the page being shown.
 pub fn use_session() -> Session {
     expect_context::<Session>()
@@ -110,6 +120,7 @@ fn Layout() -> impl IntoView {
     // Effects run only in the browser: this marks the page once the app is live (tests wait on it).
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    provide_context(Hydrated(hydrated.read_only()));
     view! {
         <Nav/>
         <main data-hydrated=move || hydrated.get().to_string()>

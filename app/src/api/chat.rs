@@ -45,6 +45,10 @@ pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppEr
         if !is_member && row.kind() == RoomKind::Direct {
             return Err(AppError::NotFound);
         }
+        if !is_member {
+            // Someone with the link sees what they are joining, not who is in it.
+            members.clear();
+        }
         mark_online(&state, &mut members);
         let mut messages = Vec::new();
         if is_member {

@@ -3,6 +3,7 @@
 //! pages go live over the tab's socket.
 
 use super::SignedIn;
+use crate::app::use_hydrated;
 use crate::api::chat::{CreateRoom, JoinRoom, LeaveRoom, PostMessage, RemoveMember, RenameRoom, StartDirect, chat_home, chat_room};
 use crate::components::chat::state::Status;
 use crate::components::chat::{ChatLive, use_chat_live};
@@ -131,8 +132,7 @@ fn ConnectionStatus(live: ChatLive) -> impl IntoView {
 /// Shown once the page is live: asks for notification permission on a click, never on load.
 #[component]
 fn NotificationButton() -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = use_hydrated();
     let ask = move |_| {
         #[cfg(feature = "hydrate")]
         crate::components::chat::ask_notification_permission();
@@ -317,9 +317,11 @@ fn MessageItem(message: ChatMessage, me: i64, live: ChatLive, offset: i32) -> im
     };
     let edited = (message.edited_at.is_some() && !message.is_deleted()).then(|| view! { <span class="muted">" (edited)"</span> });
     let text = message.body.clone();
+    // Editing and deleting go over the socket: without JavaScript there is nothing to click.
+    let hydrated = use_hydrated();
     let tools = (mine && !message.is_deleted()).then(|| {
         view! {
-            <span class="tools">
+            <span class="tools" class:hidden=move || !hydrated.get()>
                 <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
                 <button type="button" class="link danger" on:click=move |_| { live.send(ClientMsg::Delete { message_id: id }); }>"Delete"</button>
             </span>
