@@ -437,9 +437,14 @@ async fn without_javascript_a_form_posts_a_message_and_the_page_shows_it() {
     let html = bob.get(&page).await.text().await.unwrap();
     assert!(html.contains("no script needed"), "{html}");
 
-    let res = ada.form_post("post_message", &page, &[("room", &room.to_string()), ("body", " ")]).await;
+    let long = "x".repeat(4001);
+    let res = ada.form_post("post_message", &page, &[("room", &room.to_string()), ("body", &long)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(res.headers()["location"].to_str().unwrap().contains("__err="));
+    // Back to the page with the error and what was typed, so nothing is lost.
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.contains("__err=") && back.contains(&format!("f.body={long}")), "{back}");
+    let html = ada.get(back.trim_start_matches(&app.url(""))).await.text().await.unwrap();
+    assert!(html.contains("at most 4,000 characters") && html.contains(&long), "the error and the text are shown");
 }
 
 #[tokio::test]
