@@ -58,6 +58,10 @@ test('two people chat live in a room: presence, typing, edits and deletes', asyn
   await expect(inBob).toBeVisible();
   await expect(inBob.getByRole('link', { name: 'https://example.org' })).toHaveAttribute('href', 'https://example.org');
   await expect(bob.page.getByTestId('typing')).toHaveText('');
+  // Typing again right after posting is announced again.
+  await ada.page.getByLabel('Message', { exact: true }).pressSequentially('and');
+  await expect(bob.page.getByTestId('typing')).toHaveText('Ada is typing…');
+  await ada.page.getByLabel('Message', { exact: true }).fill('');
 
   await send(bob.page, 'hi Ada');
   await expect(ada.page.getByTestId('message').filter({ hasText: 'hi Ada' })).toBeVisible();

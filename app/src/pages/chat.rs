@@ -248,7 +248,7 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
                 {older_link}
                 {messages}
             </div>
-            <Members view_members=view.members kind=view.kind created_by=view.created_by me room live actions/>
+            <Members view_members=view.members kind=view.kind created_by=view.created_by me room live actions name=view.title topic=view.topic/>
         </div>
     }
     .into_any()
@@ -301,7 +301,7 @@ fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>, offset: i
         </ol>
         <p class="seen muted" data-testid="seen">{move || seen().map(|_| "Seen")}</p>
         <p class="typing muted" data-testid="typing">{typing}</p>
-        <p class="form-error" role="alert">{move || live.state.with(|s| s.notice.clone())}</p>
+        {move || live.state.with(|s| s.notice.clone()).map(|notice| view! { <p class="form-error" role="alert">{notice}</p> })}
     }
 }
 
@@ -388,6 +388,8 @@ fn Compose(room: i64, live: ChatLive, post: ServerAction<PostMessage>) -> impl I
                 live.post(room, body.as_str().to_string());
                 el.set_value("");
                 problem.set(None);
+                // Posting ends the typing indicator for the others: the next keystroke says so again.
+                last_typing.set_value(0.0);
             }
             Err(e) => problem.set(Some(e.message)),
         }
@@ -426,6 +428,9 @@ fn Members(
     room: i64,
     live: ChatLive,
     actions: RoomActions,
+    /// The room's name and topic now, as the rename form starts.
+    name: String,
+    topic: String,
 ) -> impl IntoView {
     let is_creator = created_by == me && kind == RoomKind::Group;
     let renamed = failure(actions.rename.value());
@@ -461,8 +466,8 @@ fn Members(
             {is_creator.then(|| view! {
                 <ActionForm action=actions.rename attr:class="stack">
                     <input type="hidden" name="room" value=room.to_string()/>
-                    <Field value=renamed name="name" label="Rename"/>
-                    <Field value=renamed name="topic" label="Topic"/>
+                    <Field value=renamed name="name" label="Rename" initial=name.clone()/>
+                    <Field value=renamed name="topic" label="Topic" initial=topic.clone()/>
                     <FormError value=renamed/>
                     <Submit pending=actions.rename.pending() label="Save" busy="Saving…"/>
                 </ActionForm>
