@@ -31,8 +31,8 @@ pub struct Peer {
     pub expires_at: tokio::time::Instant,
 }
 
-/// The rooms this connection is subscribed to; the send task changes it as the user joins and
-/// leaves, the receive task reads it. Never held across an `.await`.
+/// The rooms this connection is subscribed to; the writer changes it as the user joins and
+/// leaves, the reader checks it. Never held across an `.await`.
 type Rooms = Arc<Mutex<HashSet<i64>>>;
 
 /// Serves one authenticated socket until it closes or its token expires.
@@ -49,6 +49,7 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
         Ok(rooms) => rooms,
         Err(e) => {
             tracing::error!(error = %e, "cannot load the user's rooms");
+            hub.fanout().unsubscribe(Topic::User(peer.user_id), conn_id);
             return;
         }
     };
@@ -58,8 +59,8 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     let (sink, stream) = socket.split();
     let writer = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), &peer);
     let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct: outbox.clone(), limiter: RateLimiter::new(10.0, 20.0) };
-    // One task, two halves: the writer is polled from the start, so the welcome and a presence
-    // snapshot larger than the queue flow out while the reader queues them.
+    // One task, two halves polled side by side: the writer drains the queue while the reader
+    // waits for room in it.
     tokio::select! {
         _ = writer => {}
         _ = reader.run(stream) => {}
