@@ -6,7 +6,7 @@
 //! `scripts/bench-chat.sh` runs the scenarios of docs/BENCHMARKS.md; by hand:
 //! `cargo run -p server --release --example bench_chat -- load --rooms 10 --clients 50 --rate 2 --secs 20`
 //! `cargo run -p server --release --example bench_chat -- ramp --rooms 10 --clients 50`
-//! `cargo run -p server --release --example bench_chat -- idle --sockets 10000`
+//! `cargo run -p server --release --example bench_chat -- idle --sockets 10000 --users 100`
 
 use app::models::ws::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
@@ -29,6 +29,7 @@ struct Args {
     rate: f64,
     secs: u64,
     sockets: usize,
+    users: usize,
     bin: String,
 }
 
@@ -43,6 +44,7 @@ fn args() -> Args {
         rate: num("--rate", 2.0),
         secs: num("--secs", 20.0) as u64,
         sockets: num("--sockets", 10_000.0) as usize,
+        users: num("--users", 100.0) as usize,
         bin: get("--bin").unwrap_or_else(|| "target/release/huddle".into()),
     }
 }
@@ -312,9 +314,10 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
     (line, p99)
 }
 
-/// Opens `n` authenticated sockets that stay idle; prints the server's memory per socket.
-async fn idle(server: &Server, n: usize) -> String {
-    let users = populate(&server.base, 1, std::env::var("IDLE_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100)).await;
+/// Opens `n` authenticated sockets of `users` users (all in one room) that stay idle; prints
+/// the server's memory per socket.
+async fn idle(server: &Server, n: usize, users: usize) -> String {
+    let users = populate(&server.base, 1, users).await;
     let cookies = &users[0].1;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, before) = server.usage();
@@ -343,7 +346,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     match a.mode.as_str() {
-        "idle" => println!("{}", idle(&server, a.sockets).await),
+        "idle" => println!("{}", idle(&server, a.sockets, a.users).await),
         "ramp" => {
             let rooms = populate(&server.base, a.rooms, a.clients).await;
             for rate in [1.0, 2.0, 4.0, 6.0, 8.0, 10.0] {
