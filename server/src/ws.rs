@@ -18,7 +18,7 @@ use std::time::Duration;
 const HARD_FRAME_LIMIT: usize = 64 * MAX_CLIENT_FRAME;
 
 /// Bytes read from a socket at a time (a larger frame grows the buffer).
-const READ_BUFFER: usize = 256;
+const READ_BUFFER: usize = 64;
 
 /// Frames queued together are written together up to this many bytes.
 const WRITE_BATCH: usize = 4 * 1024;

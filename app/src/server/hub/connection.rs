@@ -37,11 +37,14 @@ type Rooms = Arc<Mutex<HashSet<i64>>>;
 
 /// Serves one authenticated socket until it closes or its token expires.
 pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
+    // Split first: the socket moves to the heap, and this future, which lives as long as the
+    // connection, never has to hold it across an await (it did: 5 KiB per connection).
+    let (sink, stream) = socket.split();
     let conn_id = hub.next_conn_id();
     let (outbox, inbox) = Outbox::new(conn_id, hub.queue_capacity);
-    // First in the queue, before any subscription can add to it.
+    // First in the (empty) queue, before any subscription can add to it.
     if let Some(welcome) = encode(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }) {
-        outbox.send(welcome).await;
+        outbox.offer(&Event::Frame(Arc::new(welcome)));
     }
     // Futures that await the database are large; boxed, they take memory only while they run,
     // not for as long as the connection lives (idle sockets are most sockets).
@@ -56,13 +59,12 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     if hub.fanout().connected(peer.user_id) {
         announce(&hub, &rooms, peer.user_id, true);
     }
-    let (sink, stream) = socket.split();
-    let writer = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), &peer);
     let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct: outbox.clone(), limiter: RateLimiter::new(10.0, 20.0) };
     // One task, two halves polled side by side: the writer drains the queue while the reader
-    // waits for room in it.
+    // waits for room in it. Both futures are built inside `select!`: built outside and moved
+    // in, each took its space twice in this future for as long as the connection lived.
     tokio::select! {
-        _ = writer => {}
+        _ = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), &peer) => {}
         _ = reader.run(stream) => {}
     }
 
@@ -125,7 +127,7 @@ where
         // per frame, when the room is busy.
         let (mut next, mut written) = (Some(event), 0);
         while let Some(event) = next {
-            if let Event::SignedOut(logins) = event
+            if let Event::SignedOut(logins) = &event
                 && logins.include(session)
             {
                 return close(&mut sink, CLOSE_SIGNED_OUT, "signed out").await;
@@ -172,7 +174,7 @@ fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf
             hub.fanout().unsubscribe(Topic::Room(room), outbox.id);
             encode(&ServerMsg::RoomLeft { room })
         }
-        Event::Frame(frame) => Some(frame),
+        Event::Frame(frame) => Some(Arc::unwrap_or_clone(frame)),
         Event::SignedOut(_) => None,
     }
 }

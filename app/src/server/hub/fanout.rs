@@ -26,14 +26,15 @@ pub type ConnId = u64;
 /// What travels through the fan-out.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// A serialized `ServerMsg`, serialized once for all receivers.
-    Frame(Utf8Bytes),
+    /// A serialized `ServerMsg`, serialized once for all receivers. Behind an `Arc` so an event
+    /// is 16 bytes: every connection's queue allocates its first block of 32 up front.
+    Frame(Arc<Utf8Bytes>),
     /// The user joined this room: their connections subscribe to it.
     Joined(i64),
     /// The user left this room: their connections unsubscribe.
     Left(i64),
     /// Logins of the user ended: their connections close.
-    SignedOut(Logins),
+    SignedOut(Box<Logins>),
 }
 
 /// Which of a user's logins ended.
@@ -105,7 +106,7 @@ impl Outbox {
     /// Queues a frame for this connection alone, waiting for room: a client that reads slowly
     /// slows down only its own requests.
     pub async fn send(&self, frame: Utf8Bytes) {
-        let _ = self.queue.send(Event::Frame(frame)).await;
+        let _ = self.queue.send(Event::Frame(Arc::new(frame))).await;
     }
 }
 
@@ -191,7 +192,12 @@ mod tests {
     use super::*;
 
     fn frame(s: &str) -> Event {
-        Event::Frame(Utf8Bytes::from(s.to_string()))
+        Event::Frame(Arc::new(Utf8Bytes::from(s.to_string())))
+    }
+
+    #[test]
+    fn an_event_is_small() {
+        assert_eq!(std::mem::size_of::<Event>(), 16);
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Hub {
     /// Sends `msg` to every connection subscribed to `topic`.
     pub fn publish(&self, topic: Topic, msg: &ServerMsg) {
         match serde_json::to_string(msg) {
-            Ok(json) => self.fanout.publish(topic, Event::Frame(Utf8Bytes::from(json))),
+            Ok(json) => self.fanout.publish(topic, Event::Frame(Arc::new(Utf8Bytes::from(json)))),
             Err(e) => tracing::error!(error = %e, "cannot serialize a server frame"),
         }
     }
@@ -84,7 +84,7 @@ impl Hub {
 
     /// Closes the sockets of logins that just ended (logout, revoked, password changed).
     pub fn signed_out(&self, user: i64, logins: Logins) {
-        self.fanout.publish(Topic::User(user), Event::SignedOut(logins));
+        self.fanout.publish(Topic::User(user), Event::SignedOut(Box::new(logins)));
     }
 
     /// Shows a new, edited or deleted message to every member's tabs.
