@@ -119,16 +119,6 @@ pub async fn room(db: &Db, id: i64) -> Result<Option<RoomRow>, sqlx::Error> {
         .await
 }
 
-#[tracing::instrument(skip(db))]
-pub async fn is_member(db: &Db, room: i64, user: i64) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as("select 1 from room_members where room_id = $1 and user_id = $2")
-        .bind(room)
-        .bind(user)
-        .fetch_optional(db)
-        .await?;
-    Ok(row.is_some())
-}
-
 /// Adds `user` to a group room; false when they already were a member.
 #[tracing::instrument(skip(db))]
 pub async fn join(db: &Db, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
@@ -445,9 +435,9 @@ pub async fn changes_after(db: &Db, room: i64, after: i64, limit: i64) -> Result
 }
 
 /// Moves the member's read mark forward to `seq` (never back, never past the newest message).
-/// Returns the mark now stored, or `None` when `user` is not a member.
+/// Returns the mark now stored and whether it moved, or `None` when `user` is not a member.
 #[tracing::instrument(skip(db))]
-pub async fn mark_read(db: &Db, room: i64, user: i64, seq: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn mark_read(db: &Db, room: i64, user: i64, seq: i64) -> Result<Option<(i64, bool)>, sqlx::Error> {
     let row: Option<(i64,)> = sqlx::query_as(
         "update room_members set last_read_seq = (select case when r.last_seq < $3 then r.last_seq else $3 end
                                                   from rooms r where r.id = $1)
@@ -460,12 +450,12 @@ pub async fn mark_read(db: &Db, room: i64, user: i64, seq: i64) -> Result<Option
     .fetch_optional(db)
     .await?;
     if let Some((mark,)) = row {
-        return Ok(Some(mark));
+        return Ok(Some((mark, true)));
     }
     let current: Option<(i64,)> = sqlx::query_as("select last_read_seq from room_members where room_id = $1 and user_id = $2")
         .bind(room)
         .bind(user)
         .fetch_optional(db)
         .await?;
-    Ok(current.map(|(m,)| m))
+    Ok(current.map(|(m,)| (m, false)))
 }

@@ -195,9 +195,12 @@ pub async fn delete(db: &Db, hub: &Hub, sender: i64, message_id: i64) -> Result<
     Ok(message)
 }
 
-/// Moves the reader's mark forward and tells the room (for "seen") and the reader's other tabs.
+/// Moves the reader's mark forward; when it moved, tells the room (for "seen") and the
+/// reader's other tabs. Opening a room already read tells nobody anything.
 pub async fn mark_read(db: &Db, hub: &Hub, user: i64, room: i64, seq: i64) -> Result<i64, AppError> {
-    let mark = db::chat::mark_read(db, room, user, seq).await?.ok_or(AppError::NotFound)?;
-    hub.publish(Topic::Room(room), &ServerMsg::Read { room, user_id: user, seq: mark });
+    let (mark, moved) = db::chat::mark_read(db, room, user, seq).await?.ok_or(AppError::NotFound)?;
+    if moved {
+        hub.publish(Topic::Room(room), &ServerMsg::Read { room, user_id: user, seq: mark });
+    }
     Ok(mark)
 }
