@@ -68,6 +68,10 @@ test('two people chat live in a room: presence, typing, edits and deletes', asyn
 
   const mine = ada.page.getByTestId('message').filter({ hasText: 'hello' });
   await mine.getByRole('button', { name: 'Edit' }).click();
+  // An empty edit is refused in the box, which keeps it open.
+  await mine.getByLabel('Edit message').fill('   ');
+  await mine.getByRole('button', { name: 'Save' }).click();
+  await expect(mine.getByText('Write something first.')).toBeVisible();
   await mine.getByLabel('Edit message').fill('hello everyone');
   await mine.getByRole('button', { name: 'Save' }).click();
   await expect(bob.page.getByTestId('message').filter({ hasText: 'hello everyone' })).toContainText('(edited)');

@@ -345,17 +345,27 @@ fn MessageItem(message: ChatMessage, me: i64, live: ChatLive, offset: i32) -> im
 #[component]
 fn EditBox(id: i64, text: String, live: ChatLive, editing: RwSignal<bool>) -> impl IntoView {
     let input = NodeRef::<leptos::html::Input>::new();
+    let problem = RwSignal::new(None::<String>);
+    // The box stays open, with what was typed, until the edit could be sent.
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(el) = input.get() else { return };
-        live.send(ClientMsg::Edit { message_id: id, body: el.value() });
-        editing.set(false);
+        let body = match MessageBody::parse(&el.value()) {
+            Ok(body) => body,
+            Err(e) => return problem.set(Some(e.message)),
+        };
+        if live.send(ClientMsg::Edit { message_id: id, body: body.as_str().to_string() }) {
+            editing.set(false);
+        } else {
+            problem.set(Some("Not connected: try again in a moment.".into()));
+        }
     };
     view! {
         <form class="edit" on:submit=save>
             <input node_ref=input value=text aria-label="Edit message" maxlength="4000"/>
             <button type="submit" class="secondary">"Save"</button>
         </form>
+        <p class="field-error" role="alert">{move || problem.get()}</p>
     }
 }
 

@@ -162,20 +162,20 @@ fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
 
 /// Applies a membership change to this connection's subscriptions; returns the frame to send.
 fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf8Bytes> {
-    let Ok(mut set) = rooms.lock() else { return None };
+    // Frames are the hot path: only membership changes touch the room set.
     match event {
+        Event::Frame(frame) => Some(Arc::unwrap_or_clone(frame)),
+        Event::SignedOut(_) => None,
         Event::Joined(room) => {
-            set.insert(room);
+            rooms.lock().ok()?.insert(room);
             hub.fanout().subscribe(Topic::Room(room), outbox);
             encode(&ServerMsg::RoomChanged { room })
         }
         Event::Left(room) => {
-            set.remove(&room);
+            rooms.lock().ok()?.remove(&room);
             hub.fanout().unsubscribe(Topic::Room(room), outbox.id);
             encode(&ServerMsg::RoomLeft { room })
         }
-        Event::Frame(frame) => Some(Arc::unwrap_or_clone(frame)),
-        Event::SignedOut(_) => None,
     }
 }
 
