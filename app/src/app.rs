@@ -4,6 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, User};
 use crate::pages::{
+    InvitePage, RoomDirectoryPage,
     BudgetsPage, CategoriesPage, ChatPage, RoomPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
 };
 use leptos::prelude::*;
@@ -137,6 +138,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
                 <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
                 <Route path=path!("/chat/:id") view=RoomPage ssr=SsrMode::Async/>
+                <Route path=path!("/chat/join/:token") view=InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/rooms") view=RoomDirectoryPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

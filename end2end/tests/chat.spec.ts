@@ -18,10 +18,16 @@ async function createRoom(page: Page, info: TestInfo, name: string): Promise<str
   return page.url();
 }
 
+/** The room's invite link as its creator sees it on the room page, as a full URL. */
+async function inviteLink(page: Page): Promise<string> {
+  const path = await page.getByTestId('invite-link').inputValue();
+  return new URL(path, page.url()).href;
+}
+
 async function joinByLink(page: Page, info: TestInfo, link: string) {
   await open(page, '/chat', info);
   const form = page.getByTestId('join-room');
-  await form.getByLabel('Room number or invite link').fill(link);
+  await form.getByLabel('Invite link or public room number').fill(link);
   await form.getByRole('button', { name: 'Join' }).click();
   await expect(page.getByTestId('compose')).toBeVisible();
 }
@@ -40,7 +46,7 @@ test('two people chat live in a room: presence, typing, edits and deletes', asyn
   const ada = await person(browser, info, 'Ada');
   const bob = await person(browser, info, 'Bob');
   const link = await createRoom(ada.page, info, 'Standup');
-  await joinByLink(bob.page, info, link);
+  await joinByLink(bob.page, info, await inviteLink(ada.page));
   await live(bob.page);
   await live(ada.page);
 
@@ -153,6 +159,38 @@ test('a room works without JavaScript: create, post, read', async ({ page }, inf
   await expect(page.getByText('Write something first.')).toBeVisible();
   await open(page, '/chat', info);
   await expect(page.getByTestId('rooms').locator('li', { hasText: 'Plain' })).toContainText('posted by a form');
+});
+
+test('a private room is joined through its invite link, a public one from the directory', async ({ browser }, info) => {
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  const roomUrl = await createRoom(ada.page, info, 'Hidden den');
+  const invite = await inviteLink(ada.page);
+  expect(invite).toMatch(/\/chat\/join\/\d+\.[A-Za-z0-9_-]{32}$/);
+
+  // Without the link the room does not exist for Bob.
+  await open(bob.page, new URL(roomUrl).pathname, info);
+  await expect(bob.page.getByTestId('room-error')).toHaveText('Not found.');
+  await expect(bob.page.getByText('Hidden den')).toHaveCount(0);
+
+  // With it he sees the room's name and joins.
+  await open(bob.page, new URL(invite).pathname, info);
+  await expect(bob.page.getByTestId('room-title')).toHaveText('Hidden den');
+  await bob.page.getByRole('button', { name: 'Join this room' }).click();
+  await expect(bob.page.getByTestId('compose')).toBeVisible();
+
+  // Ada makes the room public: it is listed, and Cy joins it from the directory.
+  await open(ada.page, new URL(roomUrl).pathname, info);
+  const access = ada.page.getByTestId('room-access');
+  await access.getByLabel('Who can join').selectOption('public');
+  await access.getByRole('button', { name: 'Save access' }).click();
+  await expect(ada.page.getByTestId('visibility')).toContainText('Public room');
+  const cy = await person(browser, info, 'Cy');
+  await open(cy.page, '/rooms?q=hidden', info);
+  const line = cy.page.getByTestId('public-rooms').locator('li', { hasText: 'Hidden den' });
+  await line.getByRole('button', { name: 'Join' }).click();
+  await expect(cy.page.getByTestId('compose')).toBeVisible();
+  for (const p of [ada, bob, cy]) await p.close();
 });
 
 test('a direct message notifies a hidden tab, once permission was given on a click', async ({ browser }, info) => {

@@ -146,7 +146,7 @@ async fn populate(base: &str, rooms: usize, clients: usize) -> Vec<(i64, Vec<Str
         for chunk in names.chunks(8) {
             cookies.extend(futures::future::join_all(chunk.iter().map(|n| sign_up(&http, base, n))).await);
         }
-        let room: i64 = call(&http, base, &cookies[0], "create_room", &[("name", &format!("Bench {r}")), ("topic", "")])
+        let room: i64 = call(&http, base, &cookies[0], "create_room", &[("name", &format!("Bench {r}")), ("topic", ""), ("visibility", "public")])
             .await
             .parse()
             .unwrap();

@@ -24,6 +24,66 @@ impl RoomKind {
     }
 }
 
+/// Who may find and join a group room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Joined only through its invite link or by being added; to anyone else it does not exist.
+    Private,
+    /// Listed in the room directory; anyone signed in may join.
+    Public,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Public => "public",
+        }
+    }
+
+    /// Anything but `public` is private: the safe reading of a missing or unknown value.
+    pub fn from_db(s: &str) -> Self {
+        if s == "public" { Visibility::Public } else { Visibility::Private }
+    }
+}
+
+/// A room's current invite link, as shown to those who may invite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// `/chat/join/<token>`: the token is unguessable and dies when the link is regenerated.
+    pub path: String,
+    /// The link stops working at this time (milliseconds), if set.
+    pub expires_at: Option<i64>,
+    /// The link stops working after this many joins, if set.
+    pub max_uses: Option<i64>,
+    /// Joins made with this link so far.
+    pub uses: i64,
+}
+
+/// What an invite link shows before joining: enough to decide, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteInfo {
+    pub room: i64,
+    pub name: String,
+    pub topic: String,
+    pub members: i64,
+    /// The viewer is already in the room.
+    pub is_member: bool,
+}
+
+/// One line of the public room directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PublicRoom {
+    pub id: i64,
+    pub name: String,
+    pub topic: String,
+    pub members: i64,
+    /// 1 when the viewer is a member (an integer: it decodes the same from both databases).
+    pub joined: i64,
+}
+
 /// One message. `seq` is its position in the room (1, 2, 3… without gaps); `change` is the
 /// room's change counter when it was last written (created, edited or deleted): replay after a
 /// reconnect sends every message whose `change` is above the client's cursor.
@@ -86,7 +146,12 @@ pub struct RoomView {
     pub title: String,
     pub topic: String,
     pub created_by: i64,
-    /// False when the viewer may see the room exists but has not joined it (a group room).
+    pub visibility: Visibility,
+    /// Every member may invite (not only the creator).
+    pub members_invite: bool,
+    /// The invite link, for members who may invite; `None` for everyone else.
+    pub invite: Option<Invite>,
+    /// False when the viewer may see the room exists but has not joined it (a public room).
     pub is_member: bool,
     pub members: Vec<Member>,
     /// Oldest first.
@@ -125,8 +190,11 @@ impl RoomName {
         if s.is_empty() {
             return Err(FieldError::new(Self::FIELD, "Give the room a name."));
         }
-        if s.chars().count() > 80 || s.chars().any(char::is_control) {
-            return Err(FieldError::new(Self::FIELD, "A room name has at most 80 characters, on one line."));
+        if s.chars().count() > 80 {
+            return Err(FieldError::new(Self::FIELD, "A room name has at most 80 characters."));
+        }
+        if let Some(problem) = super::text::name_problem(s) {
+            return Err(FieldError::new(Self::FIELD, problem));
         }
         Ok(Self(s.to_string()))
     }
@@ -145,8 +213,11 @@ impl RoomTopic {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
-        if s.chars().count() > 200 || s.chars().any(char::is_control) {
-            return Err(FieldError::new(Self::FIELD, "A topic has at most 200 characters, on one line."));
+        if s.chars().count() > 200 {
+            return Err(FieldError::new(Self::FIELD, "A topic has at most 200 characters."));
+        }
+        if let Some(problem) = super::text::name_problem(s) {
+            return Err(FieldError::new(Self::FIELD, problem));
         }
         Ok(Self(s.to_string()))
     }
@@ -172,6 +243,9 @@ impl MessageBody {
         let n = s.chars().count();
         if n > Self::MAX_CHARS {
             return Err(FieldError::new(Self::FIELD, format!("A message has at most 4,000 characters (this one has {n}).")));
+        }
+        if let Some(problem) = super::text::body_problem(s) {
+            return Err(FieldError::new(Self::FIELD, problem));
         }
         Ok(Self(s.to_string()))
     }
@@ -282,6 +356,9 @@ mod tests {
         assert_eq!(RoomName::parse(" Team ").unwrap().as_str(), "Team");
         assert!(RoomName::parse("").is_err());
         assert!(RoomName::parse("a\nb").is_err());
+        assert!(RoomName::parse("\u{202E}maet").is_err());
+        assert!(RoomTopic::parse("\u{200B}").is_err());
+        assert!(MessageBody::parse("hi\u{0}").is_err());
         assert!(RoomName::parse(&"x".repeat(81)).is_err());
     }
 

@@ -4,11 +4,16 @@
 
 use super::SignedIn;
 use crate::app::use_hydrated;
-use crate::api::chat::{CreateRoom, JoinRoom, LeaveRoom, PostMessage, RemoveMember, RenameRoom, StartDirect, chat_home, chat_room};
+use crate::api::chat::{
+    AddMember, CreateRoom, JoinRoom, LeaveRoom, PostMessage, RegenerateInvite, RemoveMember, RenameRoom, RoomAccess, StartDirect,
+    chat_home, chat_room, invite_preview, public_rooms,
+};
 use crate::components::chat::state::Status;
 use crate::components::chat::{ChatLive, use_chat_live};
-use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure, kept_input};
-use crate::models::chat::{ChatMessage, Fragment, Member, MessageBody, RoomKind, RoomSummary, RoomView, linkify, time_of_day};
+use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure, kept_input, textarea_text};
+use crate::models::chat::{
+    ChatMessage, Fragment, Invite, Member, MessageBody, RoomKind, RoomSummary, RoomView, Visibility, linkify, time_of_day,
+};
 use crate::models::ws::ClientMsg;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -70,14 +75,22 @@ fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, dire
                     <h2>"New room"</h2>
                     <Field value=created name="name" label="Name"/>
                     <Field value=created name="topic" label="Topic (optional)"/>
+                    <div class="field">
+                        <label for="f-visibility">"Who can join"</label>
+                        <select id="f-visibility" name="visibility">
+                            <option value="private" selected>"Private: only people with the invite link"</option>
+                            <option value="public">"Public: listed in the room directory"</option>
+                        </select>
+                    </div>
                     <FormError value=created/>
                     <Submit pending=create.pending() label="Create room" busy="Creating…"/>
                 </ActionForm>
                 <ActionForm action=join attr:class="stack" attr:data-testid="join-room">
                     <h2>"Join a room"</h2>
-                    <Field value=joined name="room" label="Room number or invite link"/>
+                    <Field value=joined name="room" label="Invite link or public room number"/>
                     <FormError value=joined/>
                     <Submit pending=join.pending() label="Join" busy="Joining…"/>
+                    <p><A href="/rooms">"Browse public rooms"</A></p>
                 </ActionForm>
             </div>
         </section>
@@ -151,7 +164,8 @@ pub fn RoomPage() -> impl IntoView {
     let rename = ServerAction::<RenameRoom>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let post = ServerAction::<PostMessage>::new();
-    let actions = RoomActions { join, leave, rename, remove, post };
+    let (regenerate, add, access) = (ServerAction::<RegenerateInvite>::new(), ServerAction::<AddMember>::new(), ServerAction::<RoomAccess>::new());
+    let actions = RoomActions { join, leave, rename, remove, post, regenerate, add, access };
     view! {
         <Title text="Chat"/>
         <SignedIn page=move |user| view! { <Room me=user.id actions/> }/>
@@ -165,6 +179,9 @@ struct RoomActions {
     rename: ServerAction<RenameRoom>,
     remove: ServerAction<RemoveMember>,
     post: ServerAction<PostMessage>,
+    regenerate: ServerAction<RegenerateInvite>,
+    add: ServerAction<AddMember>,
+    access: ServerAction<RoomAccess>,
 }
 
 #[component]
@@ -177,7 +194,16 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
     let before = Memo::new(move |_| query.with(|q| q.get("before").and_then(|v| v.parse::<i64>().ok())));
     let structure = Memo::new(move |_| live.state.with(|s| s.structure));
     let view_data = Resource::new(
-        move || (id.get(), before.get(), structure.get(), actions.rename.version().get(), actions.remove.version().get()),
+        move || {
+            let versions = [
+                actions.rename.version().get(),
+                actions.remove.version().get(),
+                actions.regenerate.version().get(),
+                actions.add.version().get(),
+                actions.access.version().get(),
+            ];
+            (id.get(), before.get(), structure.get(), versions)
+        },
         |(id, before, ..)| chat_room(id, before),
     );
     view! {
@@ -248,7 +274,20 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
                 {older_link}
                 {messages}
             </div>
-            <Members view_members=view.members kind=view.kind created_by=view.created_by me room live actions name=view.title topic=view.topic/>
+            <Members
+                view_members=view.members
+                kind=view.kind
+                created_by=view.created_by
+                me
+                room
+                live
+                actions
+                name=view.title
+                topic=view.topic
+                invite=view.invite
+                visibility=view.visibility
+                members_invite=view.members_invite
+            />
         </div>
     }
     .into_any()
@@ -420,7 +459,7 @@ fn Compose(room: i64, live: ChatLive, post: ServerAction<PostMessage>) -> impl I
             <input type="hidden" name="room" value=room.to_string()/>
             <label for="f-body" class="sr-only">"Message"</label>
             <textarea id="f-body" name="body" node_ref=area rows="2" maxlength="4000" placeholder="Write a message" on:input=typing>
-                {kept_input("body")}
+                {textarea_text(kept_input("body"))}
             </textarea>
             <button type="submit">"Send"</button>
             <p class="field-error" role="alert">{move || problem.get()}</p>
@@ -441,6 +480,9 @@ fn Members(
     /// The room's name and topic now, as the rename form starts.
     name: String,
     topic: String,
+    invite: Option<Invite>,
+    visibility: Visibility,
+    members_invite: bool,
 ) -> impl IntoView {
     let is_creator = created_by == me && kind == RoomKind::Group;
     let renamed = failure(actions.rename.value());
@@ -466,8 +508,14 @@ fn Members(
         <aside class="members">
             <h2>"Members"</h2>
             <ul data-testid="members">{items}</ul>
+            {invite.map(|invite| view! { <InvitePanel room invite actions/> })}
             {(kind == RoomKind::Group).then(|| view! {
-                <p class="muted">"Invite link: "<code>{format!("/chat/{room}")}</code></p>
+                <p class="muted" data-testid="visibility">
+                    {match visibility {
+                        Visibility::Private => "Private room: people join with the invite link.",
+                        Visibility::Public => "Public room: listed in the room directory.",
+                    }}
+                </p>
                 <ActionForm action=actions.leave attr:class="inline">
                     <input type="hidden" name="room" value=room.to_string()/>
                     <button type="submit" class="secondary">"Leave room"</button>
@@ -481,7 +529,199 @@ fn Members(
                     <FormError value=renamed/>
                     <Submit pending=actions.rename.pending() label="Save" busy="Saving…"/>
                 </ActionForm>
+                <AccessForm room visibility members_invite action=actions.access/>
             })}
         </aside>
+    }
+}
+
+/// The invite link with its limits, a form to replace it, and one to add someone by username.
+#[component]
+fn InvitePanel(room: i64, invite: Invite, actions: RoomActions) -> impl IntoView {
+    let (regenerated, added) = (failure(actions.regenerate.value()), failure(actions.add.value()));
+    let limits = match (invite.expires_at, invite.max_uses) {
+        (None, None) => "Works until it is replaced.".to_string(),
+        (expires, uses) => {
+            let mut parts = Vec::new();
+            if let Some(max) = uses {
+                parts.push(format!("used {} of {max} times", invite.uses));
+            }
+            if let Some(at) = expires {
+                parts.push(format!("expires {}", crate::models::time::format_utc(at)));
+            }
+            format!("Limited: {}.", parts.join(", "))
+        }
+    };
+    view! {
+        <section class="invite" data-testid="invite">
+            <h2>"Invite people"</h2>
+            <label for="invite-link">"Invite link"</label>
+            <input id="invite-link" readonly value=invite.path data-testid="invite-link"/>
+            <p class="muted">{limits}</p>
+            <ActionForm action=actions.regenerate attr:class="stack" attr:data-testid="regenerate-invite">
+                <input type="hidden" name="room" value=room.to_string()/>
+                <div class="field">
+                    <label for="f-expires_in_hours">"New link expires after"</label>
+                    <select id="f-expires_in_hours" name="expires_in_hours">
+                        <option value="" selected>"Never"</option>
+                        <option value="1">"1 hour"</option>
+                        <option value="24">"1 day"</option>
+                        <option value="168">"7 days"</option>
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="f-max_uses">"Joins allowed"</label>
+                    <select id="f-max_uses" name="max_uses">
+                        <option value="" selected>"No limit"</option>
+                        <option value="1">"1"</option>
+                        <option value="5">"5"</option>
+                        <option value="25">"25"</option>
+                        <option value="100">"100"</option>
+                    </select>
+                </div>
+                <FieldErrorLine value=regenerated name="expires_in_hours"/>
+                <FieldErrorLine value=regenerated name="max_uses"/>
+                <FormError value=regenerated/>
+                <Submit pending=actions.regenerate.pending() label="New link (the old one stops working)" busy="Replacing…"/>
+            </ActionForm>
+            <ActionForm action=actions.add attr:class="stack" attr:data-testid="add-member">
+                <input type="hidden" name="room" value=room.to_string()/>
+                <Field value=added name="username" label="Add someone by username"/>
+                <FormError value=added/>
+                <Submit pending=actions.add.pending() label="Add" busy="Adding…"/>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The creator's choice of who can find and join the room, and who may invite.
+#[component]
+fn AccessForm(room: i64, visibility: Visibility, members_invite: bool, action: ServerAction<RoomAccess>) -> impl IntoView {
+    let failed = failure(action.value());
+    view! {
+        <ActionForm action attr:class="stack" attr:data-testid="room-access">
+            <input type="hidden" name="room" value=room.to_string()/>
+            <div class="field">
+                <label for="f-room-visibility">"Who can join"</label>
+                <select id="f-room-visibility" name="visibility">
+                    <option value="private" selected=visibility == Visibility::Private>"Private: only with the invite link"</option>
+                    <option value="public" selected=visibility == Visibility::Public>"Public: listed in the room directory"</option>
+                </select>
+            </div>
+            <label class="check">
+                <input type="checkbox" name="members_invite" value="on" checked=members_invite/>
+                " Every member may invite"
+            </label>
+            <FormError value=failed/>
+            <Submit pending=action.pending() label="Save access" busy="Saving…"/>
+        </ActionForm>
+    }
+}
+
+/// `/join/:token`: what an invite link leads to, and a button to join.
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let join = ServerAction::<JoinRoom>::new();
+    view! {
+        <Title text="Join a room"/>
+        <SignedIn page=move |_| view! { <InviteBody join/> }/>
+    }
+}
+
+#[component]
+fn InviteBody(join: ServerAction<JoinRoom>) -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.with(|p| p.get("token").unwrap_or_default());
+    let preview = Resource::new(token, invite_preview);
+    let joined = failure(join.value());
+    view! {
+        <section class="page invite-page">
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        Ok(p) if p.is_member => view! {
+                            <h1 data-testid="room-title">{p.name}</h1>
+                            <p>"You are already in this room. "<A href=format!("/chat/{}", p.room)>"Open it"</A></p>
+                        }.into_any(),
+                        Ok(p) => view! {
+                            <h1 data-testid="room-title">{p.name}</h1>
+                            {(!p.topic.is_empty()).then(|| view! { <p class="muted topic">{p.topic}</p> })}
+                            <p class="muted">{format!("{} {}", p.members, if p.members == 1 { "member" } else { "members" })}</p>
+                            <ActionForm action=join>
+                                <input type="hidden" name="room" value=token()/>
+                                <FieldErrorLine value=joined name="room"/>
+                                <FormError value=joined/>
+                                <button type="submit">"Join this room"</button>
+                            </ActionForm>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <h1>"Invite link"</h1>
+                            <p class="form-error" data-testid="invite-error">{e.to_string()}</p>
+                            <p><A href="/chat">"Back to chat"</A></p>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// `/rooms`: the public rooms, searchable by name, each with a Join button.
+#[component]
+pub fn RoomDirectoryPage() -> impl IntoView {
+    let join = ServerAction::<JoinRoom>::new();
+    view! {
+        <Title text="Public rooms"/>
+        <SignedIn page=move |_| view! { <RoomDirectory join/> }/>
+    }
+}
+
+#[component]
+fn RoomDirectory(join: ServerAction<JoinRoom>) -> impl IntoView {
+    let query = use_query_map();
+    let q = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default()));
+    let rooms = Resource::new(move || q.get(), |q| public_rooms(Some(q)));
+    let joined = failure(join.value());
+    view! {
+        <section class="page directory">
+            <p><A href="/chat">"← Chat"</A></p>
+            <h1>"Public rooms"</h1>
+            <form method="get" action="/rooms" class="inline" role="search">
+                <label for="q">"Search by name"</label>
+                <input id="q" name="q" type="search" value=move || q.get()/>
+                <button type="submit">"Search"</button>
+            </form>
+            <FieldErrorLine value=joined name="room"/>
+            <FormError value=joined/>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rooms.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-public-rooms">"No public rooms found."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="rooms" data-testid="public-rooms">
+                                {list.into_iter().map(|r| view! {
+                                    <li data-room=r.id>
+                                        <span class="room-title">{r.name}</span>
+                                        " "<span class="muted">{r.topic}</span>
+                                        " "<span class="muted">{format!("{} members", r.members)}</span>
+                                        {if r.joined > 0 {
+                                            view! { <A href=format!("/chat/{}", r.id)>"Open"</A> }.into_any()
+                                        } else {
+                                            view! {
+                                                <ActionForm action=join attr:class="inline">
+                                                    <input type="hidden" name="room" value=r.id.to_string()/>
+                                                    <button type="submit">"Join"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        }}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

@@ -1,11 +1,13 @@
 //! Everything that runs only on the server: storage, authentication, request context.
 
+pub mod access;
 pub mod auth;
 pub mod clock;
 pub mod ctx;
 pub mod db;
 pub mod export;
 pub mod hub;
+pub mod signing;
 pub mod state;
 
 pub use state::AppState;

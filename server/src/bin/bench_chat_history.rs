@@ -47,7 +47,7 @@ async fn seed(pool: &Db) -> Result<(i64, i64), sqlx::Error> {
     )
     .fetch_one(pool)
     .await?;
-    let room = db::chat::create_group(pool, user, "History", "", 0).await?;
+    let room = db::chat::create_group(pool, user, "History", "", app::models::chat::Visibility::Private, 0).await?;
     sqlx::query(
         "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at)
          with recursive n(i) as (select 1 union all select i + 1 from n where i < $3)

@@ -18,7 +18,7 @@ pub const STRONG_PASSWORD: &str = "violet-otter-harbour-42";
 /// A running server and the database behind it; the database goes away on drop.
 pub struct TestApp {
     pub addr: SocketAddr,
-    _database: TestDatabase,
+    pub database: TestDatabase,
     _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -74,10 +74,14 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         database_url,
         jwt_secret: b"integration-test-secret-0123456789".to_vec(),
         origins: Vec::new(),
+        public_url: None,
         env: Environment::Dev,
         secure_cookies: false,
         default_currency: app::models::money::Currency::find("EUR").unwrap(),
         ws_queue: app::server::hub::Hub::DEFAULT_QUEUE,
+        ws_caps: Default::default(),
+        // Tests sign many people up from one address; the limit has a test of its own.
+        signups_per_hour: 100_000,
     }
 }
 
@@ -126,10 +130,22 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = Application::build(config).await.expect("server starts");
     let addr = app.local_addr();
     tokio::spawn(app.run_until_stopped());
-    TestApp { addr, _database: database, _one_at_a_time: turn }
+    TestApp { addr, database, _one_at_a_time: turn }
 }
 
 impl TestApp {
+    /// Runs one statement on the app's database, behind its back (to age a link, say).
+    pub async fn execute(&self, sql: &'static str, binds: &[i64]) {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database.url).await.unwrap();
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.execute(&mut conn).await.unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -252,6 +268,13 @@ impl Browser {
     }
 }
 
+/// Calls a server function that answers a new id, and returns it.
+pub async fn created(b: &mut Browser, endpoint: &str, form: &[(&str, &str)]) -> i64 {
+    let res = b.call(endpoint, form).await;
+    assert_eq!(res.status(), StatusCode::OK, "{endpoint}");
+    res.json().await.unwrap()
+}
+
 /// The JSON error body of a failed server function call.
 pub async fn error_of(res: Response) -> serde_json::Value {
     res.json().await.unwrap()
@@ -312,6 +335,21 @@ impl Browser {
         let mut socket = Socket { ws };
         assert!(matches!(socket.recv().await, ServerMsg::Welcome { .. }));
         socket
+    }
+}
+
+impl Browser {
+    /// Opens a socket from loopback address `ip` (another client address) without reading
+    /// anything: the server may answer with a welcome or with a close.
+    pub async fn open_socket_from(&self, ip: [u8; 4]) -> Socket {
+        let addr: SocketAddr = self.base.trim_start_matches("http://").parse().unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.bind(SocketAddr::from((ip, 0))).unwrap();
+        let stream = tcp.connect(addr).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(self.socket_request(&self.base), tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .expect("socket opens");
+        Socket { ws }
     }
 }
 

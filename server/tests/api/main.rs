@@ -9,5 +9,7 @@ mod expenses;
 mod helpers;
 mod http_security;
 mod reports;
+mod room_access;
+mod socket_limits;
 mod storage;
 mod tokens;

@@ -6,7 +6,7 @@
 //! row lock orders writers per room.
 
 use super::{Db, violated_unique};
-use crate::models::chat::{ChatMessage, Member, RoomKind, RoomSummary};
+use crate::models::chat::{ChatMessage, Member, PublicRoom, RoomKind, RoomSummary, Visibility};
 use sqlx::FromRow;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -24,25 +24,71 @@ pub struct RoomRow {
     pub created_by: i64,
     pub last_seq: i64,
     pub last_change: i64,
+    pub visibility: String,
+    pub invite_nonce: String,
+    pub invite_expires_at: Option<i64>,
+    pub invite_max_uses: Option<i64>,
+    pub invite_uses: i64,
+    pub members_invite: i64,
 }
+
+const ROOM_COLUMNS: &str = "r.id, r.kind, r.name, r.topic, r.created_by, r.last_seq, r.last_change, r.visibility, \
+     r.invite_nonce, r.invite_expires_at, r.invite_max_uses, r.invite_uses, r.members_invite";
 
 impl RoomRow {
     pub fn kind(&self) -> RoomKind {
         RoomKind::from_db(&self.kind)
     }
+
+    pub fn visibility(&self) -> Visibility {
+        Visibility::from_db(&self.visibility)
+    }
+}
+
+/// A room as one user stands towards it: the input of [`crate::server::access::room`].
+#[derive(Debug, Clone, FromRow)]
+pub struct RoomStanding {
+    #[sqlx(flatten)]
+    pub room: RoomRow,
+    /// 1 when the user is a member.
+    pub member: i64,
+    /// 1 when the user was removed and not added again since.
+    pub banned: i64,
+}
+
+/// The room and whether `user` is a member of it or banned from it.
+#[tracing::instrument(skip(db))]
+pub async fn standing(db: &Db, room: i64, user: i64) -> Result<Option<RoomStanding>, sqlx::Error> {
+    let sql = format!(
+        "select {ROOM_COLUMNS},
+                (select count(*) from room_members where room_id = r.id and user_id = $2) as member,
+                (select count(*) from room_bans where room_id = r.id and user_id = $2) as banned
+         from rooms r where r.id = $1"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(room).bind(user).fetch_optional(db).await
+}
+
+/// A fresh invite nonce: 128 random bits, hex.
+pub fn new_invite_nonce() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Creates a group room with its creator as the first member.
 #[tracing::instrument(skip(db))]
-pub async fn create_group(db: &Db, creator: i64, name: &str, topic: &str, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn create_group(db: &Db, creator: i64, name: &str, topic: &str, visibility: Visibility, now: i64) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
-        "insert into rooms (kind, name, topic, created_by, last_activity_at, created_at)
-         values ('group', $1, $2, $3, $4, $4) returning id",
+        "insert into rooms (kind, name, topic, created_by, visibility, invite_nonce, last_activity_at, created_at)
+         values ('group', $1, $2, $3, $4, $5, $6, $6) returning id",
     )
     .bind(name)
     .bind(topic)
     .bind(creator)
+    .bind(visibility.as_str())
+    .bind(new_invite_nonce())
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
@@ -111,18 +157,81 @@ async fn create_direct(db: &Db, key: &str, me: i64, other: i64, now: i64) -> Res
     Ok(id)
 }
 
-#[tracing::instrument(skip(db))]
-pub async fn room(db: &Db, id: i64) -> Result<Option<RoomRow>, sqlx::Error> {
-    sqlx::query_as("select id, kind, name, topic, created_by, last_seq, last_change from rooms where id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+/// What joining a room came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// Added now.
+    Added,
+    /// Was a member already (an invite link's use is not counted).
+    Already,
+    /// Removed from the room earlier and not added again since.
+    Banned,
+    /// The link was regenerated, has expired or is used up (or the room is not public).
+    Refused,
 }
 
-/// Adds `user` to a group room; false when they already were a member.
+/// Adds `user` to a public group room they are not banned from.
 #[tracing::instrument(skip(db))]
-pub async fn join(db: &Db, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn join_public(db: &Db, room: i64, user: i64, now: i64) -> Result<Joined, sqlx::Error> {
     let mut tx = db.begin().await?;
+    let open: Option<(i64,)> = sqlx::query_as("select id from rooms where id = $1 and kind = 'group' and visibility = 'public'")
+        .bind(room)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if open.is_none() {
+        return Ok(Joined::Refused);
+    }
+    let outcome = join_unless_banned(&mut tx, room, user, now).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn join_unless_banned(tx: &mut Tx<'_>, room: i64, user: i64, now: i64) -> Result<Joined, sqlx::Error> {
+    let (banned,): (i64,) = sqlx::query_as("select count(*) from room_bans where room_id = $1 and user_id = $2")
+        .bind(room)
+        .bind(user)
+        .fetch_one(&mut **tx)
+        .await?;
+    if banned > 0 {
+        return Ok(Joined::Banned);
+    }
+    Ok(if add_member(tx, room, user, now).await? { Joined::Added } else { Joined::Already })
+}
+
+/// Adds `user` through the invite link made from `nonce`: refused once the link was
+/// regenerated, has expired or is used up; a join counts one use, atomically.
+#[tracing::instrument(skip(db, nonce))]
+pub async fn join_by_invite(db: &Db, room: i64, nonce: &str, user: i64, now: i64) -> Result<Joined, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // First statement a write: on SQLite the transaction holds the write lock from here on.
+    let counted: Option<(i64,)> = sqlx::query_as(
+        "update rooms set invite_uses = invite_uses + 1
+         where id = $1 and kind = 'group' and invite_nonce = $2
+           and (invite_expires_at is null or invite_expires_at > $3)
+           and (invite_max_uses is null or invite_uses < invite_max_uses)
+         returning id",
+    )
+    .bind(room)
+    .bind(nonce)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if counted.is_none() {
+        return Ok(Joined::Refused);
+    }
+    let outcome = join_unless_banned(&mut tx, room, user, now).await?;
+    // Only a join uses the link up: a member opening it again, or a banned user, does not.
+    if outcome == Joined::Added {
+        tx.commit().await?;
+    }
+    Ok(outcome)
+}
+
+/// Adds `user` on behalf of someone who may invite, lifting a ban.
+#[tracing::instrument(skip(db))]
+pub async fn add_by_inviter(db: &Db, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("delete from room_bans where room_id = $1 and user_id = $2").bind(room).bind(user).execute(&mut *tx).await?;
     let added = add_member(&mut tx, room, user, now).await?;
     tx.commit().await?;
     Ok(added)
@@ -139,17 +248,95 @@ pub async fn remove_member(db: &Db, room: i64, user: i64) -> Result<bool, sqlx::
     Ok(done.rows_affected() == 1)
 }
 
-/// Renames a group room; only its creator may.
+/// Removes `user` from `room` and bans them from it until someone adds them again.
 #[tracing::instrument(skip(db))]
-pub async fn rename(db: &Db, room: i64, by: i64, name: &str, topic: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("update rooms set name = $1, topic = $2 where id = $3 and created_by = $4 and kind = 'group'")
+pub async fn remove_and_ban(db: &Db, room: i64, user: i64, by: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("delete from room_members where room_id = $1 and user_id = $2")
+        .bind(room)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into room_bans (room_id, user_id, banned_by, banned_at) values ($1, $2, $3, $4)
+         on conflict (room_id, user_id) do nothing",
+    )
+    .bind(room)
+    .bind(user)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the room's invite link (every older link dies) and sets the new one's limits.
+#[tracing::instrument(skip(db))]
+pub async fn regenerate_invite(db: &Db, room: i64, expires_at: Option<i64>, max_uses: Option<i64>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update rooms set invite_nonce = $2, invite_expires_at = $3, invite_max_uses = $4, invite_uses = 0
+         where id = $1 and kind = 'group'",
+    )
+    .bind(room)
+    .bind(new_invite_nonce())
+    .bind(expires_at)
+    .bind(max_uses)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Makes a group room public or private and says whether every member may invite.
+#[tracing::instrument(skip(db))]
+pub async fn set_access(db: &Db, room: i64, visibility: Visibility, members_invite: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("update rooms set visibility = $2, members_invite = $3 where id = $1 and kind = 'group'")
+        .bind(room)
+        .bind(visibility.as_str())
+        .bind(i64::from(members_invite))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Public rooms whose name contains `search` (any case), most recently active first, without
+/// those `user` is banned from.
+#[tracing::instrument(skip(db))]
+pub async fn directory(db: &Db, user: i64, search: &str, limit: i64) -> Result<Vec<PublicRoom>, sqlx::Error> {
+    let pattern = format!("%{}%", super::escape_like(&search.to_lowercase()));
+    sqlx::query_as(
+        "select r.id, r.name, r.topic,
+                (select count(*) from room_members where room_id = r.id) as members,
+                (select count(*) from room_members where room_id = r.id and user_id = $1) as joined
+         from rooms r
+         where r.visibility = 'public' and r.kind = 'group' and lower(r.name) like $2 escape '\\'
+           and not exists (select 1 from room_bans b where b.room_id = r.id and b.user_id = $1)
+         order by r.last_activity_at desc, r.id desc limit $3",
+    )
+    .bind(user)
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The number of members of a room.
+#[tracing::instrument(skip(db))]
+pub async fn member_count(db: &Db, room: i64) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from room_members where room_id = $1").bind(room).fetch_one(db).await?;
+    Ok(n)
+}
+
+/// Renames a group room (the caller has checked who may).
+#[tracing::instrument(skip(db))]
+pub async fn rename(db: &Db, room: i64, name: &str, topic: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update rooms set name = $1, topic = $2 where id = $3 and kind = 'group'")
         .bind(name)
         .bind(topic)
         .bind(room)
-        .bind(by)
         .execute(db)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
 }
 
 #[derive(FromRow)]

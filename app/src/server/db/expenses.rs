@@ -133,7 +133,7 @@ impl Conditions {
             c.push("e.category_id = {}", Arg::Int(id));
         }
         if let Some(text) = filter.text.as_deref() {
-            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            let pattern = format!("%{}%", super::escape_like(&text.to_lowercase()));
             let n = c.placeholder(Arg::Text(pattern));
             c.sql.push_str(&format!(
                 " and (lower(e.description) like {n} escape '\\' or lower(coalesce(e.note, '')) like {n} escape '\\')"
@@ -164,10 +164,6 @@ impl Conditions {
         }
         q
     }
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Up to `limit` rows of the filtered list next to `cursor` in `direction`, newest first.

@@ -83,3 +83,8 @@ pub fn violated_unique(e: &sqlx::Error) -> Option<String> {
     let column = db.message().rsplit(": ").next()?;
     Some(column.replace('.', "_"))
 }
+
+/// `s` with the wildcards of `like` taken literally (the query says `escape '\\'`).
+pub(crate) fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
