@@ -18,8 +18,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub jwt_secret: Vec<u8>,
-    /// Origins allowed to make state-changing requests; empty means "the Host the request names".
+    /// Origins allowed to make state-changing requests; empty means `http://` + the request's Host.
     pub origins: Vec<String>,
+    /// Where users reach Huddle, e.g. `https://huddle.example.org` (without a trailing slash).
+    pub public_url: Option<String>,
     pub env: Environment,
     pub secure_cookies: bool,
     /// Where the built browser bundle, CSS and public files are served from.
@@ -28,6 +30,10 @@ pub struct Config {
     pub default_currency: &'static Currency,
     /// Live frames a WebSocket may have waiting before it is told to resync from the database.
     pub ws_queue: usize,
+    /// Sockets per user, per client address and in all.
+    pub ws_caps: app::server::hub::limits::SocketCaps,
+    /// Accounts one client address may create per hour.
+    pub signups_per_hour: u32,
 }
 
 /// A configuration variable with a bad value.
@@ -78,9 +84,14 @@ impl Config {
             None => env == Environment::Production,
             Some(v) => parse_bool(&v).ok_or_else(|| invalid("HUDDLE_SECURE_COOKIES", format!("expected true or false, got {v:?}")))?,
         };
-        let origins = match get("HUDDLE_ORIGINS") {
-            None => Vec::new(),
-            Some(list) => parse_origins(&list)?,
+        let public_url = match get("HUDDLE_PUBLIC_URL") {
+            None => None,
+            Some(url) => Some(parse_public_url(&url)?),
+        };
+        let origins = match (get("HUDDLE_ORIGINS"), &public_url) {
+            (Some(list), _) => parse_origins(&list)?,
+            (None, Some(url)) => vec![origin_of_url(url).to_string()],
+            (None, None) => Vec::new(),
         };
         let site_dir = PathBuf::from(get("HUDDLE_SITE_DIR").unwrap_or_else(|| "target/site".into()));
         let currency = get("HUDDLE_DEFAULT_CURRENCY").unwrap_or_else(|| "EUR".into());
@@ -95,8 +106,22 @@ impl Config {
                 .filter(|n| (1..=1_000_000).contains(n))
                 .ok_or_else(|| invalid("HUDDLE_WS_QUEUE", format!("expected a number of frames from 1 to 1000000, got {v:?}")))?,
         };
+        let defaults = app::server::hub::limits::SocketCaps::default();
+        let count = |var: &'static str, default: usize, max: usize| match get(var) {
+            None => Ok(default),
+            Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| invalid(var, format!("expected a number from 1 to {max}, got {v:?}"))),
+        };
+        let ws_caps = app::server::hub::limits::SocketCaps {
+            per_user: count("HUDDLE_WS_PER_USER", defaults.per_user, 10_000)?,
+            per_ip: count("HUDDLE_WS_PER_IP", defaults.per_ip, 1_000_000)?,
+            total: count("HUDDLE_WS_MAX", defaults.total, 10_000_000)?,
+        };
+        let signups_per_hour = count("HUDDLE_SIGNUPS_PER_HOUR", 10, 1_000_000)? as u32;
         let jwt_secret = jwt_secret(get("HUDDLE_JWT_SECRET"), env, &data_dir)?;
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, env, secure_cookies, site_dir, default_currency, ws_queue })
+        if origins.is_empty() && env == Environment::Production {
+            return Err(invalid("HUDDLE_ORIGINS", "required when HUDDLE_ENV=production (or set HUDDLE_PUBLIC_URL), e.g. https://huddle.example.org"));
+        }
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour })
     }
 }
 
@@ -129,6 +154,22 @@ fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
             }
         })
         .collect()
+}
+
+/// `https://huddle.example.org` or with a path prefix; no query, no trailing slash.
+fn parse_public_url(url: &str) -> Result<String, ConfigError> {
+    let url = url.trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(['?', '#', ' ']) => Ok(url.to_string()),
+        _ => Err(invalid("HUDDLE_PUBLIC_URL", format!("expected a URL like https://huddle.example.org, got {url:?}"))),
+    }
+}
+
+/// `https://host:port` of a URL already checked by [`parse_public_url`].
+fn origin_of_url(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..].find('/').map_or(url, |i| &url[..after_scheme + i])
 }
 
 /// The configured secret; in dev, one generated once and kept in the data folder.
@@ -210,6 +251,12 @@ mod tests {
             ("HUDDLE_DEFAULT_CURRENCY", "XYZ"),
             ("HUDDLE_WS_QUEUE", "0"),
             ("HUDDLE_WS_QUEUE", "lots"),
+            ("HUDDLE_PUBLIC_URL", "huddle.example.org"),
+            ("HUDDLE_WS_PER_USER", "0"),
+            ("HUDDLE_WS_PER_IP", "many"),
+            ("HUDDLE_WS_MAX", "-1"),
+            ("HUDDLE_SIGNUPS_PER_HOUR", "0"),
+            ("HUDDLE_PUBLIC_URL", "https://x.example/?a=b"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };
@@ -219,11 +266,16 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_to_start_without_a_secret_and_uses_secure_cookies() {
+    fn production_refuses_to_start_without_a_secret_or_origins_and_uses_secure_cookies() {
         let err = config(&[("HUDDLE_ENV", "production")]).err().unwrap();
         assert_eq!(err.var, "HUDDLE_JWT_SECRET");
-        let c = config(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET)]).unwrap();
+        let err = config(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET)]).err().unwrap();
+        assert_eq!(err.var, "HUDDLE_ORIGINS");
+        let c = config(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_PUBLIC_URL", "https://a.example:8443/huddle/")])
+            .unwrap();
         assert!(c.secure_cookies);
+        assert_eq!(c.origins, ["https://a.example:8443"]);
+        assert_eq!(c.public_url.as_deref(), Some("https://a.example:8443/huddle"));
     }
 
     #[test]

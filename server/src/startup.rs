@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`]: database, state, router, listener.
 
 use crate::config::Config;
-use crate::middleware::{self, AllowedOrigins};
+use crate::middleware::{self, AllowedOrigins, FormLinks};
 use app::server::auth::{self, AuthConfig, LoginThrottle};
 use app::server::hub::Hub;
 use app::server::{AppState, db};
@@ -78,11 +78,12 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(60))),
         default_currency: config.default_currency,
-        hub: Hub::local(db.clone(), config.ws_queue),
+        hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps),
         db,
         leptos_options: leptos_options.clone(),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));
+    let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -93,7 +94,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(axum::middleware::from_fn(middleware::keep_form_input))
+        .layer(axum::middleware::from_fn_with_state(form_links, middleware::keep_form_input))
         .layer(axum::middleware::from_fn_with_state(origins, middleware::refuse_cross_origin))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn(middleware::security_headers))
@@ -101,8 +102,12 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .with_state(state)
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database answers and there is room for more sockets, 503 otherwise (a load
+/// balancer then sends new users elsewhere).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.hub.sockets.saturated() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "at capacity");
+    }
     match sqlx::query("select 1").execute(&state.db).await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(e) => {

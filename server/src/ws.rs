@@ -1,21 +1,18 @@
 //! `GET /ws`: the WebSocket upgrade. The session layer has already authenticated the request
 //! (access cookie or `Authorization: Bearer`) and the origin guard has refused foreign pages.
 
-use app::models::ws::{MAX_CLIENT_FRAME, PROTOCOL_VERSION};
+use app::models::ws::{CLOSE_TOO_MANY, MAX_CLIENT_FRAME, PROTOCOL_VERSION};
 use app::server::auth::CurrentSession;
 use app::server::auth::session::access_expiry;
 use app::server::hub::connection::{self, Peer};
 use app::server::{AppState, db, now_ms};
 use axum::Extension;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use axum::extract::{ConnectInfo, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::time::Duration;
-
-/// Frames up to this size are read and answered (an error frame above [`MAX_CLIENT_FRAME`]);
-/// beyond it the connection is closed.
-const HARD_FRAME_LIMIT: usize = 64 * MAX_CLIENT_FRAME;
 
 /// Bytes read from a socket at a time (a larger frame grows the buffer).
 const READ_BUFFER: usize = 64;
@@ -33,6 +30,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     session: Option<Extension<CurrentSession>>,
     Query(version): Query<Version>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     if version.v.is_some_and(|v| v != PROTOCOL_VERSION) {
@@ -42,7 +40,14 @@ pub async fn upgrade(
     let Some(Extension(session)) = session else {
         return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
     };
-    let user = match db::users::by_id(&state.db, session.user_id).await {
+    // The access token may outlive its login (logged out, revoked): the login must be live.
+    let live = db::sessions::is_live(&state.db, session.user_id, session.session_id, now_ms()).await;
+    let user = match live {
+        Ok(true) => db::users::by_id(&state.db, session.user_id).await,
+        Ok(false) => Ok(None),
+        Err(e) => Err(e),
+    };
+    let user = match user {
         Ok(Some(user)) => user,
         Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
         Err(e) => {
@@ -51,14 +56,29 @@ pub async fn upgrade(
         }
     };
     let peer = Peer { user_id: user.id, session_id: session.session_id, name: user.name, expires_at: token_deadline(&state, &headers) };
+    // Over a cap: the socket opens only to be closed with a code that says why.
+    let permit = match state.hub.sockets.acquire(user.id, client.ip()) {
+        Ok(permit) => permit,
+        Err(refused) => {
+            tracing::warn!(user = user.id, ip = %client.ip(), reason = refused.reason(), "socket refused");
+            return ws.on_upgrade(move |mut socket| async move {
+                let frame = CloseFrame { code: CLOSE_TOO_MANY, reason: Utf8Bytes::from_static(refused.reason()) };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+            });
+        }
+    };
     // tungstenite allocates its read buffer per connection (the 128 KiB default made an idle
     // socket cost 166 KiB) and keeps its write buffer at its largest: small ones, grown only
     // by sockets that need them.
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BATCH)
-        .max_message_size(HARD_FRAME_LIMIT)
-        .max_frame_size(HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| connection::serve(socket, state.db.clone(), state.hub.clone(), peer))
+        .max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| async move {
+            // The permit is the socket's place under the caps: held while it is open.
+            let _permit = permit;
+            connection::serve(socket, state.db.clone(), state.hub.clone(), peer).await
+        })
 }
 
 /// When the socket must close: at its access token's expiry. A request authenticated by

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 /// states it in [`ServerMsg::Welcome`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest client frame handled, in bytes; a larger one is answered with [`ErrorCode::TooLarge`].
-pub const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// Largest client frame, in bytes: enough for a message body and, later, a WebRTC offer. The
+/// socket closes (1009) on a larger one, so a refused frame leaves no buffer behind.
+pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
 
 /// Close code sent when the access token behind the socket expires: renew over HTTP, reconnect.
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
@@ -20,6 +21,10 @@ pub const CLOSE_SIGNED_OUT: u16 = 4003;
 /// Close code sent when this connection missed a change to the user's rooms while it was
 /// behind: reconnect (and sync) to be subscribed afresh.
 pub const CLOSE_RESUBSCRIBE: u16 = 4002;
+
+/// Close code sent when a socket would pass a cap: too many for this user, from this address,
+/// or in all (the reason says which). Reconnect later, not at once.
+pub const CLOSE_TOO_MANY: u16 = 4008;
 
 /// A room and the newest change the client already has from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +49,10 @@ pub enum ClientMsg {
     Typing { room: i64 },
     /// You have read `room` up to message `seq`. The members get [`ServerMsg::Read`].
     Read { room: i64, seq: i64 },
-    /// Send every change after each cursor: answered with [`ServerMsg::Replay`] frames per room,
-    /// the last with `complete: true`. Sent after (re)connecting and after [`ServerMsg::Resync`].
+    /// Send the changes after each cursor: answered with one [`ServerMsg::Replay`] per room. One
+    /// sync replays at most 200 messages in all; a room not replayed to its end answers
+    /// `complete: false` with `next`, the cursor to sync from again. Sent after (re)connecting
+    /// and after [`ServerMsg::Resync`]. At most one cursor per room of yours.
     Sync { rooms: Vec<RoomCursor> },
     /// Answered with [`ServerMsg::Pong`]: lets a browser notice a dead connection.
     Ping,
@@ -84,7 +91,14 @@ pub enum ServerMsg {
     /// A message was posted, edited or deleted in one of your rooms (new or changed: match on `id`).
     Message { message: ChatMessage },
     /// Changes after a [`ClientMsg::Sync`] cursor, oldest first, in pages.
-    Replay { room: i64, messages: Vec<ChatMessage>, complete: bool },
+    Replay {
+        room: i64,
+        messages: Vec<ChatMessage>,
+        complete: bool,
+        /// When not complete: sync this room again from this cursor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<i64>,
+    },
     /// Sent after `welcome`: the users sharing a room with you who are online now.
     Online { user_ids: Vec<i64> },
     /// A user sharing a room with you came online or went offline (all their tabs closed).

@@ -36,3 +36,11 @@ fn a_short_secret_refuses_to_start() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("HUDDLE_JWT_SECRET: too short"), "{stderr}");
 }
+
+#[test]
+fn production_without_its_origins_refuses_to_start() {
+    let secret = ("HUDDLE_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    let (code, stderr) = run_huddle(&[("HUDDLE_ENV", "production"), secret]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_ORIGINS: required when HUDDLE_ENV=production"), "{stderr}");
+}

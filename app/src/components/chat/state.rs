@@ -35,6 +35,9 @@ pub struct RoomLive {
     pub messages: BTreeMap<i64, ChatMessage>,
     /// The newest change held: replay resumes after it.
     pub cursor: i64,
+    /// While a replay is paging: where the next page starts (live messages may already have
+    /// moved `cursor` past changes not replayed yet).
+    pub replay_from: Option<i64>,
     pub pending: Vec<Pending>,
     /// Who is typing, with the time (ms) their indicator ends.
     pub typing: Vec<(i64, String, f64)>,
@@ -100,7 +103,7 @@ impl LiveState {
 
     /// Where replay should resume, per known room.
     pub fn cursors(&self) -> Vec<RoomCursor> {
-        self.rooms.iter().map(|(room, r)| RoomCursor { room: *room, after: r.cursor }).collect()
+        self.rooms.iter().map(|(room, r)| RoomCursor { room: *room, after: r.replay_from.unwrap_or(r.cursor) }).collect()
     }
 
     /// Adds a message typed in this tab, before it is sent.
@@ -140,13 +143,18 @@ impl LiveState {
                 upsert(room, message);
             }
             ServerMsg::Message { message } => return self.message(message),
-            ServerMsg::Replay { room, messages, .. } => {
+            ServerMsg::Replay { room, messages, complete, next } => {
                 let r = self.rooms.entry(room).or_default();
                 for m in messages {
                     r.pending.retain(|p| p.client_id != m.client_id || Some(m.sender_id) != self.me);
                     upsert(r, m);
                 }
+                r.replay_from = if complete { None } else { next };
                 self.revision += 1;
+                // The server replays a page at a time: ask for the next one from there.
+                if let (false, Some(after)) = (complete, next) {
+                    return Followup::Sync(vec![RoomCursor { room, after }]);
+                }
             }
             ServerMsg::Online { user_ids } => {
                 for user_id in user_ids {
@@ -255,11 +263,24 @@ mod tests {
     }
 
     #[test]
+    fn a_paged_replay_asks_for_the_next_page_from_where_it_stopped_not_from_live_messages() {
+        let mut s = live(1);
+        // A live message (change 50) arrives while changes 3.. are still being replayed.
+        s.apply(ServerMsg::Message { message: msg(5, 9, 50, 2, "live") }, 0.0);
+        let page = ServerMsg::Replay { room: 5, messages: vec![msg(5, 1, 3, 2, "old")], complete: false, next: Some(3) };
+        assert_eq!(s.apply(page, 0.0), Followup::Sync(vec![RoomCursor { room: 5, after: 3 }]));
+        assert_eq!(s.cursors(), vec![RoomCursor { room: 5, after: 3 }], "a reconnect resumes the replay too");
+        let last = ServerMsg::Replay { room: 5, messages: vec![msg(5, 2, 4, 2, "older")], complete: true, next: None };
+        assert_eq!(s.apply(last, 0.0), Followup::None);
+        assert_eq!(s.cursors(), vec![RoomCursor { room: 5, after: 50 }]);
+    }
+
+    #[test]
     fn a_message_seen_twice_is_shown_once_and_an_older_version_never_wins() {
         let mut s = live(1);
         s.apply(ServerMsg::Message { message: msg(5, 1, 1, 2, "hi") }, 0.0);
         s.apply(ServerMsg::Message { message: msg(5, 1, 3, 2, "hi (edited)") }, 0.0);
-        s.apply(ServerMsg::Replay { room: 5, messages: vec![msg(5, 1, 1, 2, "hi")], complete: true }, 0.0);
+        s.apply(ServerMsg::Replay { room: 5, messages: vec![msg(5, 1, 1, 2, "hi")], complete: true, next: None }, 0.0);
         let room = &s.rooms[&5];
         assert_eq!(room.messages.len(), 1);
         assert_eq!(room.messages[&1].body, "hi (edited)");

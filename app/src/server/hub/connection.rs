@@ -14,8 +14,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Messages per replay frame.
+/// Messages one `sync` frame replays at most, over all its rooms.
 const REPLAY_PAGE: i64 = 200;
+
+/// A `sync` costs one more frame of the rate budget per this many rooms.
+const SYNC_ROOMS_PER_FRAME: usize = 10;
 
 /// Frames written together when several are waiting.
 const BATCH: usize = 64;
@@ -207,7 +210,7 @@ impl Reader {
                 Message::Close(_) => return,
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
-            if !self.limiter.allow(Instant::now()) {
+            if !self.limiter.allow(Instant::now(), 1.0) {
                 self.refuse(ErrorCode::RateLimited, "Slow down: at most 10 frames a second.", None).await;
                 continue;
             }
@@ -263,11 +266,7 @@ impl Reader {
                     self.refuse_app_error(e, ErrorCode::NotMember, None).await;
                 }
             }
-            ClientMsg::Sync { rooms } => {
-                for cursor in rooms {
-                    self.replay(cursor).await;
-                }
-            }
+            ClientMsg::Sync { rooms } => self.sync(rooms).await,
             ClientMsg::Ping => self.reply(ServerMsg::Pong).await,
         }
     }
@@ -277,6 +276,7 @@ impl Reader {
         let code = match &e {
             AppError::Validation { .. } => ErrorCode::Invalid,
             AppError::NotFound | AppError::Forbidden => missing,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
             _ => ErrorCode::Internal,
         };
         let message = match code {
@@ -295,27 +295,52 @@ impl Reader {
         self.hub.publish(Topic::Room(room), &msg);
     }
 
-    /// Sends every change after the cursor, from the database, page by page.
-    async fn replay(&self, cursor: RoomCursor) {
-        if !self.is_member(cursor.room) {
-            return self.refuse(ErrorCode::NotMember, "That room does not exist or you are not a member.", None).await;
+    /// Replays what each room changed after its cursor, from the database. One cursor counts
+    /// per room (the oldest given), never more rooms than the user's; a sync of many rooms costs
+    /// more of the rate budget; one sync replays at most [`REPLAY_PAGE`] messages in all, and a
+    /// room not replayed to its end says `complete: false`, so the client asks again from there
+    /// (paged as history is).
+    async fn sync(&mut self, cursors: Vec<RoomCursor>) {
+        let mut wanted = std::collections::BTreeMap::new();
+        for c in cursors {
+            wanted.entry(c.room).and_modify(|after: &mut i64| *after = (*after).min(c.after)).or_insert(c.after);
         }
-        let mut after = cursor.after;
-        loop {
-            let page = match db::chat::changes_after(&self.db, cursor.room, after, REPLAY_PAGE).await {
+        let rooms = self.rooms.lock().map(|r| r.len()).unwrap_or(0);
+        if wanted.len() > rooms.max(1) {
+            return self.refuse(ErrorCode::Invalid, "A sync names more rooms than you are in.", None).await;
+        }
+        let extra = (wanted.len() / SYNC_ROOMS_PER_FRAME) as f64;
+        if extra > 0.0 && !self.limiter.allow(Instant::now(), extra) {
+            return self.refuse(ErrorCode::RateLimited, "Slow down: a sync of many rooms counts as several frames.", None).await;
+        }
+        let mut budget = REPLAY_PAGE;
+        for (room, after) in wanted {
+            budget -= self.replay(RoomCursor { room, after }, budget).await;
+        }
+    }
+
+    /// Sends up to `budget` changes of one room after its cursor; returns how many it sent.
+    async fn replay(&self, cursor: RoomCursor, budget: i64) -> i64 {
+        if !self.is_member(cursor.room) {
+            self.refuse(ErrorCode::NotMember, "That room does not exist or you are not a member.", None).await;
+            return 0;
+        }
+        let page = match budget {
+            0 => Vec::new(),
+            _ => match db::chat::changes_after(&self.db, cursor.room, cursor.after, budget).await {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "replay failed");
-                    return self.refuse(ErrorCode::Internal, AppError::Internal.to_string(), None).await;
+                    self.refuse(ErrorCode::Internal, AppError::Internal.to_string(), None).await;
+                    return 0;
                 }
-            };
-            let complete = (page.len() as i64) < REPLAY_PAGE;
-            after = page.last().map_or(after, |m| m.change);
-            self.reply(ServerMsg::Replay { room: cursor.room, messages: page, complete }).await;
-            if complete {
-                return;
-            }
-        }
+            },
+        };
+        let sent = page.len() as i64;
+        let complete = sent < budget;
+        let next = (!complete).then(|| page.last().map_or(cursor.after, |m| m.change));
+        self.reply(ServerMsg::Replay { room: cursor.room, messages: page, complete, next }).await;
+        sent
     }
 }
 
@@ -332,12 +357,13 @@ impl RateLimiter {
         Self { rate, burst, tokens: burst, at: Instant::now() }
     }
 
-    fn allow(&mut self, now: Instant) -> bool {
+    /// Takes `cost` frames' worth of the budget, if it holds them.
+    fn allow(&mut self, now: Instant, cost: f64) -> bool {
         let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.tokens >= cost {
+            self.tokens -= cost;
             true
         } else {
             false
@@ -354,8 +380,11 @@ mod tests {
     fn the_rate_limit_allows_a_burst_then_the_rate() {
         let start = Instant::now();
         let mut limiter = RateLimiter { rate: 10.0, burst: 20.0, tokens: 20.0, at: start };
-        assert_eq!((0..25).filter(|_| limiter.allow(start)).count(), 20);
+        assert_eq!((0..25).filter(|_| limiter.allow(start, 1.0)).count(), 20);
         let later = start + Duration::from_millis(500);
-        assert_eq!((0..10).filter(|_| limiter.allow(later)).count(), 5);
+        assert_eq!((0..10).filter(|_| limiter.allow(later, 1.0)).count(), 5);
+        let much_later = later + Duration::from_secs(10);
+        assert!(limiter.allow(much_later, 15.0));
+        assert!(!limiter.allow(much_later, 6.0), "a costly frame needs its whole cost");
     }
 }

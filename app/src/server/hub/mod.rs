@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod fanout;
+pub mod limits;
 
 pub use fanout::{ConnId, Event, Fanout, LocalFanout, Logins, Outbox, Topic};
 
@@ -27,6 +28,10 @@ pub struct Hub {
     write_turn: Arc<tokio::sync::Mutex<()>>,
     /// Posts waiting for the committer, which stores whatever has gathered in one transaction.
     posts: mpsc::Sender<PostJob>,
+    /// The sockets open now, against their caps.
+    pub sockets: Arc<limits::Sockets>,
+    /// Posts per user, by socket or by form alike.
+    post_rate: Arc<limits::PostRate>,
 }
 
 /// A post waiting to be committed, and where its outcome goes.
@@ -42,16 +47,19 @@ impl Hub {
     pub const DEFAULT_QUEUE: usize = 1024;
 
     /// A hub over `fanout`, with its committer running on the current runtime.
-    pub fn new(db: Db, fanout: Arc<dyn Fanout>, queue_capacity: usize) -> Self {
+    pub fn new(db: Db, fanout: Arc<dyn Fanout>, queue_capacity: usize, caps: limits::SocketCaps) -> Self {
         let write_turn = Arc::new(tokio::sync::Mutex::new(()));
         let (posts, jobs) = mpsc::channel(4 * COMMIT_BATCH);
         tokio::spawn(commit_posts(db, jobs, write_turn.clone()));
-        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts }
+        let post_rate = Arc::new(limits::PostRate::new());
+        tokio::spawn(forget_idle_posters(Arc::downgrade(&post_rate)));
+        let sockets = limits::Sockets::new(caps);
+        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate }
     }
 
     /// A hub whose events stay within this process.
-    pub fn local(db: Db, queue_capacity: usize) -> Self {
-        Self::new(db, Arc::new(LocalFanout::default()), queue_capacity)
+    pub fn local(db: Db, queue_capacity: usize, caps: limits::SocketCaps) -> Self {
+        Self::new(db, Arc::new(LocalFanout::default()), queue_capacity, caps)
     }
 
     pub fn fanout(&self) -> &dyn Fanout {
@@ -124,9 +132,11 @@ pub async fn send(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_i
 }
 
 /// Validates and stores a message; the caller acks it, then calls [`Hub::fan_out`] for a new one.
+/// Every way of posting comes here, so one rate per user holds for all of them.
 pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
     let client_id = ClientId::parse(client_id)?;
     let body = MessageBody::parse(body)?;
+    hub.post_rate.check(sender).map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
     let message = db::chat::NewMessage {
         room,
         sender_id: sender,
@@ -140,6 +150,18 @@ pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_
         db::chat::Posted::New(message) => Ok(Sent::New(message)),
         db::chat::Posted::Again(message) => Ok(Sent::Again(message)),
         db::chat::Posted::NotMember => Err(AppError::NotFound),
+    }
+}
+
+/// Forgets idle posters once a minute, for as long as the hub lives.
+async fn forget_idle_posters(rate: std::sync::Weak<limits::PostRate>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match rate.upgrade() {
+            Some(rate) => rate.forget_idle(),
+            None => return,
+        }
     }
 }
 
