@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{
-    ACCEPT, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, ORIGIN, REFERER, REFERRER_POLICY, UPGRADE,
+    ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, LOCATION, ORIGIN, REFERER, REFERRER_POLICY, UPGRADE,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use http::{HeaderValue, Method, StatusCode};
@@ -34,10 +34,13 @@ fn is_cross_origin(req: &Request, allowed: &[String]) -> bool {
         return false;
     }
     let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    let host = header(HOST);
+    // Without a configured list, only this server's own origin: it serves plain HTTP itself
+    // (production, behind TLS, must configure its origins), so scheme, host and port must all
+    // be `http://<Host>`.
+    let own = header(HOST).map(|h| format!("http://{h}"));
     let permitted = |origin: &str| match allowed.is_empty() {
-        false => allowed.iter().any(|a| a == origin),
-        true => origin.split_once("://").map(|(_, h)| h) == host,
+        false => allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)),
+        true => own.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(origin)),
     };
     if let Some(origin) = header(ORIGIN) {
         return !permitted(origin);
@@ -71,6 +74,9 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         *res.status_mut() = StatusCode::SEE_OTHER;
     }
     let h = res.headers_mut();
+    if is_private(h) {
+        h.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    }
     h.entry(CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -79,13 +85,20 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     res
 }
 
+/// Pages, server-function answers, CSV and plain-text answers may hold a signed-in user's data:
+/// no cache (the browser's, a proxy's) keeps them. Static files (CSS, JS, wasm, images) may be.
+fn is_private(h: &http::HeaderMap) -> bool {
+    let kind = h.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    ["text/html", "application/json", "text/csv", "text/plain"].iter().any(|k| kind.starts_with(k))
+}
+
 /// Leptos sends a failed no-JS form post back to its `Referer` with `__path`/`__err` added, and
 /// [`keep_form_input`] adds the typed values; without this every further post would carry the
 /// previous failure along.
 fn strip_stale_form_errors(req: &mut Request) {
     let Some(referer) = req.headers().get(REFERER).and_then(|v| v.to_str().ok()) else { return };
     let Some((base, query)) = referer.split_once('?') else { return };
-    let stale = |p: &&str| p.starts_with("__path=") || p.starts_with("__err=") || p.starts_with(KEPT_PREFIX);
+    let stale = |p: &&str| p.split_once('=').is_none_or(|(k, _)| carried(k) || k == SIG || k == SIGNED_AT);
     let kept: Vec<&str> = query.split('&').filter(|p| !stale(p)).collect();
     let cleaned = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
     if let Ok(v) = HeaderValue::try_from(cleaned) {
@@ -95,31 +108,112 @@ fn strip_stale_form_errors(req: &mut Request) {
 
 /// Query-parameter prefix of a form value kept across a failed no-JS post (`f.amount=12`).
 const KEPT_PREFIX: &str = "f.";
+/// Query parameters that sign what a failed post carries back, and when it was signed.
+const SIG: &str = "__sig";
+const SIGNED_AT: &str = "__t";
+const FORM_LINK_PURPOSE: &str = "huddle form link";
+/// A signed form-error link is honoured this long (a page reload after a refused post).
+const FORM_LINK_TTL_SECS: i64 = 600;
+
+/// The secret that signs the links carrying a failed form post back to its page.
+#[derive(Clone)]
+pub struct FormLinks(pub Arc<Vec<u8>>);
+
+/// A query parameter that a failed no-JS post carries back to its page: Leptos' error
+/// (`__path`, `__err`) and the kept values (`f.<field>`).
+fn carried(key: &str) -> bool {
+    key == "__path" || key == "__err" || key.starts_with(KEPT_PREFIX)
+}
+
+/// What the signature covers: the page's path, the time, and every carried pair in order.
+fn form_link_tag(secret: &[u8], path: &str, query: &str, signed_at: &str, check: Option<&[u8]>) -> Option<Vec<u8>> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| carried(k)).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let mut parts: Vec<&[u8]> = vec![path.as_bytes(), signed_at.as_bytes()];
+    for (k, v) in &pairs {
+        parts.extend([k.as_bytes(), v.as_bytes()]);
+    }
+    match check {
+        None => Some(app::server::signing::tag(secret, FORM_LINK_PURPOSE, &parts, 16)),
+        Some(tag) => app::server::signing::verify(secret, FORM_LINK_PURPOSE, &parts, tag).then(Vec::new),
+    }
+}
+
+/// Signs the carried parameters of a redirect back to a form's page.
+fn sign_form_link(secret: &[u8], location: &str, now_secs: i64) -> String {
+    let (base, query) = location.split_once('?').unwrap_or((location, ""));
+    let path = &base[origin_of(base).len()..];
+    let signed_at = now_secs.to_string();
+    let tag = form_link_tag(secret, if path.is_empty() { "/" } else { path }, query, &signed_at, None).unwrap_or_default();
+    let sig = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, tag);
+    format!("{location}&{SIGNED_AT}={signed_at}&{SIG}={sig}")
+}
+
+/// Whether the carried parameters of a page's query were signed by this server, lately.
+fn form_link_is_genuine(secret: &[u8], path: &str, query: &str, now_secs: i64) -> bool {
+    let value = |key: &str| form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned());
+    let (Some(signed_at), Some(sig)) = (value(SIGNED_AT), value(SIG)) else { return false };
+    let fresh = signed_at.parse::<i64>().is_ok_and(|t| (0..=FORM_LINK_TTL_SECS).contains(&(now_secs - t)));
+    let tag = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap_or_default();
+    fresh && form_link_tag(secret, path, query, &signed_at, Some(&tag)).is_some()
+}
+
+/// The query without what a form post carried back (and its signature).
+fn without_carried(query: &str) -> String {
+    let kept = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| !carried(k) && k != SIG && k != SIGNED_AT);
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish()
+}
+
+fn now_secs() -> i64 {
+    app::server::now_ms() / 1000
+}
 
 /// A no-JS form post that fails is redirected back to its page with only the error; this puts
-/// the typed values (never passwords) beside it, so the page can show the form as it was sent.
-pub async fn keep_form_input(req: Request, next: Next) -> Response {
-    if !is_plain_form_post(&req) {
-        return next.run(req).await;
+/// the typed values (never passwords) beside it and signs the lot, so the page can show the
+/// form as it was sent. A page asked for with such parameters that this server did not sign
+/// lately (a crafted link) is sent to the same page without them: a URL cannot write an
+/// error message or fill a form.
+pub async fn keep_form_input(State(links): State<FormLinks>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return refuse_unsigned_form_link(&links.0, req, next).await;
     }
+    // Read the whole body here, within the limit: a body over it (also one sent in chunks,
+    // without a length) is a 413 before any handler sees it, never a failed read inside one.
+    let form_post = is_plain_form_post(&req);
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, crate::startup::BODY_LIMIT).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.").into_response();
     };
+    if !form_post {
+        return next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+    }
     let kept: Vec<(String, String)> = form_urlencoded::parse(&bytes)
         .filter(|(k, v)| !k.contains("password") && !v.is_empty())
         .map(|(k, v)| (format!("{KEPT_PREFIX}{k}"), v.into_owned()))
         .collect();
     let mut res = next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await;
     let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if res.status().is_redirection() && location.contains("__err=") && !kept.is_empty() {
+    if res.status().is_redirection() && location.contains("__err=") {
         let extra = form_urlencoded::Serializer::new(String::new()).extend_pairs(&kept).finish();
         let joiner = if location.contains('?') { '&' } else { '?' };
-        if let Ok(v) = HeaderValue::try_from(format!("{location}{joiner}{extra}")) {
+        let with_input = if kept.is_empty() { location.to_string() } else { format!("{location}{joiner}{extra}") };
+        if let Ok(v) = HeaderValue::try_from(sign_form_link(&links.0, &with_input, now_secs())) {
             res.headers_mut().insert(LOCATION, v);
         }
     }
     res
+}
+
+async fn refuse_unsigned_form_link(secret: &[u8], req: Request, next: Next) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    let carries = form_urlencoded::parse(query.as_bytes()).any(|(k, _)| carried(&k));
+    if !carries || form_link_is_genuine(secret, req.uri().path(), query, now_secs()) {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = req.uri().path(), "unsigned form-error parameters dropped");
+    let rest = without_carried(query);
+    let target = if rest.is_empty() { req.uri().path().to_string() } else { format!("{}?{rest}", req.uri().path()) };
+    (StatusCode::SEE_OTHER, [(LOCATION, target)]).into_response()
 }
 
 /// A browser's form submission without JavaScript (it accepts HTML back).
@@ -161,6 +255,8 @@ mod tests {
         assert!(is_cross_origin(&post(&[("sec-fetch-site", "cross-site")]), &none));
         assert!(is_cross_origin(&post(&[("referer", "http://evil.example/form")]), &none));
         assert!(!is_cross_origin(&post(&[]), &none));
+        assert!(is_cross_origin(&post(&[("origin", "https://127.0.0.1:3000")]), &none), "another scheme");
+        assert!(is_cross_origin(&post(&[("origin", "http://127.0.0.1:3001")]), &none), "another port");
     }
 
     #[test]
@@ -194,8 +290,24 @@ mod tests {
 
     #[test]
     fn stale_form_errors_leave_the_referer() {
-        let mut req = post(&[("referer", "http://h/login?next=%2F&__path=x&__err=y&f.login=ada")]);
+        let mut req = post(&[("referer", "http://h/login?next=%2F&__path=x&__err=y&f.login=ada&__t=1&__sig=z")]);
         strip_stale_form_errors(&mut req);
         assert_eq!(req.headers()[REFERER], "http://h/login?next=%2F");
+    }
+
+    #[test]
+    fn a_form_link_is_genuine_only_as_signed_and_only_for_a_while() {
+        let secret = b"form-link-secret";
+        let signed = sign_form_link(secret, "http://h/expenses?page=2&__path=x&__err=e30&f.note=hi", 1_000);
+        let query = signed.split_once('?').unwrap().1;
+        assert!(form_link_is_genuine(secret, "/expenses", query, 1_000));
+        assert!(form_link_is_genuine(secret, "/expenses", query, 1_000 + FORM_LINK_TTL_SECS));
+        assert!(!form_link_is_genuine(secret, "/expenses", query, 1_001 + FORM_LINK_TTL_SECS), "too old");
+        assert!(!form_link_is_genuine(secret, "/budgets", query, 1_000), "another page");
+        assert!(!form_link_is_genuine(secret, "/expenses", &query.replace("f.note=hi", "f.note=ho"), 1_000));
+        assert!(!form_link_is_genuine(secret, "/expenses", &format!("{query}&f.password=x"), 1_000), "an added field");
+        assert!(!form_link_is_genuine(b"other", "/expenses", query, 1_000));
+        assert!(!form_link_is_genuine(secret, "/expenses", "__err=e30", 1_000), "unsigned");
+        assert_eq!(without_carried(query), "page=2");
     }
 }

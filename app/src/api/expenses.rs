@@ -226,15 +226,10 @@ pub async fn list_expenses(#[server(default)] query: ListQuery) -> Result<Expens
         let s = ctx::require_session()?;
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
         let filter = parse_filter(&query, clock::today_in(&user.time_zone))?;
+        // `per` in the URL shows this page so; the remembered size changes only by a post.
         let page_size = match nonempty(&query.per) {
             None => user.page_size,
-            Some(v) => {
-                let n = v.parse().ok().filter(|n| PAGE_SIZES.contains(n)).ok_or_else(|| bad("per", "Choose 10, 25, 50 or 100."))?;
-                if n != user.page_size {
-                    db::users::set_page_size(&state.db, user.id, n).await?;
-                }
-                n
-            }
+            Some(v) => page_size_of(v)?,
         };
         let cursor = |v: &Option<String>| nonempty(v).map(|c| Cursor::decode(c).ok_or_else(|| bad("page", "That page link is broken.")));
         let (cursor, direction) = match (cursor(&query.after).transpose()?, cursor(&query.before).transpose()?) {
@@ -341,6 +336,24 @@ pub async fn set_time_zone(time_zone: String) -> Result<(), AppError> {
         let s = ctx::require_session()?;
         let zone = clock::parse_zone(&time_zone)?;
         db::users::set_time_zone(&state.db, s.user_id, &zone).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn page_size_of(v: &str) -> Result<i64, AppError> {
+    v.trim().parse().ok().filter(|n| PAGE_SIZES.contains(n)).ok_or_else(|| bad("per", "Choose 10, 25, 50 or 100."))
+}
+
+/// Remembers how many rows a page of the expense list shows.
+#[server(endpoint = "set_page_size")]
+pub async fn set_page_size(per: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        db::users::set_page_size(&state.db, s.user_id, page_size_of(&per)?).await?;
+        leptos_axum::redirect("/expenses");
         Ok(())
     })
     .await

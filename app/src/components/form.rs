@@ -25,6 +25,16 @@ pub fn kept_input(name: &str) -> Option<String> {
     leptos_router::hooks::use_query_map().with_untracked(|q| q.get(&format!("f.{name}")))
 }
 
+/// Text to put inside a `<textarea>`. The renderer writes a textarea's children unescaped
+/// (it is a raw-text element to it), so on the server the text is escaped here: the browser
+/// decodes it back into the same text, and `</textarea>` in a value stays text. In the browser
+/// the text becomes a text node, never markup, and needs nothing.
+pub fn textarea_text(text: Option<String>) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let text = text.map(|t| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+    text
+}
+
 /// A labelled input with its error line.
 #[component]
 pub fn Field(
@@ -44,7 +54,8 @@ pub fn Field(
     let from_browser = RwSignal::new(None::<String>);
     let shown = RwSignal::new(false);
     let message = move || if shown.get() { from_browser.get() } else { None }.or_else(|| from_server.get());
-    let initial = initial.or_else(|| kept_input(name));
+    // A password is never put back into a page, whatever a URL says.
+    let initial = if kind == "password" { None } else { initial.or_else(|| kept_input(name)) };
     let id = format!("f-{name}");
     let error_id = format!("{id}-error");
     let on_input = move |ev: leptos::ev::Event| {

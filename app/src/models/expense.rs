@@ -103,7 +103,10 @@ pub fn parse_description(raw: &str) -> Result<String, FieldError> {
     match s.chars().count() {
         0 => Err(FieldError::new("description", "Say what it was for.")),
         n if n > 200 => Err(FieldError::new("description", "A description has at most 200 characters.")),
-        _ => Ok(s.to_string()),
+        _ => match super::text::body_problem(s) {
+            Some(problem) => Err(FieldError::new("description", problem)),
+            None => Ok(s.to_string()),
+        },
     }
 }
 
@@ -112,7 +115,10 @@ fn parse_note(raw: &str) -> Result<Option<String>, FieldError> {
     match s.chars().count() {
         0 => Ok(None),
         n if n > 2000 => Err(FieldError::new("note", "A note has at most 2,000 characters.")),
-        _ => Ok(Some(s.to_string())),
+        _ => match super::text::body_problem(s) {
+            Some(problem) => Err(FieldError::new("note", problem)),
+            None => Ok(Some(s.to_string())),
+        },
     }
 }
 
@@ -122,8 +128,10 @@ pub fn parse_category_name(raw: &str) -> Result<String, FieldError> {
     match s.chars().count() {
         0 => Err(FieldError::new("name", "Name the category.")),
         n if n > 40 => Err(FieldError::new("name", "A category name has at most 40 characters.")),
-        _ if s.chars().any(char::is_control) => Err(FieldError::new("name", "No control characters, please.")),
-        _ => Ok(s.to_string()),
+        _ => match super::text::name_problem(s) {
+            Some(problem) => Err(FieldError::new("name", problem)),
+            None => Ok(s.to_string()),
+        },
     }
 }
 

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod error;
 pub mod expense;
 pub mod money;
+pub mod text;
 pub mod time;
 pub mod user;
 pub mod ws;

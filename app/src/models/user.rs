@@ -114,8 +114,8 @@ impl DisplayName {
         if char_len(s) > 100 {
             return err("A name has at most 100 characters.");
         }
-        if s.chars().any(char::is_control) {
-            return err("A name cannot contain control characters.");
+        if let Some(problem) = super::text::name_problem(s) {
+            return err(problem);
         }
         Ok(Self(s.to_string()))
     }

@@ -2,9 +2,9 @@
 
 use super::SignedIn;
 use crate::api::expenses::{
-    AddExpense, DeleteExpense, FormChoices, ListQuery, UpdateExpense, get_expense, get_form_choices, list_expenses,
+    AddExpense, DeleteExpense, FormChoices, ListQuery, SetPageSize, UpdateExpense, get_expense, get_form_choices, list_expenses,
 };
-use crate::components::form::{FieldErrorLine, FormError, Submit, failure, kept_input};
+use crate::components::form::{FieldErrorLine, FormError, Submit, failure, kept_input, textarea_text};
 use crate::models::expense::{Category, Expense, ExpensePage as Page, PAGE_SIZES};
 use crate::models::money::{Amount, Currency, money};
 use crate::models::{AppError, query_string};
@@ -124,7 +124,7 @@ fn ExpenseFields(
         </div>
         <div class="field wide">
             <label for="f-note">"Note (optional)"</label>
-            <textarea id="f-note" name="note" rows="2" maxlength="2000">{note}</textarea>
+            <textarea id="f-note" name="note" rows="2" maxlength="2000">{textarea_text(note)}</textarea>
             <FieldErrorLine value name="note"/>
         </div>
     }
@@ -232,6 +232,22 @@ fn ExpenseList(page: Page, query: ListQuery, add: ServerAction<AddExpense>) -> i
             {newer.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
             {older.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
         </nav>
+        <PageSizeForm current=page.page_size/>
+    }
+}
+
+/// Remembers the rows per page (a post: a link never changes a setting).
+#[component]
+fn PageSizeForm(current: i64) -> impl IntoView {
+    let action = ServerAction::<SetPageSize>::new();
+    view! {
+        <ActionForm action attr:class="inline" attr:data-testid="page-size">
+            <label for="f-per">"Rows per page by default"</label>
+            <select id="f-per" name="per">
+                {PAGE_SIZES.into_iter().map(|n| view! { <option value=n.to_string() selected=current == n>{n}</option> }).collect_view()}
+            </select>
+            <button type="submit" class="secondary">"Remember"</button>
+        </ActionForm>
     }
 }
 

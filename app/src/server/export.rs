@@ -96,9 +96,14 @@ fn line(e: &Expense, currency: &Currency) -> String {
     out
 }
 
-/// Text a spreadsheet would run as a formula gets a leading apostrophe.
+/// Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection).
+/// Spreadsheets skip leading controls, a byte-order mark and spaces before deciding, and read
+/// the full-width and small forms of = + - @ as the ASCII ones: so does this.
 fn text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() }
+    let skipped = |c: &char| c.is_control() || c.is_whitespace() || crate::models::text::is_format(*c);
+    let first = s.chars().find(|c| !skipped(c));
+    let formula = matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠' | '﹦' | '﹢' | '﹣' | '﹫'));
+    if formula || s.starts_with(['\t', '\r']) { format!("'{s}") } else { s.to_string() }
 }
 
 /// RFC 4180: quote a field holding a comma, quote or line break; double its quotes.
@@ -122,5 +127,10 @@ mod tests {
     fn formulas_are_defused() {
         assert_eq!(text("=SUM(A1)"), "'=SUM(A1)");
         assert_eq!(text("Lunch"), "Lunch");
+        assert_eq!(text("-5 refund"), "'-5 refund");
+        for sneaky in ["\u{1}=1+1", "\u{feff}=1+1", "\u{0}=1", "＝1+1", "  @SUM(A1)", "\t=1", "\r+1", "\u{200b}=1", "﹦1"] {
+            assert!(text(sneaky).starts_with('\''), "{sneaky:?}");
+        }
+        assert_eq!(text("Lunch = good"), "Lunch = good");
     }
 }

@@ -166,8 +166,11 @@ async fn pages_walk_older_and_back_newer_without_gaps_or_repeats() {
     assert_eq!(descriptions(&back), descriptions(&first));
     assert!(back["newer"].is_null());
 
-    // The rows-per-page choice is remembered.
+    // `per` in a link shows that page so and changes no setting; a post remembers it.
+    assert_eq!(list(&mut ada, &[]).await["page_size"], 25);
+    assert_eq!(ada.call("set_page_size", &[("per", "10")]).await.status(), StatusCode::OK);
     assert_eq!(list(&mut ada, &[]).await["page_size"], 10);
+    assert_eq!(ada.call("set_page_size", &[("per", "7")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     seen.clear();
     let res = ada.call("list_expenses", &[("query[per]", "7")]).await;
     assert_eq!(error_of(res).await["Validation"]["field"], "per");
