@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::middleware::{self, AllowedOrigins, FormLinks};
-use app::server::auth::{self, AuthConfig, LoginThrottle};
+use app::server::auth::{self, AuthConfig, LoginThrottle, SignupRate};
 use app::server::hub::Hub;
 use app::server::{AppState, db};
 use app::{App, shell};
@@ -76,7 +76,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .build();
     let state = AppState {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
-        throttle: Arc::new(LoginThrottle::new(5, Duration::from_secs(60))),
+        throttle: Arc::new(LoginThrottle::new(Duration::from_secs(60))),
+        signups: Arc::new(SignupRate::per_hour(config.signups_per_hour)),
         default_currency: config.default_currency,
         hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps),
         db,

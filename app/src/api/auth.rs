@@ -7,8 +7,10 @@ use leptos::prelude::*;
 use crate::{
     models::{DisplayName, Email, LoginName, Password, Username},
     server::hub::Logins,
-    server::{auth, ctx, db, now_ms},
+    server::{auth, auth::throttle, ctx, db, now_ms},
 };
+#[cfg(feature = "ssr")]
+use std::time::Instant;
 
 /// Creates an account and signs it in.
 #[server(endpoint = "register")]
@@ -21,6 +23,10 @@ pub async fn register(name: String, username: String, email: String, password: S
         let password = Password::parse(&password)?;
         let inputs = [username.as_str(), email.as_str(), name.as_str()];
         auth::password::check_strength(&password, Password::FIELD, &inputs)?;
+        // Counted only for a form that will be hashed: typos cost nothing.
+        if let Err(wait) = state.signups.check(&ctx::client_ip()) {
+            return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
+        }
         let hash = auth::password::hash(password).await.map_err(|_| AppError::Internal)?;
         let new = db::users::NewUser {
             name: name.as_str(),
@@ -62,8 +68,9 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let name = LoginName::parse(&login)?;
-        let ip_key = format!("ip:{}", ctx::client_ip());
-        throttled(&state, &ip_key)?;
+        let ip = ctx::client_ip();
+        let ip_key = format!("ip:{ip}");
+        throttled(&state, &ip_key, throttle::PER_ADDRESS)?;
         let user = match &name {
             LoginName::Username(u) => db::users::by_username_key(&state.db, &u.key()).await?,
             LoginName::Email(e) => db::users::by_email_key(&state.db, &e.key()).await?,
@@ -73,12 +80,19 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
             Some(u) => format!("account:{}", u.id),
             None => format!("unknown:{}", name.key()),
         };
-        throttled(&state, &account_key)?;
+        let pair_key = format!("{account_key}@{ip}");
+        throttled(&state, &pair_key, throttle::PER_ACCOUNT_AND_ADDRESS)?;
+        // Failures from elsewhere slow this account down; they never shut it.
+        let delay = auth::LoginThrottle::delay_for(state.throttle.failures(&account_key, Instant::now()));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         let verified = auth::password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
         let Some(user) = user.filter(|_| verified) else {
-            state.throttle.record_failure(&[&ip_key, &account_key], std::time::Instant::now());
+            state.throttle.record_failure(&[&ip_key, &pair_key, &account_key], Instant::now());
             return Err(AppError::InvalidCredentials);
         };
+        state.throttle.clear(&pair_key);
         state.throttle.clear(&account_key);
         let (_, cookies) = auth::session::start_login(&state, user.id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
@@ -88,10 +102,10 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
     .await
 }
 
-/// Refuses the attempt, before any password is hashed, while `key` is over its failure limit.
+/// Refuses the attempt, before any password is hashed, while `key` has `limit` failures.
 #[cfg(feature = "ssr")]
-fn throttled(state: &crate::server::AppState, key: &str) -> Result<(), AppError> {
-    match state.throttle.check(&[key], std::time::Instant::now()) {
+fn throttled(state: &crate::server::AppState, key: &str, limit: usize) -> Result<(), AppError> {
+    match state.throttle.retry_after(key, limit, Instant::now()) {
         Some(wait) => Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) }),
         None => Ok(()),
     }
@@ -188,8 +202,9 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        let account_key = format!("account:{}", s.user_id);
-        throttled(&state, &account_key)?;
+        // Its own count: failed logins by others must not shut the owner out of this form.
+        let account_key = format!("password-change:{}", s.user_id);
+        throttled(&state, &account_key, throttle::PER_ACCOUNT_AND_ADDRESS)?;
         let new = Password::parse_field(&new_password, "new_password")?;
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
         if !auth::password::verify(current_password, Some(user.password_hash.clone())).await {

@@ -1,6 +1,6 @@
 //! The state every handler and server function reaches.
 
-use super::auth::{AuthConfig, LoginThrottle};
+use super::auth::{AuthConfig, LoginThrottle, SignupRate};
 use super::db::Db;
 use super::hub::Hub;
 use crate::models::money::Currency;
@@ -13,6 +13,7 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<AuthConfig>,
     pub throttle: Arc<LoginThrottle>,
+    pub signups: Arc<SignupRate>,
     /// The currency new accounts start with.
     pub default_currency: &'static Currency,
     /// Realtime fan-out to WebSocket connections.

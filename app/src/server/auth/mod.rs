@@ -7,7 +7,7 @@ pub mod throttle;
 pub mod tokens;
 
 pub use session::{authenticate, CurrentSession};
-pub use throttle::LoginThrottle;
+pub use throttle::{LoginThrottle, SignupRate};
 
 use std::time::Duration;
 

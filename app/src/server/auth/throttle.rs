@@ -1,30 +1,61 @@
-//! Login throttling: at most `limit` failures per window, counted per client IP and per account.
+//! Throttles on signing in and signing up, built so that nobody can lock someone else out.
+//!
+//! Failed logins are counted per (account, client address) and per client address: past their
+//! limits those are refused (429) for the rest of the window. Per account they only slow down:
+//! after a few failures from anywhere, each attempt on the account waits a little longer, but
+//! the right password from a fresh address always gets in. Sign-ups are limited per address.
 
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Failed logins for one account from one address in a window, before refusing.
+pub const PER_ACCOUNT_AND_ADDRESS: usize = 5;
+/// Failed logins from one address in a window (any accounts), before refusing.
+pub const PER_ADDRESS: usize = 20;
+/// Failed logins of one account in a window (any addresses) before attempts slow down.
+pub const SLOW_DOWN_AFTER: usize = 5;
+/// The longest wait an attempt on one account is made to take.
+pub const LONGEST_DELAY: Duration = Duration::from_secs(5);
+
+/// Failed attempts per key over a sliding window.
 pub struct LoginThrottle {
-    limit: usize,
     window: Duration,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl LoginThrottle {
-    pub fn new(limit: usize, window: Duration) -> Self {
-        Self { limit, window, failures: Mutex::new(HashMap::new()) }
+    pub fn new(window: Duration) -> Self {
+        Self { window, failures: Mutex::new(HashMap::new()) }
     }
 
-    /// `None` if an attempt under all `keys` may go ahead; otherwise how long to wait.
-    pub fn check(&self, keys: &[&str], now: Instant) -> Option<Duration> {
+    /// How many failures `key` has in the window now.
+    pub fn failures(&self, key: &str, now: Instant) -> usize {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
-            .filter_map(|k| {
-                let q = map.get_mut(*k)?;
-                prune(q, now, self.window);
-                (q.len() >= self.limit).then(|| self.window.saturating_sub(now - q[0]))
-            })
-            .max()
+        map.get_mut(key).map_or(0, |q| {
+            prune(q, now, self.window);
+            q.len()
+        })
+    }
+
+    /// `None` while `key` has fewer than `limit` failures in the window; else how long to wait.
+    pub fn retry_after(&self, key: &str, limit: usize, now: Instant) -> Option<Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let q = map.get_mut(key)?;
+        prune(q, now, self.window);
+        // The oldest failure that still counts towards the limit must age out first.
+        (q.len() >= limit).then(|| self.window.saturating_sub(now - q[q.len() - limit]))
+    }
+
+    /// How long an attempt on an account with `failures` recent failures waits: nothing for the
+    /// first few, then doubling from a quarter second up to [`LONGEST_DELAY`].
+    pub fn delay_for(failures: usize) -> Duration {
+        match failures.checked_sub(SLOW_DOWN_AFTER) {
+            None => Duration::ZERO,
+            Some(extra) => (Duration::from_millis(250) * 2u32.saturating_pow(extra.min(16) as u32)).min(LONGEST_DELAY),
+        }
     }
 
     /// Counts one failed attempt under every key.
@@ -43,7 +74,7 @@ impl LoginThrottle {
         }
     }
 
-    /// Forgets the failures under `key` (an account after a successful login).
+    /// Forgets the failures under `key` (after a successful login).
     pub fn clear(&self, key: &str) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
@@ -55,32 +86,67 @@ fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
     }
 }
 
+/// Accounts one client address may create per hour (each costs an argon2 hash).
+pub struct SignupRate(DefaultKeyedRateLimiter<String>);
+
+impl SignupRate {
+    pub fn per_hour(n: u32) -> Self {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        Self(RateLimiter::keyed(Quota::per_hour(n)))
+    }
+
+    /// `Ok` if `address` may sign up now; else how long until it may.
+    pub fn check(&self, address: &str) -> Result<(), Duration> {
+        use governor::clock::{Clock, DefaultClock};
+        if self.0.len() > 100_000 {
+            self.0.retain_recent();
+        }
+        self.0.check_key(&address.to_string()).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_sixth_failure_in_a_minute_is_refused_until_the_first_ages_out() {
-        let t = LoginThrottle::new(5, Duration::from_secs(60));
+    fn a_key_is_refused_from_its_limit_until_the_oldest_counted_failure_ages_out() {
+        let t = LoginThrottle::new(Duration::from_secs(60));
         let start = Instant::now();
         for i in 0..5 {
-            assert_eq!(t.check(&["ip:1", "acct:ada"], start), None);
-            t.record_failure(&["ip:1", "acct:ada"], start + Duration::from_secs(i));
+            assert_eq!(t.retry_after("pair", 5, start), None);
+            t.record_failure(&["pair"], start + Duration::from_secs(i));
         }
-        let wait = t.check(&["ip:1", "acct:ada"], start + Duration::from_secs(10)).unwrap();
+        let wait = t.retry_after("pair", 5, start + Duration::from_secs(10)).unwrap();
         assert_eq!(wait, Duration::from_secs(50));
-        assert_eq!(t.check(&["ip:1"], start + Duration::from_secs(60)), None);
+        assert_eq!(t.retry_after("pair", 5, start + Duration::from_secs(60)), None);
+        assert_eq!(t.failures("pair", start + Duration::from_secs(60)), 4);
     }
 
     #[test]
     fn keys_are_counted_apart_and_clear_forgets_one() {
-        let t = LoginThrottle::new(2, Duration::from_secs(60));
+        let t = LoginThrottle::new(Duration::from_secs(60));
         let now = Instant::now();
         t.record_failure(&["ip:1", "acct:ada"], now);
         t.record_failure(&["ip:2", "acct:ada"], now);
-        assert!(t.check(&["ip:3", "acct:ada"], now).is_some());
-        assert_eq!(t.check(&["ip:1", "acct:bob"], now), None);
+        assert_eq!((t.failures("acct:ada", now), t.failures("ip:1", now), t.failures("acct:bob", now)), (2, 1, 0));
         t.clear("acct:ada");
-        assert_eq!(t.check(&["ip:3", "acct:ada"], now), None);
+        assert_eq!(t.failures("acct:ada", now), 0);
+    }
+
+    #[test]
+    fn an_account_under_attack_slows_down_but_is_never_shut() {
+        assert_eq!(LoginThrottle::delay_for(4), Duration::ZERO);
+        assert_eq!(LoginThrottle::delay_for(5), Duration::from_millis(250));
+        assert_eq!(LoginThrottle::delay_for(6), Duration::from_millis(500));
+        assert_eq!(LoginThrottle::delay_for(1_000_000), LONGEST_DELAY);
+    }
+
+    #[test]
+    fn sign_ups_are_limited_per_address() {
+        let rate = SignupRate::per_hour(3);
+        assert!((0..3).all(|_| rate.check("10.0.0.1").is_ok()));
+        assert!(rate.check("10.0.0.1").unwrap_err() > Duration::from_secs(60));
+        assert!(rate.check("10.0.0.2").is_ok());
     }
 }
