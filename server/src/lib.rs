@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod middleware;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;
 pub mod ws;

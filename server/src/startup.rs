@@ -7,7 +7,6 @@ use app::server::hub::Hub;
 use app::server::{AppState, db};
 use app::{App, shell};
 use axum::Router;
-use axum::serve::ListenerExt;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -18,9 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// A handler's answer must start within this time (408 otherwise); a streamed CSV only has to
+/// start.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request body must arrive within this time.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,15 +60,7 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        // Without TCP_NODELAY a small frame written right after another waits for the peer's
-        // delayed ACK (40 ms): chat p99 showed it.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await
+        crate::serve::serve(self.listener, self.router, shutdown_signal()).await
     }
 }
 
@@ -98,6 +95,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .layer(axum::middleware::from_fn_with_state(form_links, middleware::keep_form_input))
         .layer(axum::middleware::from_fn_with_state(origins, middleware::refuse_cross_origin))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
         .with_state(state)

@@ -2,6 +2,16 @@
 
 use crate::helpers::{STRONG_PASSWORD, spawn_app};
 use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Reads until the server closes the connection (or `limit` passes); returns what it sent.
+async fn until_closed(tcp: &mut TcpStream, limit: Duration) -> Option<String> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(limit, tcp.read_to_end(&mut got)).await;
+    read.ok().map(|_| String::from_utf8_lossy(&got).into_owned())
+}
 
 #[tokio::test]
 async fn a_post_from_another_origin_is_refused_and_changes_nothing() {
@@ -12,6 +22,10 @@ async fn a_post_from_another_origin_is_refused_and_changes_nothing() {
     let res = client.post(app.url("/api/register")).header("origin", "http://evil.example").form(&form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = client.post(app.url("/api/register")).header("sec-fetch-site", "cross-site").form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The same host over another scheme is another origin.
+    let https = app.url("").replacen("http://", "https://", 1);
+    let res = client.post(app.url("/api/register")).header("origin", https).form(&form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     let mut b = app.browser();
@@ -65,4 +79,65 @@ async fn an_unknown_page_is_a_404_page() {
     let res = reqwest::get(app.url("/no/such/page")).await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_a_413_not_a_500() {
+    let app = spawn_app().await;
+    // Sent in chunks, without a length: the limit is found only while reading.
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+    for _ in 0..80 {
+        if tcp.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = tcp.write_all(b"0\r\n\r\n").await;
+    let answer = until_closed(&mut tcp, Duration::from_secs(10)).await.unwrap_or_default();
+    let status = answer.split(' ').nth(1).unwrap_or("");
+    assert_eq!(status, "413", "{}", &answer[..answer.len().min(200)]);
+}
+
+#[tokio::test]
+async fn private_answers_are_never_cached_and_static_files_may_be() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let no_store = |res: &reqwest::Response| res.headers().get("cache-control").is_some_and(|v| v == "no-store");
+    assert!(no_store(&ada.get("/expenses").await), "a signed-in page");
+    assert!(no_store(&ada.call("me", &[]).await), "a server function's JSON");
+    assert!(no_store(&ada.get("/reports/expenses.csv").await), "the CSV export");
+    assert!(no_store(&reqwest::get(app.url("/login")).await.unwrap()), "the login page");
+}
+
+#[tokio::test]
+async fn a_client_slow_with_its_headers_or_idle_is_disconnected_and_huge_headers_are_refused() {
+    let app = spawn_app().await;
+    let limit = server::serve::HEADER_READ_TIMEOUT + Duration::from_secs(3);
+    // Connected, then silent.
+    let started = Instant::now();
+    let mut idle = TcpStream::connect(app.addr).await.unwrap();
+    assert!(until_closed(&mut idle, limit).await.is_some(), "an idle connection is closed");
+    assert!(started.elapsed() >= Duration::from_secs(9));
+    // A WebSocket upgrade dripping one header every two seconds.
+    let mut drip = TcpStream::connect(app.addr).await.unwrap();
+    drip.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let dripping = async {
+        for i in 0..20 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if drip.write_all(format!("X-Drip-{i}: y\r\n").as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    };
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(30), dripping).await.expect("the server hung up");
+    assert!(started.elapsed() < limit + Duration::from_secs(2), "closed at the header timeout");
+    // A 70 KB header.
+    let res = reqwest::Client::new().get(app.url("/login")).header("x-big", "y".repeat(70_000)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }

@@ -8,6 +8,7 @@ mod config;
 mod expenses;
 mod helpers;
 mod http_security;
+mod markup;
 mod reports;
 mod room_access;
 mod socket_limits;
