@@ -288,3 +288,19 @@ async fn a_form_post_without_javascript_is_answered_with_303_and_cookies() {
     // What was typed comes back beside the error, except the password.
     assert!(back.contains("f.login=ada") && !back.contains("wrong-password"), "{back}");
 }
+
+#[tokio::test]
+async fn names_must_show_and_read_the_right_way_round() {
+    let app = spawn_app().await;
+    let mut b = app.browser();
+    for name in ["\u{202E}nimda", "\u{200B}", "\u{3164}", "Ada\u{0}"] {
+        let form = [("name", name), ("username", "ada"), ("email", "ada@example.org"), ("password", STRONG_PASSWORD)];
+        let res = b.call("register", &form).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert_eq!(error_of(res).await["Validation"]["field"], "name");
+    }
+    let mut ada = app.signed_up("ada").await;
+    assert_eq!(ada.call("update_profile", &[("name", "👩\u{200D}💻 Ada")]).await.status(), StatusCode::OK);
+    let res = ada.call("create_room", &[("name", "\u{2066}\u{2069}"), ("topic", "")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -83,6 +83,16 @@ async fn the_csv_export_holds_the_filtered_rows_quoted_per_rfc_4180() {
          2026-03-02,\"Lunch, with \"\"Bob\"\"\",Food,12.50,EUR,\r\n"
     );
 
+    // Formulas hidden behind a byte-order mark, spaces or full-width signs are defused too;
+    // control characters never get in at all.
+    add(&mut ada, "1", "\u{feff}=1+1", "Food", "2026-03-04").await;
+    add(&mut ada, "1", "  ＝1+1", "Food", "2026-03-05").await;
+    let form = [("amount", "1"), ("description", "\u{1}=1+1"), ("category_id", "1"), ("spent_on", "2026-03-06")];
+    assert_eq!(ada.call("add_expense", &form).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = ada.get("/reports/expenses.csv?from=2026-03-04&to=2026-03-05").await.text().await.unwrap();
+    let descriptions: Vec<&str> = body.lines().skip(1).map(|l| l.split(',').nth(1).unwrap()).collect();
+    assert_eq!(descriptions, ["'＝1+1", "'\u{feff}=1+1"]);
+
     let visitor = reqwest::get(app.url("/reports/expenses.csv")).await.unwrap();
     assert_eq!(visitor.status(), StatusCode::UNAUTHORIZED);
     let bad = ada.get("/reports/expenses.csv?from=nope").await;
