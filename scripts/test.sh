@@ -44,6 +44,9 @@ fi
 say "checking the wasm dependency tree"
 scripts/check-wasm-deps.sh
 
+say "fuzzing every decoder of untrusted input, 30 s each"
+scripts/fuzz.sh 30
+
 build_site
 say "Playwright suite (JavaScript on and off)"
 cd end2end

@@ -106,11 +106,8 @@ fn strip_stale_form_errors(req: &mut Request) {
     }
 }
 
-/// Query-parameter prefix of a form value kept across a failed no-JS post (`f.amount=12`).
-const KEPT_PREFIX: &str = "f.";
-/// Query parameters that sign what a failed post carries back, and when it was signed.
-const SIG: &str = "__sig";
-const SIGNED_AT: &str = "__t";
+use app::models::form_link::{KEPT_PREFIX, SIG, SIGNED_AT, carried, carried_pairs, value_of, without_carried};
+
 const FORM_LINK_PURPOSE: &str = "huddle form link";
 /// A signed form-error link is honoured this long (a page reload after a refused post).
 const FORM_LINK_TTL_SECS: i64 = 600;
@@ -119,16 +116,9 @@ const FORM_LINK_TTL_SECS: i64 = 600;
 #[derive(Clone)]
 pub struct FormLinks(pub Arc<Vec<u8>>);
 
-/// A query parameter that a failed no-JS post carries back to its page: Leptos' error
-/// (`__path`, `__err`) and the kept values (`f.<field>`).
-fn carried(key: &str) -> bool {
-    key == "__path" || key == "__err" || key.starts_with(KEPT_PREFIX)
-}
-
 /// What the signature covers: the page's path, the time, and every carried pair in order.
 fn form_link_tag(secret: &[u8], path: &str, query: &str, signed_at: &str, check: Option<&[u8]>) -> Option<Vec<u8>> {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| carried(k)).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs = carried_pairs(query);
     let mut parts: Vec<&[u8]> = vec![path.as_bytes(), signed_at.as_bytes()];
     for (k, v) in &pairs {
         parts.extend([k.as_bytes(), v.as_bytes()]);
@@ -151,17 +141,10 @@ fn sign_form_link(secret: &[u8], location: &str, now_secs: i64) -> String {
 
 /// Whether the carried parameters of a page's query were signed by this server, lately.
 fn form_link_is_genuine(secret: &[u8], path: &str, query: &str, now_secs: i64) -> bool {
-    let value = |key: &str| form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned());
-    let (Some(signed_at), Some(sig)) = (value(SIGNED_AT), value(SIG)) else { return false };
+    let (Some(signed_at), Some(sig)) = (value_of(query, SIGNED_AT), value_of(query, SIG)) else { return false };
     let fresh = signed_at.parse::<i64>().is_ok_and(|t| (0..=FORM_LINK_TTL_SECS).contains(&(now_secs - t)));
     let tag = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap_or_default();
     fresh && form_link_tag(secret, path, query, &signed_at, Some(&tag)).is_some()
-}
-
-/// The query without what a form post carried back (and its signature).
-fn without_carried(query: &str) -> String {
-    let kept = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| !carried(k) && k != SIG && k != SIGNED_AT);
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish()
 }
 
 fn now_secs() -> i64 {

@@ -4,6 +4,7 @@ pub mod budget;
 pub mod chat;
 pub mod error;
 pub mod expense;
+pub mod form_link;
 pub mod money;
 pub mod text;
 pub mod time;

@@ -69,6 +69,16 @@ pub fn body_problem(s: &str) -> Option<&'static str> {
     s.chars().any(bad).then_some("Remove the control or direction-changing characters from the text.")
 }
 
+/// Text a spreadsheet would run as a formula, with a leading apostrophe (OWASP CSV injection).
+/// Spreadsheets skip leading controls, a byte-order mark and spaces before deciding, and read
+/// the full-width and small forms of = + - @ as the ASCII ones: so does this.
+pub fn defuse_formula(s: &str) -> String {
+    let skipped = |c: &char| c.is_control() || c.is_whitespace() || is_format(*c);
+    let first = s.chars().find(|c| !skipped(c));
+    let formula = matches!(first, Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠' | '﹦' | '﹢' | '﹣' | '﹫'));
+    if formula || s.starts_with(['\t', '\r']) { format!("'{s}") } else { s.to_string() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +98,17 @@ mod tests {
         for good in ["Ada Lovelace", "Zoë", "李雷", "محمد", "👩\u{200D}💻 team", "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}", "می\u{200C}خواهم"] {
             assert_eq!(name_problem(good), None, "{good:?}");
         }
+    }
+
+    #[test]
+    fn formulas_are_defused_behind_whatever_hides_them() {
+        assert_eq!(defuse_formula("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(defuse_formula("Lunch"), "Lunch");
+        assert_eq!(defuse_formula("-5 refund"), "'-5 refund");
+        for sneaky in ["\u{1}=1+1", "\u{feff}=1+1", "\u{0}=1", "＝1+1", "  @SUM(A1)", "\t=1", "\r+1", "\u{200b}=1", "﹦1"] {
+            assert!(defuse_formula(sneaky).starts_with('\''), "{sneaky:?}");
+        }
+        assert_eq!(defuse_formula("Lunch = good"), "Lunch = good");
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
         let bad = || FieldError::new(Self::FIELD, "Enter an email address like name@example.com.");
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control() || super::text::is_format(c)) {
             return Err(bad());
         }
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
