@@ -7,6 +7,7 @@
 //! `cargo run -p server --release --example bench_chat -- load --rooms 10 --clients 50 --rate 2 --secs 20`
 //! `cargo run -p server --release --example bench_chat -- ramp --rooms 10 --clients 50`
 //! `cargo run -p server --release --example bench_chat -- idle --sockets 10000 --users 100`
+//! `cargo run -p server --release --example bench_chat -- big-frames --sockets 100 --bytes 1048576`
 
 use app::models::ws::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
@@ -30,6 +31,7 @@ struct Args {
     secs: u64,
     sockets: usize,
     users: usize,
+    bytes: usize,
     bin: String,
 }
 
@@ -45,6 +47,7 @@ fn args() -> Args {
         secs: num("--secs", 20.0) as u64,
         sockets: num("--sockets", 10_000.0) as usize,
         users: num("--users", 100.0) as usize,
+        bytes: num("--bytes", 1_048_576.0) as usize,
         bin: get("--bin").unwrap_or_else(|| "target/release/huddle".into()),
     }
 }
@@ -337,6 +340,43 @@ async fn idle(server: &Server, n: usize, users: usize) -> String {
     )
 }
 
+/// Opens `n` sockets that each send one frame of `bytes` and then stay; prints how many the
+/// server closed and what the survivors cost it in memory. A refused frame must leave nothing
+/// behind: a closed socket costs nothing, a kept one no more than an idle one.
+async fn big_frames(server: &Server, n: usize, bytes: usize, users: usize) -> String {
+    let users = populate(&server.base, 1, users).await;
+    let cookies = &users[0].1;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, before) = server.usage();
+    let frame = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(bytes.saturating_sub(24)));
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut ws = connect(&server.base, &cookies[i % cookies.len()]).await;
+        let _ = ws.send(Message::text(frame.clone())).await;
+        sockets.push(ws);
+    }
+    // Read whatever each socket is told until it closes or a second of quiet passes.
+    let mut closed = 0;
+    for ws in &mut sockets {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => {
+                    closed += 1;
+                    break;
+                }
+                Ok(Some(Ok(_))) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, after) = server.usage();
+    let per_socket_kib = (after - before) * 1024.0 / n as f64;
+    format!(
+        r#"{{"scenario":"big_frames","sockets":{n},"frame_bytes":{bytes},"closed_by_server":{closed},"server_rss_before_mib":{before:.1},"server_rss_after_mib":{after:.1},"kib_per_socket":{per_socket_kib:.2}}}"#
+    )
+}
+
 #[tokio::main]
 async fn main() {
     START.get_or_init(Instant::now);
@@ -351,6 +391,7 @@ async fn main() {
     }
     match a.mode.as_str() {
         "idle" => println!("{}", idle(&server, a.sockets, a.users).await),
+        "big-frames" => println!("{}", big_frames(&server, a.sockets, a.bytes, a.users).await),
         "ramp" => {
             let rooms = populate(&server.base, a.rooms, a.clients).await;
             for rate in [1.0, 2.0, 4.0, 6.0, 8.0, 10.0] {

@@ -29,7 +29,7 @@ pub struct TestApp {
 static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Which backend this run tests: SQLite unless `HUDDLE_TEST_DATABASE=postgres`.
-fn on_postgres() -> bool {
+pub fn on_postgres() -> bool {
     std::env::var("HUDDLE_TEST_DATABASE").is_ok_and(|v| v == "postgres")
 }
 

@@ -46,3 +46,40 @@ async fn readiness_reports_the_database() {
     let res = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn rooms_made_before_invite_links_become_private_each_with_its_own_fresh_link() {
+    use sqlx::Connection;
+    let database = TestDatabase::create().await;
+    // The schema as it was before migration 0007, with two rooms anyone could join by number.
+    let folder = if crate::helpers::on_postgres() { "postgres" } else { "sqlite" };
+    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new(&format!("{}/../migrations/{folder}", env!("CARGO_MANIFEST_DIR"))))
+        .await
+        .unwrap();
+    before.migrations = before.migrations.iter().filter(|m| m.version <= 6).cloned().collect::<Vec<_>>().into();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&database.url).await.unwrap();
+    before.run(&mut conn).await.unwrap();
+    sqlx::query(
+        "insert into users (name, username, username_key, email, email_key, password_hash, created_at)
+         values ('Ada', 'ada', 'ada', 'a@example.org', 'a@example.org', 'x', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for name in ["Old one", "Old two"] {
+        sqlx::query("insert into rooms (kind, name, created_by, last_activity_at, created_at) values ('group', $1, 1, 0, 0)")
+            .bind(name)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let pool = db::connect_and_migrate(&database.url).await.unwrap();
+    let rooms: Vec<(String, String)> = sqlx::query_as("select visibility, invite_nonce from rooms order by id").fetch_all(&pool).await.unwrap();
+    assert_eq!(rooms.len(), 2);
+    assert!(rooms.iter().all(|(visibility, nonce)| visibility == "private" && nonce.len() == 32), "{rooms:?}");
+    assert_ne!(rooms[0].1, rooms[1].1, "each room its own link");
+    pool.close().await;
+}
