@@ -298,7 +298,7 @@ pub async fn regenerate_invite(room: i64, expires_in_hours: String, max_uses: St
         let hours = optional_count(&expires_in_hours, "expires_in_hours", 24 * 365)?;
         let max_uses = optional_count(&max_uses, "max_uses", 10_000)?;
         if !access::require(&state.db, room, s.user_id).await?.can_invite() {
-            return Err(AppError::NotFound);
+            return Err(AppError::Forbidden);
         }
         let expires_at = hours.map(|h| now_ms() + h * 3_600_000);
         db::chat::regenerate_invite(&state.db, room, expires_at, max_uses).await?;
@@ -328,7 +328,7 @@ pub async fn add_member(room: i64, username: String) -> Result<(), AppError> {
         let s = ctx::require_session()?;
         let name = Username::parse(&username)?;
         if !access::require(&state.db, room, s.user_id).await?.can_invite() {
-            return Err(AppError::NotFound);
+            return Err(AppError::Forbidden);
         }
         let unknown = || AppError::Validation { field: "username".into(), message: "Nobody has that username.".into() };
         let user = db::users::by_username_key(&state.db, &name.key()).await?.ok_or_else(unknown)?;

@@ -123,7 +123,9 @@ async fn the_creator_may_let_every_member_invite() {
     let room = create_room(&mut ada, "Team").await;
     join(&mut ada, &mut bob, room).await;
     let r = room.to_string();
-    assert_eq!(bob.call("add_member", &[("room", &r), ("username", "cyd")]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.call("add_member", &[("room", &r), ("username", "cyd")]).await.status(), StatusCode::FORBIDDEN);
+    let mut eve = app.signed_up("eve").await;
+    assert_eq!(eve.call("add_member", &[("room", &r), ("username", "eve")]).await.status(), StatusCode::NOT_FOUND, "a stranger learns nothing");
     assert_eq!(bob.call("room_access", &[("room", &r), ("visibility", "public")]).await.status(), StatusCode::FORBIDDEN);
 
     let res = ada.call("room_access", &[("room", &r), ("visibility", "private"), ("members_invite", "on")]).await;
