@@ -121,6 +121,8 @@ fn Layout() -> impl IntoView {
     // Effects run only in the browser: this marks the page once the app is live (tests wait on it).
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    crate::components::failures::watch_hydration(hydrated.read_only(), std::time::Duration::from_secs(10));
     provide_context(Hydrated(hydrated.read_only()));
     view! {
         <Nav/>

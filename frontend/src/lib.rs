@@ -2,6 +2,11 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // A panic stops the app (and hydration with it): show it in the console as before, and tell
+    // the server, so a page that never came alive is seen in the server's log.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        app::components::failures::report(&format!("panic: {info}"));
+    }));
     leptos::mount::hydrate_body(app::App);
 }

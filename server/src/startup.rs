@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::middleware::{self, AllowedOrigins, FormLinks};
-use app::server::auth::{self, AuthConfig, LoginThrottle, SignupRate};
+use app::server::auth::{self, AuthConfig, LoginThrottle, AddressRate};
 use app::server::hub::Hub;
 use app::server::{AppState, db};
 use app::{App, shell};
@@ -74,7 +74,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
     let state = AppState {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(Duration::from_secs(60))),
-        signups: Arc::new(SignupRate::per_hour(config.signups_per_hour)),
+        signups: Arc::new(AddressRate::per_hour(config.signups_per_hour)),
+        client_reports: Arc::new(AddressRate::per_minute(10)),
         default_currency: config.default_currency,
         hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps),
         db,
@@ -89,6 +90,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
         .route("/ws", get(crate::ws::upgrade))
         .route("/auth/renew", post(crate::ws::renew))
+        .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))

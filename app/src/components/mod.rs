@@ -3,5 +3,6 @@
 pub mod budget;
 pub mod chart;
 pub mod chat;
+pub mod failures;
 pub mod form;
 pub mod nav;

@@ -1,6 +1,6 @@
 //! The state every handler and server function reaches.
 
-use super::auth::{AuthConfig, LoginThrottle, SignupRate};
+use super::auth::{AuthConfig, LoginThrottle, AddressRate};
 use super::db::Db;
 use super::hub::Hub;
 use crate::models::money::Currency;
@@ -13,7 +13,9 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<AuthConfig>,
     pub throttle: Arc<LoginThrottle>,
-    pub signups: Arc<SignupRate>,
+    pub signups: Arc<AddressRate>,
+    /// Browser failure reports per address.
+    pub client_reports: Arc<AddressRate>,
     /// The currency new accounts start with.
     pub default_currency: &'static Currency,
     /// Realtime fan-out to WebSocket connections.

@@ -141,3 +141,17 @@ async fn a_client_slow_with_its_headers_or_idle_is_disconnected_and_huge_headers
     let res = reqwest::Client::new().get(app.url("/login")).header("x-big", "y".repeat(70_000)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn a_browser_failure_report_is_taken_ten_times_a_minute_per_address() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let send = |origin: &str| {
+        client.post(app.url("/client-errors")).header("origin", origin.to_string()).body("/chat\npanic: hydration failed").send()
+    };
+    for _ in 0..10 {
+        assert_eq!(send(&app.url("")).await.unwrap().status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(send(&app.url("")).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(send("http://evil.example").await.unwrap().status(), StatusCode::FORBIDDEN);
+}

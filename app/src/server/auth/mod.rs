@@ -7,7 +7,7 @@ pub mod throttle;
 pub mod tokens;
 
 pub use session::{authenticate, CurrentSession};
-pub use throttle::{LoginThrottle, SignupRate};
+pub use throttle::{LoginThrottle, AddressRate};
 
 use std::time::Duration;
 

@@ -86,13 +86,19 @@ fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
     }
 }
 
-/// Accounts one client address may create per hour (each costs an argon2 hash).
-pub struct SignupRate(DefaultKeyedRateLimiter<String>);
+/// How often one client address may do something: sign up (each costs an argon2 hash),
+/// report a browser failure.
+pub struct AddressRate(DefaultKeyedRateLimiter<String>);
 
-impl SignupRate {
+impl AddressRate {
     pub fn per_hour(n: u32) -> Self {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         Self(RateLimiter::keyed(Quota::per_hour(n)))
+    }
+
+    pub fn per_minute(n: u32) -> Self {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        Self(RateLimiter::keyed(Quota::per_minute(n)))
     }
 
     /// `Ok` if `address` may sign up now; else how long until it may.
@@ -144,7 +150,7 @@ mod tests {
 
     #[test]
     fn sign_ups_are_limited_per_address() {
-        let rate = SignupRate::per_hour(3);
+        let rate = AddressRate::per_hour(3);
         assert!((0..3).all(|_| rate.check("10.0.0.1").is_ok()));
         assert!(rate.check("10.0.0.1").unwrap_err() > Duration::from_secs(60));
         assert!(rate.check("10.0.0.2").is_ok());
