@@ -13,10 +13,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::{SsrMode, path};
 
-/// The document around every server-rendered page.
+/// The document around every server-rendered page. Its Content Security Policy, with this
+/// response's nonce, is set by the server's `security_headers` middleware (see [`CspNonce`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,21 +33,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Only our own files and the inline scripts Leptos marks with this response's nonce may run.
+/// The nonce of one response's inline scripts, chosen by the server's middleware before the page
+/// renders and put in the request's extensions; the middleware writes the policy header with it.
+/// (The policy used to be set from the shell through `ResponseOptions`; now and then it never
+/// reached the response, the browser fell back to `default-src 'none'` and the page was never
+/// hydrated.)
 #[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    use leptos::nonce::use_nonce;
-    let (Some(nonce), Some(res)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
-        return;
-    };
-    let policy = format!(
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// Makes Leptos mark its inline scripts with the middleware's nonce: run as the additional
+/// context of every rendered route (after Leptos' own, which it replaces).
+#[cfg(feature = "ssr")]
+pub fn provide_request_nonce() {
+    let nonce = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned());
+    if let Some(CspNonce(nonce)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
+    }
+}
+
+/// The policy of a page whose inline scripts carry `nonce`: our own files, those scripts, and
+/// the wasm, nothing else.
+#[cfg(feature = "ssr")]
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
-    );
-    if let Ok(value) = http::HeaderValue::try_from(policy) {
-        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
+    )
 }
 
 /// The signed-in user and the actions that end a login, shared through context.

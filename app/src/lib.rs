@@ -9,3 +9,5 @@ pub mod pages;
 pub mod server;
 
 pub use app::{App, shell};
+#[cfg(feature = "ssr")]
+pub use app::{CspNonce, content_security_policy, provide_request_nonce};

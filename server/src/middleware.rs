@@ -69,6 +69,9 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     if post {
         strip_stale_form_errors(&mut req);
     }
+    // Chosen here, so the page's inline scripts and the policy header cannot disagree.
+    let nonce = new_nonce();
+    req.extensions_mut().insert(app::CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
     if post && res.status() == StatusCode::FOUND {
         *res.status_mut() = StatusCode::SEE_OTHER;
@@ -77,12 +80,24 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     if is_private(h) {
         h.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     }
-    h.entry(CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"));
+    let html = h.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let policy = match html {
+        true => HeaderValue::try_from(app::content_security_policy(&nonce)).ok(),
+        false => None,
+    };
+    h.insert(CONTENT_SECURITY_POLICY, policy.unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
+}
+
+/// 128 random bits, base64url: a fresh script nonce for one response.
+fn new_nonce() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
 /// Pages, server-function answers, CSV and plain-text answers may hold a signed-in user's data:

@@ -155,3 +155,23 @@ async fn a_browser_failure_report_is_taken_ten_times_a_minute_per_address() {
     assert_eq!(send(&app.url("")).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(send("http://evil.example").await.unwrap().status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn every_page_of_many_at_once_carries_the_nonce_its_scripts_carry() {
+    let app = spawn_app().await;
+    let loads = (0..60).map(|i| {
+        let url = app.url(["/login", "/register", "/no/such/page"][i % 3]);
+        async move {
+            let res = reqwest::get(url).await.unwrap();
+            let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+            let nonce = csp.split("'nonce-").nth(1).expect("a page's policy has a nonce").split('\'').next().unwrap().to_string();
+            let body = res.text().await.unwrap();
+            assert!(body.contains(&format!("nonce=\"{nonce}\"")), "the scripts carry the header's nonce");
+            nonce
+        }
+    });
+    let mut nonces = futures::future::join_all(loads).await;
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 60, "a fresh nonce per response");
+}
