@@ -191,6 +191,30 @@ test('a private room is joined through its invite link, a public one from the di
   const line = cy.page.getByTestId('public-rooms').locator('li', { hasText: name });
   await line.getByRole('button', { name: 'Join' }).click();
   await expect(cy.page.getByTestId('compose')).toBeVisible();
+
+  // Ada replaces the link. Dan, signed out, opens the old one: he signs up on the way and lands
+  // back on it, where it says it no longer works; the new one lets him in.
+  await open(ada.page, new URL(roomUrl).pathname, info);
+  await ada.page.getByRole('button', { name: 'New link (the old one stops working)' }).click();
+  await expect(ada.page.getByTestId('invite-link')).not.toHaveValue(new URL(invite).pathname);
+  const fresh = await inviteLink(ada.page);
+  const context = await browser.newContext();
+  const dan = await context.newPage();
+  await dan.goto(new URL(invite).pathname);
+  await expect(dan).toHaveURL(/\/login\?next=/);
+  await dan.getByRole('link', { name: 'Create an account' }).click();
+  await expect(dan).toHaveURL(/\/register\?next=/);
+  const username = uniqueName('dan');
+  await dan.getByLabel('Name', { exact: true }).fill('Dan');
+  await dan.getByLabel('Username', { exact: true }).fill(username);
+  await dan.getByLabel('Email', { exact: true }).fill(`${username}@example.org`);
+  await dan.getByLabel('Password', { exact: true }).fill('violet-otter-harbour-42');
+  await dan.getByRole('button', { name: 'Create account' }).click();
+  await expect(dan.getByTestId('invite-error')).toHaveText('This invite link is invalid or has expired.');
+  await open(dan, new URL(fresh).pathname, info);
+  await dan.getByRole('button', { name: 'Join this room' }).click();
+  await expect(dan.getByTestId('compose')).toBeVisible();
+  await context.close();
   for (const p of [ada, bob, cy]) await p.close();
 });
 

@@ -69,9 +69,12 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     if post {
         strip_stale_form_errors(&mut req);
     }
-    // Chosen here, so the page's inline scripts and the policy header cannot disagree.
-    let nonce = new_nonce();
-    req.extensions_mut().insert(app::CspNonce(nonce.clone()));
+    // Chosen here, so the page's inline scripts and the policy header cannot disagree. Pages
+    // are answers to GET (a failed form post is a redirect); nothing else needs a nonce.
+    let nonce = matches!(*req.method(), Method::GET | Method::HEAD).then(|| app::server::signing::random_token(16));
+    if let Some(nonce) = &nonce {
+        req.extensions_mut().insert(app::CspNonce(nonce.clone()));
+    }
     let mut res = next.run(req).await;
     if post && res.status() == StatusCode::FOUND {
         *res.status_mut() = StatusCode::SEE_OTHER;
@@ -81,23 +84,12 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
         h.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     }
     let html = h.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    let policy = match html {
-        true => HeaderValue::try_from(app::content_security_policy(&nonce)).ok(),
-        false => None,
-    };
+    let policy = nonce.filter(|_| html).and_then(|n| HeaderValue::try_from(app::content_security_policy(&n)).ok());
     h.insert(CONTENT_SECURITY_POLICY, policy.unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
-}
-
-/// 128 random bits, base64url: a fresh script nonce for one response.
-fn new_nonce() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
 /// Pages, server-function answers, CSV and plain-text answers may hold a signed-in user's data:
@@ -132,24 +124,28 @@ const FORM_LINK_TTL_SECS: i64 = 600;
 pub struct FormLinks(pub Arc<Vec<u8>>);
 
 /// What the signature covers: the page's path, the time, and every carried pair in order.
-fn form_link_tag(secret: &[u8], path: &str, query: &str, signed_at: &str, check: Option<&[u8]>) -> Option<Vec<u8>> {
-    let pairs = carried_pairs(query);
-    let mut parts: Vec<&[u8]> = vec![path.as_bytes(), signed_at.as_bytes()];
-    for (k, v) in &pairs {
-        parts.extend([k.as_bytes(), v.as_bytes()]);
+fn form_link_parts(path: &str, query: &str, signed_at: &str) -> Vec<Vec<u8>> {
+    let mut parts = vec![path.as_bytes().to_vec(), signed_at.as_bytes().to_vec()];
+    for (k, v) in carried_pairs(query) {
+        parts.extend([k.into_bytes(), v.into_bytes()]);
     }
-    match check {
-        None => Some(app::server::signing::tag(secret, FORM_LINK_PURPOSE, &parts, 16)),
-        Some(tag) => app::server::signing::verify(secret, FORM_LINK_PURPOSE, &parts, tag).then(Vec::new),
-    }
+    parts
 }
 
-/// Signs the carried parameters of a redirect back to a form's page.
+fn as_slices(parts: &[Vec<u8>]) -> Vec<&[u8]> {
+    parts.iter().map(Vec::as_slice).collect()
+}
+
+/// Signs the carried parameters of a redirect back to a form's page (it has a query: `__err`).
 fn sign_form_link(secret: &[u8], location: &str, now_secs: i64) -> String {
     let (base, query) = location.split_once('?').unwrap_or((location, ""));
-    let path = &base[origin_of(base).len()..];
+    let path = match &base[origin_of(base).len()..] {
+        "" => "/",
+        path => path,
+    };
     let signed_at = now_secs.to_string();
-    let tag = form_link_tag(secret, if path.is_empty() { "/" } else { path }, query, &signed_at, None).unwrap_or_default();
+    let parts = form_link_parts(path, query, &signed_at);
+    let tag = app::server::signing::tag(secret, FORM_LINK_PURPOSE, &as_slices(&parts), 16);
     let sig = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, tag);
     format!("{location}&{SIGNED_AT}={signed_at}&{SIG}={sig}")
 }
@@ -159,7 +155,8 @@ fn form_link_is_genuine(secret: &[u8], path: &str, query: &str, now_secs: i64) -
     let (Some(signed_at), Some(sig)) = (value_of(query, SIGNED_AT), value_of(query, SIG)) else { return false };
     let fresh = signed_at.parse::<i64>().is_ok_and(|t| (0..=FORM_LINK_TTL_SECS).contains(&(now_secs - t)));
     let tag = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).unwrap_or_default();
-    fresh && form_link_tag(secret, path, query, &signed_at, Some(&tag)).is_some()
+    let parts = form_link_parts(path, query, &signed_at);
+    fresh && app::server::signing::verify(secret, FORM_LINK_PURPOSE, &as_slices(&parts), &tag)
 }
 
 fn now_secs() -> i64 {

@@ -41,12 +41,7 @@ pub async fn upgrade(
         return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
     };
     // The access token may outlive its login (logged out, revoked): the login must be live.
-    let live = db::sessions::is_live(&state.db, session.user_id, session.session_id, now_ms()).await;
-    let user = match live {
-        Ok(true) => db::users::by_id(&state.db, session.user_id).await,
-        Ok(false) => Ok(None),
-        Err(e) => Err(e),
-    };
+    let user = db::users::by_live_session(&state.db, session.user_id, session.session_id, now_ms()).await;
     let user = match user {
         Ok(Some(user)) => user,
         Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),

@@ -12,9 +12,9 @@ use crate::{
 #[cfg(feature = "ssr")]
 use std::time::Instant;
 
-/// Creates an account and signs it in.
+/// Creates an account and signs it in, then opens `next` (a path on this site) or the home page.
 #[server(endpoint = "register")]
-pub async fn register(name: String, username: String, email: String, password: String) -> Result<(), AppError> {
+pub async fn register(name: String, username: String, email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let name = DisplayName::parse(&name)?;
@@ -41,7 +41,7 @@ pub async fn register(name: String, username: String, email: String, password: S
         let user_id = db::users::create(&state.db, &new).await.map_err(taken_field)?;
         let (_, cookies) = auth::session::start_login(&state, user_id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
-        leptos_axum::redirect("/");
+        leptos_axum::redirect(next.as_deref().and_then(crate::models::local_path).unwrap_or("/"));
         Ok(())
     })
     .await
@@ -62,9 +62,9 @@ fn taken_field(e: sqlx::Error) -> AppError {
     }
 }
 
-/// Signs in with a username or email and a password.
+/// Signs in with a username or email and a password, then opens `next` (a path on this site) or home.
 #[server(endpoint = "login")]
-pub async fn login(login: String, password: String) -> Result<(), AppError> {
+pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let name = LoginName::parse(&login)?;
@@ -96,7 +96,7 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
         state.throttle.clear(&account_key);
         let (_, cookies) = auth::session::start_login(&state, user.id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
-        leptos_axum::redirect("/");
+        leptos_axum::redirect(next.as_deref().and_then(crate::models::local_path).unwrap_or("/"));
         Ok(())
     })
     .await

@@ -1,6 +1,6 @@
 //! Register, log in, and the profile.
 
-use super::{SignedIn, SignedOut};
+use super::{SignedIn, SignedOut, next_page};
 use crate::api::auth::{ChangePassword, Login, Register, UpdateProfile};
 use crate::api::expenses::{SetCurrency, SetTimeZone, list_time_zones};
 use crate::models::money::CURRENCIES;
@@ -28,6 +28,20 @@ fn check_login(s: &str) -> Result<(), FieldError> {
     LoginName::parse(s).map(drop)
 }
 
+/// Carries the page to return to after signing in through the form.
+#[component]
+fn NextPage() -> impl IntoView {
+    next_page().map(|next| view! { <input type="hidden" name="next" value=next/> })
+}
+
+/// `path` keeping this page's `next`.
+fn with_next(path: &'static str) -> String {
+    match next_page() {
+        Some(next) => format!("{path}?next={}", crate::models::url_encode(&next)),
+        None => path.to_string(),
+    }
+}
+
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
@@ -42,11 +56,12 @@ pub fn RegisterPage() -> impl IntoView {
                     <Field value name="username" label="Username" autocomplete="username" check=check_username/>
                     <Field value name="email" label="Email" kind="email" autocomplete="email" check=check_email/>
                     <Field value name="password" label="Password" kind="password" autocomplete="new-password" check=check_password/>
+                    <NextPage/>
                     <p class="hint">"At least 10 characters; a few unrelated words work well."</p>
                     <FormError value/>
                     <Submit pending=action.pending() label="Create account" busy="Creating…"/>
                 </ActionForm>
-                <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+                <p>"Already have an account? " <A href=with_next("/login")>"Log in"</A></p>
             </section>
         }/>
     }
@@ -64,10 +79,11 @@ pub fn LoginPage() -> impl IntoView {
                 <ActionForm action=action attr:class="stack">
                     <Field value name="login" label="Username or email" autocomplete="username" check=check_login/>
                     <Field value name="password" label="Password" kind="password" autocomplete="current-password"/>
+                    <NextPage/>
                     <FormError value/>
                     <Submit pending=action.pending() label="Log in" busy="Logging in…"/>
                 </ActionForm>
-                <p>"New here? " <A href="/register">"Create an account"</A></p>
+                <p>"New here? " <A href=with_next("/register")>"Create an account"</A></p>
             </section>
         }/>
     }

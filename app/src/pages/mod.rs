@@ -38,13 +38,28 @@ where
                 Suspend::new(async move {
                     match session.user.await {
                         Ok(Some(user)) => page(user).into_any(),
-                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                        // Back here after signing in: an invite link survives the login.
+                        Ok(None) => view! { <Redirect path=login_then_back()/> }.into_any(),
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     }
                 })
             }}
         </Suspense>
     }
+}
+
+/// `/login?next=<this page>`.
+fn login_then_back() -> String {
+    let here = leptos_router::hooks::use_location();
+    let (path, search) = (here.pathname.get_untracked(), here.search.get_untracked());
+    let target = if search.is_empty() { path } else { format!("{path}?{search}") };
+    format!("/login?next={}", crate::models::url_encode(&target))
+}
+
+/// The `next` of this page's URL, if it is a path on this site.
+pub fn next_page() -> Option<String> {
+    let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next"))?;
+    crate::models::local_path(&next).map(str::to_string)
 }
 
 /// Renders `page` for visitors; sends a signed-in user home.

@@ -1,5 +1,6 @@
 //! HMAC-SHA256 tags under the server secret, one purpose string per use, so a tag made for
-//! one thing (an invite link, a form-error link) is never valid for another.
+//! one thing (an invite link, a form-error link) is never valid for another; and the random
+//! tokens everything else needs (refresh tokens, invite nonces, script nonces).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -25,6 +26,15 @@ pub fn tag(secret: &[u8], purpose: &str, parts: &[&[u8]], len: usize) -> Vec<u8>
 /// Whether `tag` is the (possibly truncated) tag of `parts`, compared in constant time.
 pub fn verify(secret: &[u8], purpose: &str, parts: &[&[u8]], tag: &[u8]) -> bool {
     !tag.is_empty() && mac(secret, purpose, parts).verify_truncated_left(tag).is_ok()
+}
+
+/// `bytes` random bytes from the OS-seeded CSPRNG, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
 #[cfg(test)]

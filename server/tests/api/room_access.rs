@@ -199,3 +199,44 @@ async fn a_public_room_is_listed_and_anyone_signed_in_may_join() {
     let mut cy = app.signed_up("cyd").await;
     assert_eq!(cy.call("chat_room", &[("room", &public.to_string())]).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_invite_link_opened_signed_out_comes_back_after_signing_in() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let room = create_room(&mut ada, "Book club").await;
+    let link = invite_link(&mut ada, room).await;
+    app.signed_up("bob").await;
+
+    let mut bob = app.browser();
+    let res = bob.get(&link).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let to_login = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to_login.starts_with("/login?next=%2Fchat%2Fjoin%2F"), "{to_login}");
+    // The login page carries it into its form; the form post goes there.
+    let page = bob.get(&to_login).await.text().await.unwrap();
+    assert!(page.contains(&format!(r#"name="next" value="{link}""#)), "the form keeps where to go next");
+    let res = bob.form_post("login", &to_login, &[("login", "bob"), ("password", crate::helpers::STRONG_PASSWORD), ("next", &link)]).await;
+    assert_eq!(res.headers()["location"], link.as_str());
+    // Only to a page of this site.
+    for elsewhere in ["https://evil.example/", "//evil.example/", "/\\evil.example"] {
+        let mut b = app.browser();
+        let res = b.form_post("login", "/login", &[("login", "bob"), ("password", crate::helpers::STRONG_PASSWORD), ("next", elsewhere)]).await;
+        assert_eq!(res.headers()["location"], "/", "{elsewhere}");
+    }
+}
+
+#[tokio::test]
+async fn removing_someone_who_is_not_a_member_changes_nothing_and_fails_nothing() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let mut bob = app.signed_up("bob").await;
+    let room = create_room(&mut ada, "Team").await;
+    let r = room.to_string();
+    let bob_id = me_id(&mut bob).await;
+    for user in [bob_id.as_str(), "999999", "-1"] {
+        assert_eq!(ada.call("remove_member", &[("room", &r), ("user_id", user)]).await.status(), StatusCode::OK, "{user}");
+    }
+    // Bob was never in the room, so he was not banned: the link still lets him in.
+    assert_eq!(join_with(&mut bob, &invite_link(&mut ada, room).await).await.0, StatusCode::OK);
+}

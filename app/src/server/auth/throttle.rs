@@ -5,9 +5,7 @@
 //! after a few failures from anywhere, each attempt on the account waits a little longer, but
 //! the right password from a fresh address always gets in. Sign-ups are limited per address.
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::{HashMap, VecDeque};
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -88,28 +86,7 @@ fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
 
 /// How often one client address may do something: sign up (each costs an argon2 hash),
 /// report a browser failure.
-pub struct AddressRate(DefaultKeyedRateLimiter<String>);
-
-impl AddressRate {
-    pub fn per_hour(n: u32) -> Self {
-        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        Self(RateLimiter::keyed(Quota::per_hour(n)))
-    }
-
-    pub fn per_minute(n: u32) -> Self {
-        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        Self(RateLimiter::keyed(Quota::per_minute(n)))
-    }
-
-    /// `Ok` if `address` may sign up now; else how long until it may.
-    pub fn check(&self, address: &str) -> Result<(), Duration> {
-        use governor::clock::{Clock, DefaultClock};
-        if self.0.len() > 100_000 {
-            self.0.retain_recent();
-        }
-        self.0.check_key(&address.to_string()).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-    }
-}
+pub type AddressRate = crate::server::hub::limits::KeyedRate<String>;
 
 #[cfg(test)]
 mod tests {
@@ -151,8 +128,9 @@ mod tests {
     #[test]
     fn sign_ups_are_limited_per_address() {
         let rate = AddressRate::per_hour(3);
-        assert!((0..3).all(|_| rate.check("10.0.0.1").is_ok()));
-        assert!(rate.check("10.0.0.1").unwrap_err() > Duration::from_secs(60));
-        assert!(rate.check("10.0.0.2").is_ok());
+        let (a, b) = ("10.0.0.1".to_string(), "10.0.0.2".to_string());
+        assert!((0..3).all(|_| rate.check(&a).is_ok()));
+        assert!(rate.check(&a).unwrap_err() > Duration::from_secs(60));
+        assert!(rate.check(&b).is_ok());
     }
 }

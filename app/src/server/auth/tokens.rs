@@ -1,9 +1,6 @@
 //! Access tokens (HS256 JWT) and refresh tokens (random, stored hashed, rotated on use).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -43,9 +40,7 @@ pub fn verify_access_claims(secret: &[u8], token: &str) -> Option<AccessClaims> 
 
 /// A fresh refresh token: 256 random bits, URL-safe.
 pub fn new_refresh_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::server::signing::random_token(32)
 }
 
 /// What is stored for a refresh token: its SHA-256, hex. The token itself has 256 bits of
@@ -129,7 +124,8 @@ mod tests {
     fn refresh_tokens_are_random_and_stored_only_as_a_hash() {
         let (a, b) = (new_refresh_token(), new_refresh_token());
         assert_ne!(a, b);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        use base64::Engine;
+        assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
         let h = hash_refresh_token(&a);
         assert_eq!(h.len(), 64);
         assert!(!h.contains(&a));

@@ -68,12 +68,9 @@ pub async fn standing(db: &Db, room: i64, user: i64) -> Result<Option<RoomStandi
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(room).bind(user).fetch_optional(db).await
 }
 
-/// A fresh invite nonce: 128 random bits, hex.
-pub fn new_invite_nonce() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// A fresh invite nonce: 128 random bits.
+fn new_invite_nonce() -> String {
+    crate::server::signing::random_token(16)
 }
 
 /// Creates a group room with its creator as the first member.
@@ -170,32 +167,42 @@ pub enum Joined {
     Refused,
 }
 
-/// Adds `user` to a public group room they are not banned from.
+/// Adds `user` to a public group room they are not banned from. The insert comes first and
+/// decides (on SQLite the transaction then holds the write lock from its first statement).
 #[tracing::instrument(skip(db))]
 pub async fn join_public(db: &Db, room: i64, user: i64, now: i64) -> Result<Joined, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let open: Option<(i64,)> = sqlx::query_as("select id from rooms where id = $1 and kind = 'group' and visibility = 'public'")
-        .bind(room)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if open.is_none() {
-        return Ok(Joined::Refused);
-    }
-    let outcome = join_unless_banned(&mut tx, room, user, now).await?;
+    let open = "exists (select 1 from rooms where id = $1 and kind = 'group' and visibility = 'public')";
+    let outcome = add_unless_banned(&mut tx, room, user, now, open).await?;
     tx.commit().await?;
     Ok(outcome)
 }
 
-async fn join_unless_banned(tx: &mut Tx<'_>, room: i64, user: i64, now: i64) -> Result<Joined, sqlx::Error> {
-    let (banned,): (i64,) = sqlx::query_as("select count(*) from room_bans where room_id = $1 and user_id = $2")
-        .bind(room)
-        .bind(user)
-        .fetch_one(&mut **tx)
-        .await?;
-    if banned > 0 {
-        return Ok(Joined::Banned);
+/// Adds `user` when `condition` holds and they are not banned, in one statement; then says why
+/// not, if not.
+async fn add_unless_banned(tx: &mut Tx<'_>, room: i64, user: i64, now: i64, condition: &'static str) -> Result<Joined, sqlx::Error> {
+    let sql = format!(
+        "insert into room_members (room_id, user_id, joined_at) select $1, $2, $3
+         where {condition} and not exists (select 1 from room_bans where room_id = $1 and user_id = $2)
+         on conflict (room_id, user_id) do nothing"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(room).bind(user).bind(now).execute(&mut **tx).await?;
+    if done.rows_affected() == 1 {
+        return Ok(Joined::Added);
     }
-    Ok(if add_member(tx, room, user, now).await? { Joined::Added } else { Joined::Already })
+    let (member, banned): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from room_members where room_id = $1 and user_id = $2),
+                (select count(*) from room_bans where room_id = $1 and user_id = $2)",
+    )
+    .bind(room)
+    .bind(user)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(match (member, banned) {
+        (m, _) if m > 0 => Joined::Already,
+        (_, b) if b > 0 => Joined::Banned,
+        _ => Joined::Refused,
+    })
 }
 
 /// Adds `user` through the invite link made from `nonce`: refused once the link was
@@ -219,7 +226,7 @@ pub async fn join_by_invite(db: &Db, room: i64, nonce: &str, user: i64, now: i64
     if counted.is_none() {
         return Ok(Joined::Refused);
     }
-    let outcome = join_unless_banned(&mut tx, room, user, now).await?;
+    let outcome = add_unless_banned(&mut tx, room, user, now, "1 = 1").await?;
     // Only a join uses the link up: a member opening it again, or a banned user, does not.
     if outcome == Joined::Added {
         tx.commit().await?;
@@ -257,6 +264,10 @@ pub async fn remove_and_ban(db: &Db, room: i64, user: i64, by: i64, now: i64) ->
         .bind(user)
         .execute(&mut *tx)
         .await?;
+    if done.rows_affected() == 0 {
+        // Not a member (or no such user): nothing to remove, nobody to ban.
+        return Ok(false);
+    }
     sqlx::query(
         "insert into room_bans (room_id, user_id, banned_by, banned_at) values ($1, $2, $3, $4)
          on conflict (room_id, user_id) do nothing",
@@ -268,7 +279,7 @@ pub async fn remove_and_ban(db: &Db, room: i64, user: i64, by: i64, now: i64) ->
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(true)
 }
 
 /// Replaces the room's invite link (every older link dies) and sets the new one's limits.

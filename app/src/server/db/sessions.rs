@@ -55,20 +55,6 @@ async fn insert_token(
     Ok(())
 }
 
-/// Whether login `session_id` of `user_id` is still live (not revoked, not expired): one
-/// lookup by primary key.
-#[tracing::instrument(skip(db))]
-pub async fn is_live(db: &Db, user_id: i64, session_id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("select id from sessions where id = $1 and user_id = $2 and revoked_at is null and expires_at > $3")
-            .bind(session_id)
-            .bind(user_id)
-            .bind(now)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.is_some())
-}
-
 #[tracing::instrument(skip_all)]
 pub async fn find_token(db: &Db, token_hash: &str) -> Result<Option<TokenRecord>, sqlx::Error> {
     sqlx::query_as(

@@ -84,6 +84,20 @@ pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
         .await
 }
 
+/// The user, only while login `session` of theirs is live (not revoked, not expired): one
+/// lookup, for a socket being opened with an access token that may have outlived its login.
+#[tracing::instrument(skip(db))]
+pub async fn by_live_session(db: &Db, id: i64, session: i64, now: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(select_user_where!(
+        "id = $1 and exists (select 1 from sessions s where s.id = $2 and s.user_id = $1 and s.revoked_at is null and s.expires_at > $3)"
+    ))
+    .bind(id)
+    .bind(session)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
 #[tracing::instrument(skip(db))]
 pub async fn by_username_key(db: &Db, key: &str) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(select_user_where!("username_key = $1"))

@@ -4,8 +4,10 @@
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,10 +91,6 @@ impl Sockets {
     pub fn saturated(&self) -> bool {
         self.counts.lock().map(|c| c.total >= self.caps.total).unwrap_or(true)
     }
-
-    pub fn open(&self) -> usize {
-        self.counts.lock().map(|c| c.total).unwrap_or(0)
-    }
 }
 
 fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
@@ -113,36 +111,50 @@ impl Drop for SocketPermit {
     }
 }
 
-/// Posts per user: 10 a second on average, bursts of 20, whichever way they come.
-pub struct PostRate(DefaultKeyedRateLimiter<i64>);
+/// A rate per key (a user, an address), GCRA by governor. Keys whose budget is full again are
+/// forgotten every few thousand checks, so the map holds only the recently active.
+pub struct KeyedRate<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+    checks: AtomicU32,
+}
 
-impl PostRate {
-    pub const PER_SECOND: u32 = 10;
-    pub const BURST: u32 = 20;
+impl<K: Hash + Eq + Clone> KeyedRate<K> {
+    const PRUNE_EVERY: u32 = 4096;
 
-    pub fn new() -> Self {
-        let quota = Quota::per_second(nonzero(Self::PER_SECOND)).allow_burst(nonzero(Self::BURST));
-        Self(RateLimiter::keyed(quota))
+    pub fn new(quota: Quota) -> Self {
+        Self { limiter: RateLimiter::keyed(quota), checks: AtomicU32::new(0) }
     }
 
-    /// `Ok` if `user` may post now; else how long until they may.
-    pub fn check(&self, user: i64) -> Result<(), Duration> {
+    /// `n` a second on average, bursts of `burst`.
+    pub fn per_second(n: u32, burst: u32) -> Self {
+        Self::new(Quota::per_second(nonzero(n)).allow_burst(nonzero(burst)))
+    }
+
+    pub fn per_minute(n: u32) -> Self {
+        Self::new(Quota::per_minute(nonzero(n)))
+    }
+
+    pub fn per_hour(n: u32) -> Self {
+        Self::new(Quota::per_hour(nonzero(n)))
+    }
+
+    /// `Ok` if `key` may act now (and counts it); else how long until it may.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
         use governor::clock::{Clock, DefaultClock};
-        self.0.check_key(&user).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-    }
-
-    /// Forgets users whose budget is full again (call now and then: keys otherwise stay).
-    pub fn forget_idle(&self) {
-        self.0.retain_recent();
-        self.0.shrink_to_fit();
+        if self.checks.fetch_add(1, Ordering::Relaxed) % Self::PRUNE_EVERY == Self::PRUNE_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(key).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 
-impl Default for PostRate {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Posts per user: 10 a second on average, bursts of 20, whichever way they come.
+pub fn post_rate() -> KeyedRate<i64> {
+    KeyedRate::per_second(POSTS_PER_SECOND, POST_BURST)
 }
+
+pub const POSTS_PER_SECOND: u32 = 10;
+pub const POST_BURST: u32 = 20;
 
 fn nonzero(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
@@ -171,10 +183,10 @@ mod tests {
 
     #[test]
     fn posts_are_limited_per_user_after_a_burst() {
-        let rate = PostRate::new();
-        let allowed = (0..30).filter(|_| rate.check(7).is_ok()).count();
-        assert_eq!(allowed, PostRate::BURST as usize);
-        assert!(rate.check(7).unwrap_err() > Duration::ZERO);
-        assert!(rate.check(8).is_ok(), "another user has their own budget");
+        let rate = post_rate();
+        let allowed = (0..30).filter(|_| rate.check(&7).is_ok()).count();
+        assert_eq!(allowed, POST_BURST as usize);
+        assert!(rate.check(&7).unwrap_err() > Duration::ZERO);
+        assert!(rate.check(&8).is_ok(), "another user has their own budget");
     }
 }

@@ -31,7 +31,7 @@ pub struct Hub {
     /// The sockets open now, against their caps.
     pub sockets: Arc<limits::Sockets>,
     /// Posts per user, by socket or by form alike.
-    post_rate: Arc<limits::PostRate>,
+    post_rate: Arc<limits::KeyedRate<i64>>,
 }
 
 /// A post waiting to be committed, and where its outcome goes.
@@ -51,8 +51,7 @@ impl Hub {
         let write_turn = Arc::new(tokio::sync::Mutex::new(()));
         let (posts, jobs) = mpsc::channel(4 * COMMIT_BATCH);
         tokio::spawn(commit_posts(db, jobs, write_turn.clone()));
-        let post_rate = Arc::new(limits::PostRate::new());
-        tokio::spawn(forget_idle_posters(Arc::downgrade(&post_rate)));
+        let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
         Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate }
     }
@@ -136,7 +135,7 @@ pub async fn send(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_i
 pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_id: &str, body: &str) -> Result<Sent, AppError> {
     let client_id = ClientId::parse(client_id)?;
     let body = MessageBody::parse(body)?;
-    hub.post_rate.check(sender).map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
+    hub.post_rate.check(&sender).map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
     let message = db::chat::NewMessage {
         room,
         sender_id: sender,
@@ -150,18 +149,6 @@ pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_
         db::chat::Posted::New(message) => Ok(Sent::New(message)),
         db::chat::Posted::Again(message) => Ok(Sent::Again(message)),
         db::chat::Posted::NotMember => Err(AppError::NotFound),
-    }
-}
-
-/// Forgets idle posters once a minute, for as long as the hub lives.
-async fn forget_idle_posters(rate: std::sync::Weak<limits::PostRate>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-    loop {
-        every.tick().await;
-        match rate.upgrade() {
-            Some(rate) => rate.forget_idle(),
-            None => return,
-        }
     }
 }
 
