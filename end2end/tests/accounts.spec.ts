@@ -6,7 +6,7 @@ test('a visitor registers, logs out and logs back in by email', async ({ page },
   await expect(page.getByTestId('nav-user')).toHaveText('Grace Hopper');
 
   await page.getByRole('button', { name: 'Log out' }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login(\?next=[^&]*)?$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
 
   await page.getByLabel('Username or email', { exact: true }).fill(`${username}@example.org`);
@@ -18,7 +18,7 @@ test('a visitor registers, logs out and logs back in by email', async ({ page },
 test('a wrong password is refused without saying which part was wrong', async ({ page }, info) => {
   const username = await register(page, info);
   await page.getByRole('button', { name: 'Log out' }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login(\?next=[^&]*)?$/);
 
   await page.getByLabel('Username or email', { exact: true }).fill(username);
   await page.getByLabel('Password', { exact: true }).fill('not-my-password-at-all');
@@ -63,7 +63,7 @@ test('the sessions page lists each login and revokes another device', async ({ p
   // The phone's refresh token is dead: once its short-lived access token is gone, it is signed out.
   await phoneContext.clearCookies({ name: 'huddle_access' });
   await open(phone, '/profile', info);
-  await expect(phone).toHaveURL(/\/login$/);
+  await expect(phone).toHaveURL(/\/login(\?next=[^&]*)?$/);
   await phoneContext.close();
 });
 

@@ -219,7 +219,8 @@ async fn pages_and_functions_for_members_refuse_visitors() {
     assert_eq!(visitor.call("sessions", &[]).await.status(), StatusCode::UNAUTHORIZED);
     let res = visitor.get("/profile").await;
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(res.headers()["location"], "/login");
+    // To the login page, which brings them back here once signed in.
+    assert_eq!(res.headers()["location"], "/login?next=%2Fprofile");
 }
 
 #[tokio::test]
