@@ -2,27 +2,41 @@
 
 use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
-use crate::models::{AppError, User};
+use crate::models::{AppError, Theme, User};
 use crate::pages::{
     InvitePage, RoomDirectoryPage,
-    BudgetsPage, CategoriesPage, ChatPage, RoomPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
+    BudgetsPage, CategoriesPage, ChatIndex, ChatPage, RoomPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::{SsrMode, path};
 
 /// The document around every server-rendered page. Its Content Security Policy, with this
 /// response's nonce, is set by the server's `security_headers` middleware (see [`CspNonce`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = page_theme();
+    // The browser's own bar matches the page: one colour per scheme the page can show.
+    let bar_colours = match theme {
+        Theme::Light => vec![("#ffffff", None)],
+        Theme::Dark => vec![("#1b2029", None)],
+        Theme::System => vec![("#ffffff", Some("(prefers-color-scheme: light)")), ("#1b2029", Some("(prefers-color-scheme: dark)"))],
+    };
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="icon" href="/favicon.ico"/>
+                {bar_colours.into_iter().map(|(c, media)| {
+                    use leptos::tachys::html::attribute::custom::CustomAttribute;
+                    leptos::html::meta().name("theme-color").content(c).attr("media", media)
+                }).collect_view()}
+                <link rel="icon" href="/favicon.ico" sizes="32x32"/>
+                <link rel="icon" href="/icon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/icon-192.png"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -31,6 +45,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The theme this browser last chose (see `cookies::THEME`), so the server renders the page in
+/// it and the first paint is already right.
+fn page_theme() -> Theme {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| crate::server::auth::cookies::read(&p.headers, crate::server::auth::cookies::THEME).map(Theme::from_db))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    Theme::System
 }
 
 /// The nonce of one response's inline scripts, chosen by the server's middleware before the page
@@ -83,8 +110,12 @@ impl Session {
         let logout_everywhere = ServerAction::<LogoutEverywhere>::new();
         let revision = RwSignal::new(0);
         let path = use_location().pathname;
+        // Moving between rooms is not a reason to ask again (the chat shell would be rebuilt).
+        let place = Memo::new(move |_| {
+            path.with(|p| if p.starts_with("/chat/") && !p.starts_with("/chat/join/") { "/chat".to_string() } else { p.clone() })
+        });
         let user = Resource::new(
-            move || (path.get(), revision.get(), logout.version().get(), logout_everywhere.version().get()),
+            move || (place.get(), revision.get(), logout.version().get(), logout_everywhere.version().get()),
             |_| current_user(),
         );
         Self { user, logout, logout_everywhere, revision }
@@ -116,7 +147,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/huddle.css"/>
-        <Title formatter=|page: String| if page.is_empty() { "Huddle".to_string() } else { format!("{page} · Huddle") }/>
+        <Title formatter=|page: String| crate::components::form::raw_text(if page.is_empty() { "Huddle".to_string() } else { format!("{page} · Huddle") })/>
         <Router>
             <Layout/>
         </Router>
@@ -150,9 +181,11 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/categories") view=CategoriesPage ssr=SsrMode::Async/>
                 <Route path=path!("/reports") view=ReportsPage ssr=SsrMode::Async/>
                 <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
-                <Route path=path!("/chat") view=ChatPage ssr=SsrMode::Async/>
-                <Route path=path!("/chat/:id") view=RoomPage ssr=SsrMode::Async/>
                 <Route path=path!("/chat/join/:token") view=InvitePage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/chat") view=ChatPage ssr=SsrMode::Async>
+                    <Route path=path!("") view=ChatIndex ssr=SsrMode::Async/>
+                    <Route path=path!(":id") view=RoomPage ssr=SsrMode::Async/>
+                </ParentRoute>
                 <Route path=path!("/rooms") view=RoomDirectoryPage ssr=SsrMode::Async/>
             </Routes>
         </main>

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Huddle's application: shared models, server functions, pages and (with `ssr`) the server side.
 
 pub mod api;

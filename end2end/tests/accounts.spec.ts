@@ -1,11 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { PASSWORD, jsEnabled, open, register, uniqueName } from './helpers';
+import { PASSWORD, jsEnabled, logOut, open, register, uniqueName } from './helpers';
 
 test('a visitor registers, logs out and logs back in by email', async ({ page }, info) => {
   const username = await register(page, info);
   await expect(page.getByTestId('nav-user')).toHaveText('Grace Hopper');
 
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await logOut(page);
   await expect(page).toHaveURL(/\/login(\?next=[^&]*)?$/);
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
 
@@ -17,7 +17,7 @@ test('a visitor registers, logs out and logs back in by email', async ({ page },
 
 test('a wrong password is refused without saying which part was wrong', async ({ page }, info) => {
   const username = await register(page, info);
-  await page.getByRole('button', { name: 'Log out' }).click();
+  await logOut(page);
   await expect(page).toHaveURL(/\/login(\?next=[^&]*)?$/);
 
   await page.getByLabel('Username or email', { exact: true }).fill(username);

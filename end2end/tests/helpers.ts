@@ -42,3 +42,9 @@ export async function addExpense(page: Page, amount: string, description: string
   await form.getByRole('button', { name: 'Add expense' }).click();
   await expect(page.getByTestId('expenses').getByRole('link', { name: description })).toBeVisible();
 }
+
+/** Logs out through the user menu in the top bar. */
+export async function logOut(page: Page) {
+  await page.getByTestId('nav-user').click();
+  await page.getByRole('button', { name: 'Log out' }).click();
+}

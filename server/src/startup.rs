@@ -80,6 +80,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps),
         db,
         leptos_options: leptos_options.clone(),
+        public_url: config.public_url.as_deref().map(Into::into),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));

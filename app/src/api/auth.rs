@@ -96,6 +96,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         state.throttle.clear(&account_key);
         let (_, cookies) = auth::session::start_login(&state, user.id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
+        ctx::set_cookies(&[auth::cookies::theme(&state.auth, crate::models::Theme::from_db(&user.theme))]);
         leptos_axum::redirect(next.as_deref().and_then(crate::models::local_path).unwrap_or("/"));
         Ok(())
     })
@@ -191,6 +192,20 @@ pub async fn update_profile(name: String) -> Result<(), AppError> {
         let s = ctx::require_session()?;
         let name = DisplayName::parse(&name)?;
         db::users::set_name(&state.db, s.user_id, name.as_str()).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Chooses the colour theme: stored in the profile and remembered by this browser.
+#[server(endpoint = "set_theme")]
+pub async fn set_theme(theme: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        let theme = crate::models::Theme::parse(&theme)?;
+        db::users::set_theme(&state.db, s.user_id, theme.as_str()).await?;
+        ctx::set_cookies(&[auth::cookies::theme(&state.auth, theme)]);
         Ok(())
     })
     .await

@@ -54,13 +54,14 @@ pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppEr
             messages.remove(0);
         }
         let row = &access.room;
+        let read_before = members.iter().find(|m| m.user_id == s.user_id).map_or(0, |m| m.last_read_seq);
         if is_member && before.is_none() && row.last_seq > 0 {
             let mark = hub::mark_read(&state.db, &state.hub, s.user_id, room, row.last_seq).await?;
             if let Some(me) = members.iter_mut().find(|m| m.user_id == s.user_id) {
                 me.last_read_seq = mark;
             }
         }
-        let invite = access.can_invite().then(|| access::invite_of(&state.auth.jwt_secret, row));
+        let invite = access.can_invite().then(|| access::invite_of(&state.auth.jwt_secret, &ctx::site_origin(&state), row));
         Ok(RoomView {
             id: row.id,
             kind: row.kind(),
@@ -72,6 +73,7 @@ pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppEr
             invite,
             is_member,
             members,
+            read_before,
             messages,
             has_older,
             cursor: row.last_change,

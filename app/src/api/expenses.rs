@@ -21,6 +21,8 @@ pub struct FormChoices {
     pub currency: String,
     /// `YYYY-MM-DD`, the default date of a new expense.
     pub today: String,
+    /// The category a new expense starts on: the one used last, else `Other`.
+    pub default_category: Option<i64>,
 }
 
 /// The signed-in home's numbers.
@@ -43,8 +45,12 @@ async fn owner(state: &AppState) -> Result<(i64, &'static Currency, Day), AppErr
 
 #[cfg(feature = "ssr")]
 async fn choices(state: &AppState, user_id: i64, currency: &Currency, today: Day) -> Result<FormChoices, AppError> {
+    let categories = db::categories::list(&state.db, user_id).await?;
+    let last = db::expenses::last_used_category(&state.db, user_id).await?;
+    let other = categories.iter().find(|c| c.builtin && c.name == "Other").map(|c| c.id);
     Ok(FormChoices {
-        categories: db::categories::list(&state.db, user_id).await?,
+        default_category: last.filter(|id| categories.iter().any(|c| c.id == *id)).or(other),
+        categories,
         currency: currency.code.to_string(),
         today: today.to_string(),
     })

@@ -30,8 +30,15 @@ pub fn kept_input(name: &str) -> Option<String> {
 /// decodes it back into the same text, and `</textarea>` in a value stays text. In the browser
 /// the text becomes a text node, never markup, and needs nothing.
 pub fn textarea_text(text: Option<String>) -> Option<String> {
+    text.map(raw_text)
+}
+
+/// Text for an element the server renderer writes unescaped: a `<textarea>`'s children and
+/// the page `<title>` (leptos_meta writes it as is, so `</title><meta…>` in a room's name
+/// would become markup). Escaped on the server only; the browser sets it as text.
+pub fn raw_text(text: String) -> String {
     #[cfg(feature = "ssr")]
-    let text = text.map(|t| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+    let text = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     text
 }
 
@@ -49,6 +56,9 @@ pub fn Field(
     #[prop(optional)]
     check: Option<fn(&str) -> Result<(), FieldError>>,
     #[prop(optional, into)] initial: Option<String>,
+    /// Sets this field's id apart when two forms on one page share a field name.
+    #[prop(default = "")]
+    id_prefix: &'static str,
 ) -> impl IntoView {
     let from_server = server_message(value, name);
     let from_browser = RwSignal::new(None::<String>);
@@ -56,7 +66,7 @@ pub fn Field(
     let message = move || if shown.get() { from_browser.get() } else { None }.or_else(|| from_server.get());
     // A password is never put back into a page, whatever a URL says.
     let initial = if kind == "password" { None } else { initial.or_else(|| kept_input(name)) };
-    let id = format!("f-{name}");
+    let id = format!("{id_prefix}f-{name}");
     let error_id = format!("{id}-error");
     let on_input = move |ev: leptos::ev::Event| {
         let Some(check) = check else { return };

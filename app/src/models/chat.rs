@@ -53,6 +53,8 @@ impl Visibility {
 pub struct Invite {
     /// `/chat/join/<token>`: the token is unguessable and dies when the link is regenerated.
     pub path: String,
+    /// The same link in full (`https://host/chat/join/<token>`), to copy and send.
+    pub url: String,
     /// The link stops working at this time (milliseconds), if set.
     pub expires_at: Option<i64>,
     /// The link stops working after this many joins, if set.
@@ -154,6 +156,8 @@ pub struct RoomView {
     /// False when the viewer may see the room exists but has not joined it (a public room).
     pub is_member: bool,
     pub members: Vec<Member>,
+    /// The viewer's read mark before this view marked the room read: where "new messages" start.
+    pub read_before: i64,
     /// Oldest first.
     pub messages: Vec<ChatMessage>,
     /// Whether messages older than the first shown exist.

@@ -8,11 +8,12 @@ pub mod form_link;
 pub mod money;
 pub mod text;
 pub mod time;
+pub mod timeline;
 pub mod user;
 pub mod ws;
 
 pub use error::{AppError, FieldError};
-pub use user::{DisplayName, Email, LoginName, Password, SessionInfo, User, Username};
+pub use user::{DisplayName, Email, LoginName, Password, SessionInfo, Theme, User, Username};
 
 /// Where to go after signing in, from a `next` parameter: a path on this site only (`/…`, not
 /// `//host` or `/\host`, which browsers read as another site), else `None`.

@@ -16,6 +16,52 @@ pub struct User {
     pub currency: String,
     /// IANA time zone whose calendar the user's "today" follows.
     pub time_zone: String,
+    pub theme: Theme,
+}
+
+/// The colours a user chose: their device's setting, or always light, or always dark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const FIELD: &'static str = "theme";
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw.trim() {
+            "system" => Ok(Self::System),
+            "light" => Ok(Self::Light),
+            "dark" => Ok(Self::Dark),
+            _ => Err(FieldError::new(Self::FIELD, "Choose system, light or dark.")),
+        }
+    }
+
+    /// A stored value; anything unknown reads as `System`.
+    pub fn from_db(raw: &str) -> Self {
+        Self::parse(raw).unwrap_or_default()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Light => "light",
+            Self::Dark => "dark",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::System => "Same as device",
+            Self::Light => "Light",
+            Self::Dark => "Dark",
+        }
+    }
 }
 
 /// One active login (refresh-token family) of the signed-in user.

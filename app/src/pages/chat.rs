@@ -1,6 +1,7 @@
-//! Chat: the home (rooms and conversations by last activity) and the page of one room.
-//! Without JavaScript both render on the server and post plain forms; with JavaScript the same
-//! pages go live over the tab's socket.
+//! Chat: one shell for every conversation. A sidebar lists rooms and direct conversations by
+//! last activity; the open room fills the rest (on a phone: the list, then the room full screen).
+//! Without JavaScript the same layout renders on the server and every action is a plain form;
+//! with JavaScript it goes live over the tab's socket.
 
 use super::SignedIn;
 use crate::app::use_hydrated;
@@ -12,90 +13,133 @@ use crate::components::chat::state::Status;
 use crate::components::chat::{ChatLive, use_chat_live};
 use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure, kept_input, textarea_text};
 use crate::models::chat::{
-    ChatMessage, Fragment, Invite, Member, MessageBody, RoomKind, RoomSummary, RoomView, Visibility, linkify, time_of_day,
+    Fragment, Invite, Member, MessageBody, RoomKind, RoomSummary, RoomView, Visibility, linkify, time_of_day,
 };
+use crate::models::timeline::{self, Row, avatar_colour, initials};
 use crate::models::ws::ClientMsg;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::components::{A, Outlet};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
+/// The signed-in user's id, for everything inside the chat shell.
+#[derive(Clone, Copy)]
+struct ChatMe(i64);
+
+/// `/chat` and everything under it: the sidebar beside the open room (an `Outlet`).
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let create = ServerAction::<CreateRoom>::new();
     let join = ServerAction::<JoinRoom>::new();
     let direct = ServerAction::<StartDirect>::new();
+    view! { <SignedIn page=move |user| view! { <ChatShell me=user.id create join direct/> }/> }
+}
+
+#[component]
+fn ChatShell(me: i64, create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, direct: ServerAction<StartDirect>) -> impl IntoView {
+    provide_context(ChatMe(me));
+    let live = use_chat_live();
+    Effect::new(move |_| live.start());
+    let path = use_location().pathname;
+    // On a phone the list and the open room take turns; on a desktop both show.
+    let in_room = move || path.with(|p| p.trim_end_matches('/') != "/chat");
+    view! {
+        <div class="chat-shell" class:in-room=in_room>
+            <Sidebar live create join direct/>
+            <div class="chat-pane">
+                <Outlet/>
+            </div>
+        </div>
+    }
+}
+
+/// `/chat` itself: nothing open yet.
+#[component]
+pub fn ChatIndex() -> impl IntoView {
     view! {
         <Title text="Chat"/>
-        <SignedIn page=move |_| view! { <ChatHome create join direct/> }/>
+        <section class="chat-empty" data-testid="chat-empty">
+            <h1>"Pick a conversation"</h1>
+            <p class="muted">"Open a room or a conversation from the list, or start one: create a room, message someone by username, or join with an invite link."</p>
+        </section>
     }
 }
 
 #[component]
-fn ChatHome(create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, direct: ServerAction<StartDirect>) -> impl IntoView {
-    let live = use_chat_live();
-    Effect::new(move |_| live.start());
-    let revision = Memo::new(move |_| live.state.with(|s| s.revision));
+fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, direct: ServerAction<StartDirect>) -> impl IntoView {
+    // `try_`: on the server a page's owner may be gone while its resources still settle.
+    let revision = Memo::new(move |_| live.state.try_with(|s| s.revision).unwrap_or_default());
     let rooms = Resource::new(move || revision.get(), |_| chat_home());
     let (created, joined, started) = (failure(create.value()), failure(join.value()), failure(direct.value()));
     view! {
-        <section class="page chat-home">
-            <div class="heading">
-                <h1>"Chat"</h1>
+        <nav class="sidebar" aria-label="Conversations">
+            <div class="sidebar-head">
+                <h2>"Chat"</h2>
                 <ConnectionStatus live/>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match rooms.await {
                         Ok(home) if home.rooms.is_empty() => view! {
-                            <p class="muted" data-testid="no-rooms">"No rooms or conversations yet: start one below."</p>
+                            <p class="muted empty" data-testid="no-rooms">"No rooms or conversations yet. Start one below."</p>
                         }.into_any(),
                         Ok(home) => {
                             // The socket needs to know which rooms are direct (for notifications); nothing shown changes.
                             live.state.update_untracked(|s| s.kinds.extend(home.rooms.iter().map(|r| (r.id, r.kind))));
                             view! {
-                            <ul class="rooms" data-testid="rooms">
-                                {home.rooms.into_iter().map(|r| view! { <RoomLine room=r live offset=home.utc_offset_minutes/> }).collect_view()}
-                            </ul>
-                        }.into_any()
+                                <ul class="rooms" data-testid="rooms">
+                                    {home.rooms.into_iter().map(|r| view! { <RoomLine room=r live offset=home.utc_offset_minutes/> }).collect_view()}
+                                </ul>
+                            }.into_any()
                         }
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
-            <NotificationButton/>
-            <div class="chat-forms">
-                <ActionForm action=direct attr:class="stack" attr:data-testid="start-direct">
-                    <h2>"Message someone"</h2>
-                    <Field value=started name="username" label="Their username"/>
-                    <FormError value=started/>
-                    <Submit pending=direct.pending() label="Open conversation" busy="Opening…"/>
-                </ActionForm>
-                <ActionForm action=create attr:class="stack" attr:data-testid="create-room">
-                    <h2>"New room"</h2>
-                    <Field value=created name="name" label="Name"/>
-                    <Field value=created name="topic" label="Topic (optional)"/>
-                    <div class="field">
-                        <label for="f-visibility">"Who can join"</label>
-                        <select id="f-visibility" name="visibility">
-                            <option value="private" selected>"Private: only people with the invite link"</option>
-                            <option value="public">"Public: listed in the room directory"</option>
-                        </select>
-                    </div>
-                    <FormError value=created/>
-                    <Submit pending=create.pending() label="Create room" busy="Creating…"/>
-                </ActionForm>
-                <ActionForm action=join attr:class="stack" attr:data-testid="join-room">
-                    <h2>"Join a room"</h2>
-                    <Field value=joined name="room" label="Invite link or public room number"/>
-                    <FormError value=joined/>
-                    <Submit pending=join.pending() label="Join" busy="Joining…"/>
-                    <p><A href="/rooms">"Browse public rooms"</A></p>
-                </ActionForm>
+            <div class="sidebar-actions">
+                <details open=move || created.get().is_some()>
+                    <summary>"New room"</summary>
+                    <ActionForm action=create attr:class="stack" attr:data-testid="create-room">
+                        <Field value=created name="name" label="Name" id_prefix="new-room-"/>
+                        <Field value=created name="topic" label="Topic (optional)" id_prefix="new-room-"/>
+                        <div class="field">
+                            <label for="f-visibility">"Who can join"</label>
+                            <select id="f-visibility" name="visibility">
+                                <option value="private" selected>"Private: only people with the invite link"</option>
+                                <option value="public">"Public: listed in the room directory"</option>
+                            </select>
+                        </div>
+                        <FormError value=created/>
+                        <Submit pending=create.pending() label="Create room" busy="Creating…"/>
+                    </ActionForm>
+                </details>
+                <details open=move || started.get().is_some()>
+                    <summary>"Message someone"</summary>
+                    <ActionForm action=direct attr:class="stack" attr:data-testid="start-direct">
+                        <Field value=started name="username" label="Their username" id_prefix="direct-"/>
+                        <FormError value=started/>
+                        <Submit pending=direct.pending() label="Open conversation" busy="Opening…"/>
+                    </ActionForm>
+                </details>
+                <details open=move || joined.get().is_some()>
+                    <summary>"Join a room"</summary>
+                    <ActionForm action=join attr:class="stack" attr:data-testid="join-room">
+                        <Field value=joined name="room" label="Invite link or public room number" id_prefix="join-"/>
+                        <FormError value=joined/>
+                        <Submit pending=join.pending() label="Join" busy="Joining…"/>
+                    </ActionForm>
+                </details>
+                <A href="/rooms" attr:class="sidebar-link">"Browse public rooms"</A>
+                <NotificationButton/>
             </div>
-        </section>
+        </nav>
     }
-    .into_any()
+}
+
+/// A round badge with someone's initials on their colour.
+#[component]
+fn Avatar(user: i64, name: String) -> impl IntoView {
+    view! { <span class=format!("avatar c{}", avatar_colour(user)) aria-hidden="true">{initials(&name)}</span> }
 }
 
 #[component]
@@ -108,14 +152,26 @@ fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
         (format!("{}: {}", m.sender_name, text), time_of_day(m.created_at, offset))
     });
     let unread = room.unread;
+    let unread_class = if unread > 0 { "has-unread" } else { "" };
+    // A room's avatar is its initials on a colour from its id; a person's, theirs.
+    let avatar = view! { <Avatar user=peer.unwrap_or(-room.id) name=room.title.clone()/> };
+    let label = match unread {
+        0 => room.title.clone(),
+        n => format!("{}, {n} unread", room.title),
+    };
     view! {
-        <li data-room=room.id data-kind=room.kind.as_str()>
-            <A href=format!("/chat/{}", room.id) attr:class="room-title">{room.title}</A>
+        <li data-room=room.id data-kind=room.kind.as_str() class=unread_class>
+            <A href=format!("/chat/{}", room.id) attr:class="room-link" attr:aria-label=label>
+                {avatar}
+                <span class="room-text">
+                    <span class="room-title">{room.title}</span>
+                    {match last {
+                        Some((text, at)) => view! { <span class="last muted">{text}</span><time class="muted">{at}</time> }.into_any(),
+                        None => view! { <span class="last muted">"No messages yet"</span> }.into_any(),
+                    }}
+                </span>
+            </A>
             {peer.map(|_| view! { <Presence online/> })}
-            {match last {
-                Some((text, at)) => view! { <span class="muted">{text}</span><time class="muted">{at}</time> }.into_any(),
-                None => view! { <span class="muted">"No messages yet"</span> }.into_any(),
-            }}
             {(unread > 0).then(|| view! { <span class="unread" data-testid="unread">{unread}</span> })}
         </li>
     }
@@ -132,14 +188,20 @@ fn Presence(online: impl Fn() -> bool + Copy + Send + Sync + 'static) -> impl In
     }
 }
 
+/// The socket's state. The sidebar shows it; on a phone, where the open room hides the
+/// sidebar, the room's header shows it too (`in_room`).
 #[component]
-fn ConnectionStatus(live: ChatLive) -> impl IntoView {
+fn ConnectionStatus(live: ChatLive, #[prop(optional)] in_room: bool) -> impl IntoView {
     let label = move || match live.state.with(|s| s.status) {
         Status::Live => "live",
         Status::Connecting => "connecting…",
         Status::Offline => "offline, reconnecting…",
     };
-    view! { <span class="connection muted" data-testid="connection">{label}</span> }
+    if in_room {
+        view! { <span class="connection muted narrow-only">{label}</span> }.into_any()
+    } else {
+        view! { <span class="connection muted" data-testid="connection">{label}</span> }.into_any()
+    }
 }
 
 /// Shown once the page is live: asks for notification permission on a click, never on load.
@@ -157,6 +219,7 @@ fn NotificationButton() -> impl IntoView {
     }
 }
 
+/// `/chat/:id`: one room in the shell's pane.
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let join = ServerAction::<JoinRoom>::new();
@@ -166,10 +229,8 @@ pub fn RoomPage() -> impl IntoView {
     let post = ServerAction::<PostMessage>::new();
     let (regenerate, add, access) = (ServerAction::<RegenerateInvite>::new(), ServerAction::<AddMember>::new(), ServerAction::<RoomAccess>::new());
     let actions = RoomActions { join, leave, rename, remove, post, regenerate, add, access };
-    view! {
-        <Title text="Chat"/>
-        <SignedIn page=move |user| view! { <Room me=user.id actions/> }/>
-    }
+    let me = expect_context::<ChatMe>().0;
+    view! { <Room me actions/> }
 }
 
 #[derive(Clone, Copy)]
@@ -187,12 +248,11 @@ struct RoomActions {
 #[component]
 fn Room(me: i64, actions: RoomActions) -> impl IntoView {
     let live = use_chat_live();
-    Effect::new(move |_| live.start());
     let params = use_params_map();
     let query = use_query_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
     let before = Memo::new(move |_| query.with(|q| q.get("before").and_then(|v| v.parse::<i64>().ok())));
-    let structure = Memo::new(move |_| live.state.with(|s| s.structure));
+    let structure = Memo::new(move |_| live.state.try_with(|s| s.structure).unwrap_or_default());
     let view_data = Resource::new(
         move || {
             let versions = [
@@ -207,9 +267,8 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
         |(id, before, ..)| chat_room(id, before),
     );
     view! {
-        <section class="page chat-room">
-            <p><A href="/chat">"← Chat"</A></p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <section class="room">
+            <Transition fallback=|| view! { <p class="muted pad">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match view_data.await {
                         Ok(view) => {
@@ -218,7 +277,11 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
                             }
                             view! { <RoomBody view me live actions older=before.get_untracked().is_some()/> }.into_any()
                         }
-                        Err(e) => view! { <p class="form-error" data-testid="room-error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! {
+                            <Title text="Chat"/>
+                            <header class="room-header"><A href="/chat" attr:class="back">"← Conversations"</A></header>
+                            <p class="form-error pad" data-testid="room-error">{e.to_string()}</p>
+                        }.into_any(),
                     }
                 })}
             </Transition>
@@ -231,49 +294,79 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
 fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older: bool) -> impl IntoView {
     let room = view.id;
     let offset = view.utc_offset_minutes;
-    let heading = view! {
-        <div class="heading">
-            <h1 data-testid="room-title">{view.title.clone()}</h1>
-            <ConnectionStatus live/>
-        </div>
-        {(!view.topic.is_empty()).then(|| view! { <p class="muted topic">{view.topic.clone()}</p> })}
+    let query = use_query_map();
+    // Shown by default on a wide screen and hidden on a phone; `?members=1|0` says otherwise.
+    let members_param = Memo::new(move |_| query.with(|q| q.get("members").unwrap_or_default()));
+    let member_count = view.members.len();
+    let header = view! {
+        <Title text=view.title.clone()/>
+        <header class="room-header">
+            <A href="/chat" attr:class="back" attr:aria-label="Back to conversations">"←"</A>
+            <div class="room-heading">
+                <h1 data-testid="room-title">{view.title.clone()}</h1>
+                {(!view.topic.is_empty()).then(|| view! { <p class="muted topic">{view.topic.clone()}</p> })}
+            </div>
+            <ConnectionStatus live in_room=true/>
+            {view.is_member.then(|| view! {
+                <A href=move || if members_param.get() == "0" { "?members=1".to_string() } else { "?members=0".to_string() }
+                    attr:class="members-toggle wide-only" attr:data-testid="members-toggle"
+                    attr:aria-controls="room-details">
+                    {move || if members_param.get() == "0" { format!("Show members ({member_count})") } else { "Hide members".to_string() }}
+                </A>
+                <A href=move || if members_param.get() == "1" { "?members=0".to_string() } else { "?members=1".to_string() }
+                    attr:class="members-toggle narrow-only" attr:aria-controls="room-details">
+                    {move || if members_param.get() == "1" { "Hide members".to_string() } else { format!("Members ({member_count})") }}
+                </A>
+            })}
+        </header>
     };
     if !view.is_member {
         let joined = failure(actions.join.value());
         return view! {
-            {heading}
-            <p>"You are not a member of this room yet."</p>
-            <ActionForm action=actions.join>
-                <input type="hidden" name="room" value=room.to_string()/>
-                <FormError value=joined/>
-                <button type="submit">"Join this room"</button>
-            </ActionForm>
+            {header}
+            <div class="pad">
+                <p>"You are not a member of this room yet."</p>
+                <ActionForm action=actions.join>
+                    <input type="hidden" name="room" value=room.to_string()/>
+                    <FormError value=joined/>
+                    <button type="submit">"Join this room"</button>
+                </ActionForm>
+            </div>
         }
         .into_any();
     }
-    let first_seq = view.messages.first().map(|m| m.seq);
-    let older_link = view.has_older.then(|| {
-        view! { <A href=format!("/chat/{room}?before={}", first_seq.unwrap_or(0)) attr:class="older">"Older messages"</A> }
-    });
     let peer = (view.kind == RoomKind::Direct).then(|| view.members.iter().find(|m| m.user_id != me).map(|m| m.user_id)).flatten();
+    let editing = RwSignal::new(None::<i64>);
     let messages = if older {
+        let first_seq = view.messages.first().map(|m| m.seq);
+        let older_link = view.has_older.then(|| {
+            view! { <A href=format!("/chat/{room}?before={}", first_seq.unwrap_or(0)) attr:class="older">"Older messages"</A> }
+        });
+        let today = timeline::local_day(now_ms(), offset);
+        let rows = timeline::rows(view.messages, offset, 0, me, today);
         view! {
-            <p><A href=format!("/chat/{room}")>"Back to the newest"</A></p>
-            <ol class="messages" data-testid="messages">
-                {view.messages.into_iter().map(|m| view! { <MessageItem message=m me live offset/> }).collect_view()}
-            </ol>
+            <div class="scroller" tabindex="0" aria-label="Messages">
+                <div class="scroller-inner">
+                    {older_link}
+                    <ol class="messages" data-testid="messages">
+                        {rows.into_iter().map(|row| view! { <MessageItem row me live offset editing/> }).collect_view()}
+                    </ol>
+                    <p><A href=format!("/chat/{room}")>"Back to the newest"</A></p>
+                </div>
+            </div>
         }
         .into_any()
     } else {
-        view! { <LiveMessages room me live peer offset/> <Compose room live post=actions.post/> }.into_any()
+        view! {
+            <LiveMessages room me live peer offset read_before=view.read_before editing/>
+            <Compose room me live post=actions.post editing/>
+        }
+        .into_any()
     };
     view! {
-        {heading}
-        <div class="chat-layout">
-            <div class="chat-main">
-                {older_link}
-                {messages}
-            </div>
+        {header}
+        <div class="room-body" data-members=move || members_param.get()>
+            <div class="room-main">{messages}</div>
             <Members
                 view_members=view.members
                 kind=view.kind
@@ -293,10 +386,24 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
     .into_any()
 }
 
-/// The newest messages, kept current by the socket.
+/// Now in milliseconds since the epoch, on either side.
+fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    return js_sys::Date::now() as i64;
+    #[cfg(not(feature = "hydrate"))]
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The newest messages, kept current by the socket: grouped, split by day, scrolled to the
+/// newest (or to the "new messages" line), older pages loaded as the reader scrolls up.
 #[component]
-fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>, offset: i32) -> impl IntoView {
-    let messages = move || live.state.with(|s| s.rooms.get(&room).map(|r| r.messages.values().cloned().collect::<Vec<_>>()).unwrap_or_default());
+fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>, offset: i32, read_before: i64, editing: RwSignal<Option<i64>>) -> impl IntoView {
+    let today = timeline::local_day(now_ms(), offset);
+    let rows = Memo::new(move |_| {
+        live.state.with(|s| s.rooms.get(&room).map(|r| timeline::rows(r.messages.values().cloned(), offset, read_before, me, today)).unwrap_or_default())
+    });
+    let has_older = Memo::new(move |_| live.state.with(|s| s.rooms.get(&room).is_some_and(|r| r.has_older)));
+    let first_seq = move || live.state.with_untracked(|s| s.rooms.get(&room).and_then(|r| r.messages.keys().next().copied()));
     let pending = move || live.state.with(|s| s.rooms.get(&room).map(|r| r.pending.clone()).unwrap_or_default());
     let newest = Memo::new(move |_| live.state.with(|s| s.rooms.get(&room).and_then(|r| r.messages.keys().next_back().copied())));
     // Reading the page marks the room read (the server is told once per new message).
@@ -326,65 +433,201 @@ fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>, offset: i
             (!names.is_empty()).then(|| format!("{} {} typing…", names.join(", "), if names.len() == 1 { "is" } else { "are" }))
         })
     };
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    let at_bottom = RwSignal::new(true);
+    let loading = RwSignal::new(false);
+    let scroll = Scroll { scroller, at_bottom, loading };
+    scroll.follow_new_messages(rows, pending);
+    let on_scroll = move |_| scroll.on_scroll(has_older.get_untracked(), move |done| load_older(live, room, first_seq(), done));
+    let hydrated = use_hydrated();
     view! {
-        <ol class="messages" data-testid="messages">
-            <For each=messages key=|m| (m.seq, m.change) let:message>
-                <MessageItem message me live offset/>
-            </For>
-            <For each=pending key=|p| (p.client_id.clone(), p.error.clone()) let:p>
-                <li class="message pending" data-testid="pending">
-                    <p class="body">{p.body}</p>
-                    <span class="muted">{p.error.unwrap_or_else(|| "sending…".into())}</span>
-                </li>
-            </For>
-        </ol>
-        <p class="seen muted" data-testid="seen">{move || seen().map(|_| "Seen")}</p>
-        <p class="typing muted" data-testid="typing">{typing}</p>
+        <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="scroller" tabindex="0" aria-label="Messages">
+            <div class="scroller-inner">
+            <Show when=move || has_older.get()>
+                <p class="older muted" data-testid="older">
+                    {move || if loading.get() { "Loading older messages…".into_any() } else if hydrated.get() {
+                        "Scroll up for older messages".into_any()
+                    } else {
+                        view! { <A href=move || format!("/chat/{room}?before={}", first_seq().unwrap_or(0))>"Older messages"</A> }.into_any()
+                    }}
+                </p>
+            </Show>
+            <ol class="messages" data-testid="messages">
+                <For each=move || rows.get() key=|r| (r.message.seq, r.message.change, r.continues, r.day.clone(), r.first_unread) let:row>
+                    <MessageItem row me live offset editing/>
+                </For>
+                <For each=pending key=|p| (p.client_id.clone(), p.error.clone()) let:p>
+                    <li class="message pending continues" data-testid="pending">
+                        <div class="message-content">
+                            <p class="body">{p.body}</p>
+                            <span class="muted">{p.error.unwrap_or_else(|| "sending…".into())}</span>
+                        </div>
+                    </li>
+                </For>
+            </ol>
+            <p class="seen muted" data-testid="seen">{move || seen().map(|_| "Seen")}</p>
+            </div>
+        </div>
+        <Show when=move || !at_bottom.get()>
+            <button type="button" class="jump" data-testid="jump" on:click=move |_| scroll.to_bottom()>"Jump to latest ↓"</button>
+        </Show>
+        <p class="typing muted" data-testid="typing" aria-live="polite">{typing}</p>
         {move || live.state.with(|s| s.notice.clone()).map(|notice| view! { <p class="form-error" role="alert">{notice}</p> })}
     }
 }
 
+/// Where the message list is scrolled, and keeping it where the reader expects. The list is a
+/// `column-reverse` scroller: it opens at the newest message with or without JavaScript, stays
+/// there as messages arrive, and a page added above does not move what the reader is looking
+/// at. Its `scrollTop` is 0 at the bottom and negative above.
+#[derive(Clone, Copy)]
+struct Scroll {
+    scroller: NodeRef<leptos::html::Div>,
+    /// The reader sees the newest message.
+    at_bottom: RwSignal<bool>,
+    /// An older page is on its way.
+    loading: RwSignal<bool>,
+}
+
+impl Scroll {
+    /// Opens at the "new messages" line if there is one; then keeps the newest message in view
+    /// while the reader is at the bottom.
+    fn follow_new_messages(self, rows: Memo<Vec<Row>>, pending: impl Fn() -> Vec<crate::components::chat::state::Pending> + Send + Sync + 'static) {
+        let opened = StoredValue::new(false);
+        Effect::new(move |_| {
+            rows.track();
+            let _ = pending();
+            let Some(_el) = self.scroller.get() else { return };
+            #[cfg(feature = "hydrate")]
+            {
+                let first = !opened.get_value();
+                opened.set_value(true);
+                let at_bottom = self.at_bottom.get_untracked();
+                let el = _el.clone();
+                request_animation_frame(move || {
+                    if first {
+                        if let Ok(Some(line)) = el.query_selector(".new-line") {
+                            let opts = web_sys::ScrollIntoViewOptions::new();
+                            opts.set_block(web_sys::ScrollLogicalPosition::Center);
+                            line.scroll_into_view_with_scroll_into_view_options(&opts);
+                        }
+                    } else if at_bottom {
+                        el.set_scroll_top(0);
+                    }
+                });
+            }
+            let _ = opened;
+        });
+    }
+
+    fn on_scroll(self, has_older: bool, load: impl FnOnce(Box<dyn FnOnce(bool) + Send>) + 'static) {
+        let Some(el) = self.scroller.get_untracked() else { return };
+        self.at_bottom.set(el.scroll_top() > -80);
+        let from_top = el.scroll_height() - el.client_height() + el.scroll_top();
+        if has_older && from_top < 200 && !self.loading.get_untracked() {
+            self.loading.set(true);
+            // Measured from the bottom: the same offset shows the same messages once the page is
+            // added above (a scroller pinned at its very top would otherwise stay pinned there).
+            let offset = el.scroll_top();
+            load(Box::new(move |loaded| {
+                self.loading.set(false);
+                #[cfg(feature = "hydrate")]
+                if loaded {
+                    request_animation_frame(move || {
+                        if let Some(el) = self.scroller.get_untracked() {
+                            el.set_scroll_top(offset);
+                        }
+                    });
+                }
+                let _ = (loaded, offset);
+            }));
+        }
+    }
+
+    fn to_bottom(self) {
+        if let Some(el) = self.scroller.get_untracked() {
+            el.set_scroll_top(0);
+            self.at_bottom.set(true);
+        }
+    }
+}
+
+/// Fetches the page of messages before `first` into the live state; `done(true)` once added.
+fn load_older(live: ChatLive, room: i64, first: Option<i64>, done: Box<dyn FnOnce(bool) + Send>) {
+    let Some(first) = first else { return done(false) };
+    leptos::task::spawn_local(async move {
+        match chat_room(room, Some(first)).await {
+            Ok(page) => {
+                live.state.update(|s| s.add_older(room, page.messages, page.has_older));
+                done(true);
+            }
+            Err(_) => done(false),
+        }
+    });
+}
+
 #[component]
-fn MessageItem(message: ChatMessage, me: i64, live: ChatLive, offset: i32) -> impl IntoView {
+fn MessageItem(row: Row, me: i64, live: ChatLive, offset: i32, editing: RwSignal<Option<i64>>) -> impl IntoView {
+    let Row { message, continues, day, first_unread } = row;
     let mine = message.sender_id == me;
-    let editing = RwSignal::new(false);
     let id = message.id;
     let body = if message.is_deleted() {
         view! { <p class="body deleted">"This message was deleted."</p> }.into_any()
     } else {
         view! { <p class="body">{render_body(&message.body)}</p> }.into_any()
     };
-    let edited = (message.edited_at.is_some() && !message.is_deleted()).then(|| view! { <span class="muted">" (edited)"</span> });
+    let edited = (message.edited_at.is_some() && !message.is_deleted()).then(|| view! { <span class="muted edited">" (edited)"</span> });
     let text = message.body.clone();
+    let at = time_of_day(message.created_at, offset);
     // Editing and deleting go over the socket: without JavaScript there is nothing to click.
     let hydrated = use_hydrated();
     let tools = (mine && !message.is_deleted()).then(|| {
         view! {
             <span class="tools" class:hidden=move || !hydrated.get()>
-                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+                <button type="button" class="link" on:click=move |_| editing.update(|e| *e = if *e == Some(id) { None } else { Some(id) })>"Edit"</button>
                 <button type="button" class="link danger" on:click=move |_| { live.send(ClientMsg::Delete { message_id: id }); }>"Delete"</button>
             </span>
-            <Show when=move || editing.get()>
+            <Show when=move || editing.get() == Some(id)>
                 <EditBox id text=text.clone() live editing/>
             </Show>
         }
     });
+    let meta = if continues {
+        view! { <time class="gutter-time muted">{at}</time> }.into_any()
+    } else {
+        view! {
+            <Avatar user=message.sender_id name=message.sender_name.clone()/>
+            <div class="meta"><span class="sender">{message.sender_name}</span>" "<time class="muted">{at}</time></div>
+        }
+        .into_any()
+    };
     view! {
-        <li class="message" data-testid="message" data-seq=message.seq data-mine=mine.to_string()>
-            <span class="sender">{message.sender_name}</span>
-            " "
-            <time class="muted">{time_of_day(message.created_at, offset)}</time>
-            {edited}
-            {body}
-            {tools}
+        {day.map(|d| view! { <li class="day" role="separator" data-testid="day"><span>{d}</span></li> })}
+        {first_unread.then(|| view! { <li class="new-line" role="separator" data-testid="new-line"><span>"New messages"</span></li> })}
+        <li class="message" class:continues=continues data-testid="message" data-seq=message.seq data-mine=mine.to_string()>
+            {meta}
+            <div class="message-content">
+                {body}
+                {edited}
+                {tools}
+            </div>
         </li>
     }
+    .into_any()
 }
 
 #[component]
-fn EditBox(id: i64, text: String, live: ChatLive, editing: RwSignal<bool>) -> impl IntoView {
+fn EditBox(id: i64, text: String, live: ChatLive, editing: RwSignal<Option<i64>>) -> impl IntoView {
     let input = NodeRef::<leptos::html::Input>::new();
     let problem = RwSignal::new(None::<String>);
+    // Opened from the keyboard (↑) or a click: the cursor goes to the end of the text.
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+            let end = el.value().encode_utf16().count() as u32;
+            let _ = el.set_selection_range(end, end);
+        }
+    });
     // The box stays open, with what was typed, until the edit could be sent.
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -394,17 +637,37 @@ fn EditBox(id: i64, text: String, live: ChatLive, editing: RwSignal<bool>) -> im
             Err(e) => return problem.set(Some(e.message)),
         };
         if live.send(ClientMsg::Edit { message_id: id, body: body.as_str().to_string() }) {
-            editing.set(false);
+            editing.set(None);
+            focus_composer();
         } else {
             problem.set(Some("Not connected: try again in a moment.".into()));
         }
     };
+    let keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.prevent_default();
+            editing.set(None);
+            focus_composer();
+        }
+    };
     view! {
         <form class="edit" on:submit=save>
-            <input node_ref=input value=text aria-label="Edit message" maxlength="4000"/>
+            <input node_ref=input value=text aria-label="Edit message" maxlength="4000" on:keydown=keydown/>
             <button type="submit" class="secondary">"Save"</button>
+            <button type="button" class="link" on:click=move |_| editing.set(None)>"Cancel"</button>
         </form>
         <p class="field-error" role="alert">{move || problem.get()}</p>
+    }
+}
+
+/// Puts the cursor back in the message box (after an edit ends).
+fn focus_composer() {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(el) = document().get_element_by_id("f-body").and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = el.focus();
+        }
     }
 }
 
@@ -421,21 +684,33 @@ fn render_body(body: &str) -> impl IntoView + use<> {
         .collect_view()
 }
 
-/// The message box: a plain form without JavaScript, the socket with it.
+/// The message box: a plain form without JavaScript, the socket with it. Enter sends,
+/// Shift+Enter starts a new line, ↑ in an empty box edits your last message; what was typed
+/// and not sent is kept per room.
 #[component]
-fn Compose(room: i64, live: ChatLive, post: ServerAction<PostMessage>) -> impl IntoView {
+fn Compose(room: i64, me: i64, live: ChatLive, post: ServerAction<PostMessage>, editing: RwSignal<Option<i64>>) -> impl IntoView {
     let failed = failure(post.value());
     let post_url = <PostMessage as leptos::server_fn::ServerFn>::url();
     let area = NodeRef::<leptos::html::Textarea>::new();
     let problem = RwSignal::new(None::<String>);
     let last_typing = StoredValue::new(0.0_f64);
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    // Back in a room: what was typed before switching away. (Switching rooms may reuse the
+    // same textarea element, so its text is always set, empty included.)
+    Effect::new(move |_| {
+        if let Some(el) = area.get() {
+            let draft = live.draft(room);
+            if el.value() != draft {
+                el.set_value(&draft);
+            }
+        }
+    });
+    let send = move || {
         let Some(el) = area.get() else { return };
         match MessageBody::parse(&el.value()) {
             Ok(body) => {
                 live.post(room, body.as_str().to_string());
                 el.set_value("");
+                live.set_draft(room, String::new());
                 problem.set(None);
                 // Posting ends the typing indicator for the others: the next keystroke says so again.
                 last_typing.set_value(0.0);
@@ -443,7 +718,30 @@ fn Compose(room: i64, live: ChatLive, post: ServerAction<PostMessage>) -> impl I
             Err(e) => problem.set(Some(e.message)),
         }
     };
-    let typing = move |_| {
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    let keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let empty = area.get().is_some_and(|el| el.value().is_empty());
+        match ev.key().as_str() {
+            "Enter" if !ev.shift_key() && !ev.is_composing() => {
+                ev.prevent_default();
+                send();
+            }
+            "ArrowUp" if empty => {
+                if let Some(id) = live.state.with_untracked(|s| s.last_editable(room, me).map(|m| m.id)) {
+                    ev.prevent_default();
+                    editing.set(Some(id));
+                }
+            }
+            _ => {}
+        }
+    };
+    let input = move |_| {
+        if let Some(el) = area.get() {
+            live.set_draft(room, el.value());
+        }
         #[cfg(feature = "hydrate")]
         {
             let now = js_sys::Date::now();
@@ -458,10 +756,12 @@ fn Compose(room: i64, live: ChatLive, post: ServerAction<PostMessage>) -> impl I
         <form class="compose" method="post" action=post_url on:submit=submit data-testid="compose">
             <input type="hidden" name="room" value=room.to_string()/>
             <label for="f-body" class="sr-only">"Message"</label>
-            <textarea id="f-body" name="body" node_ref=area rows="2" maxlength="4000" placeholder="Write a message" on:input=typing>
+            <textarea id="f-body" name="body" node_ref=area rows="2" maxlength="4000" placeholder="Write a message" aria-describedby="compose-hint"
+                on:input=input on:keydown=keydown>
                 {textarea_text(kept_input("body"))}
             </textarea>
             <button type="submit">"Send"</button>
+            <p class="hint wide-only" id="compose-hint">"Enter sends · Shift+Enter new line · ↑ edits your last message"</p>
             <p class="field-error" role="alert">{move || problem.get()}</p>
             <FieldErrorLine value=failed name="body"/>
         </form>
@@ -492,20 +792,28 @@ fn Members(
             let user = m.user_id;
             let server_online = m.online;
             let online = move || live.state.with(|s| s.is_online(user, server_online));
+            let remove_label = format!("Remove {}", m.name);
             let remove = (is_creator && user != me).then(|| {
                 view! {
                     <ActionForm action=actions.remove attr:class="inline">
                         <input type="hidden" name="room" value=room.to_string()/>
                         <input type="hidden" name="user_id" value=user.to_string()/>
-                        <button type="submit" class="link danger">"Remove"</button>
+                        <button type="submit" class="link danger" aria-label=remove_label>"Remove"</button>
                     </ActionForm>
                 }
             });
-            view! { <li data-user=user>{m.name}" "<span class="muted">"@"{m.username}</span>" "<Presence online/>{remove}</li> }
+            view! {
+                <li data-user=user>
+                    <Avatar user name=m.name.clone()/>
+                    <span class="member-name">{m.name}" "<span class="muted">"@"{m.username}</span></span>
+                    <Presence online/>
+                    {remove}
+                </li>
+            }
         })
         .collect_view();
     view! {
-        <aside class="members">
+        <aside class="members" id="room-details" aria-label="Room details">
             <h2>"Members"</h2>
             <ul data-testid="members">{items}</ul>
             {invite.map(|invite| view! { <InvitePanel room invite actions/> })}
@@ -523,9 +831,9 @@ fn Members(
             })}
             {is_creator.then(|| view! {
                 <ActionForm action=actions.rename attr:class="stack">
-                    <input type="hidden" name="room" value=room.to_string()/>
                     <Field value=renamed name="name" label="Rename" initial=name.clone()/>
                     <Field value=renamed name="topic" label="Topic" initial=topic.clone()/>
+                    <input type="hidden" name="room" value=room.to_string()/>
                     <FormError value=renamed/>
                     <Submit pending=actions.rename.pending() label="Save" busy="Saving…"/>
                 </ActionForm>
@@ -533,6 +841,7 @@ fn Members(
             })}
         </aside>
     }
+    .into_any()
 }
 
 /// The invite link with its limits, a form to replace it, and one to add someone by username.
@@ -556,7 +865,10 @@ fn InvitePanel(room: i64, invite: Invite, actions: RoomActions) -> impl IntoView
         <section class="invite" data-testid="invite">
             <h2>"Invite people"</h2>
             <label for="invite-link">"Invite link"</label>
-            <input id="invite-link" readonly value=invite.path data-testid="invite-link"/>
+            <div class="copy-row">
+                <input id="invite-link" readonly value=invite.url.clone() data-testid="invite-link"/>
+                <CopyButton text=invite.url/>
+            </div>
             <p class="muted">{limits}</p>
             <ActionForm action=actions.regenerate attr:class="stack" attr:data-testid="regenerate-invite">
                 <input type="hidden" name="room" value=room.to_string()/>
@@ -591,6 +903,34 @@ fn InvitePanel(room: i64, invite: Invite, actions: RoomActions) -> impl IntoView
                 <Submit pending=actions.add.pending() label="Add" busy="Adding…"/>
             </ActionForm>
         </section>
+    }
+}
+
+/// Copies `text` to the clipboard (shown once the page is live) and says so.
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let hydrated = use_hydrated();
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let text = text.clone();
+            leptos::task::spawn_local(async move {
+                let ok = wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await.is_ok();
+                copied.set(ok);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <Show when=move || hydrated.get()>
+            <button type="button" class="secondary" on:click=copy.clone() data-testid="copy-invite">
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </Show>
+        <span class="sr-only" role="status">{move || copied.get().then_some("Invite link copied")}</span>
     }
 }
 
@@ -684,7 +1024,7 @@ fn RoomDirectory(join: ServerAction<JoinRoom>) -> impl IntoView {
     let joined = failure(join.value());
     view! {
         <section class="page directory">
-            <p><A href="/chat">"← Chat"</A></p>
+            <p><A href="/chat">"← Conversations"</A></p>
             <h1>"Public rooms"</h1>
             <form method="get" action="/rooms" class="inline" role="search">
                 <label for="q">"Search by name"</label>

@@ -80,6 +80,9 @@ fn ExpenseFields(
     currency: String,
     #[prop(optional)] expense: Option<Expense>,
     today: String,
+    /// The category a new expense starts on.
+    #[prop(default = None)]
+    default_category: Option<i64>,
 ) -> impl IntoView {
     let decimals = Currency::find(&currency).map_or(2, |c| c.decimals);
     // After a refused post without JavaScript, what was typed; else the stored expense.
@@ -90,7 +93,7 @@ fn ExpenseFields(
     let description = typed("description").or_else(|| expense.as_ref().map(|e| e.description.clone()));
     let spent_on = typed("spent_on").or_else(|| expense.as_ref().map(|e| e.spent_on.clone())).unwrap_or(today);
     let note = typed("note").or_else(|| expense.as_ref().and_then(|e| e.note.clone()));
-    let selected = typed("category_id").and_then(|c| c.parse().ok()).or(expense.as_ref().map(|e| e.category_id));
+    let selected = typed("category_id").and_then(|c| c.parse().ok()).or(expense.as_ref().map(|e| e.category_id)).or(default_category);
     let error = move |field: &'static str| crate::components::form::server_message(value, field);
     view! {
         <div class="field amount">
@@ -146,7 +149,7 @@ fn AddExpenseForm(add: ServerAction<AddExpense>, choices: FormChoices) -> impl I
         <details class="add" open>
             <summary>"Add an expense"</summary>
             <ActionForm action=add node_ref=form attr:class="grid-form" attr:data-testid="add-expense">
-                <ExpenseFields value categories=choices.categories currency=choices.currency today=choices.today/>
+                <ExpenseFields value categories=choices.categories currency=choices.currency today=choices.today default_category=choices.default_category/>
                 <FormError value/>
                 <Submit pending=add.pending() label="Add expense" busy="Adding…"/>
             </ActionForm>
@@ -294,7 +297,7 @@ fn EditExpense() -> impl IntoView {
                                 <h1>"Edit expense"</h1>
                                 <ActionForm action=update attr:class="grid-form">
                                     <input type="hidden" name="id" value=id/>
-                                    <ExpenseFields value categories=choices.categories currency=choices.currency today=choices.today expense/>
+                                    <ExpenseFields value categories=choices.categories currency=choices.currency today=choices.today expense default_category=choices.default_category/>
                                     <FormError value/>
                                     <Submit pending=update.pending() label="Save" busy="Saving…"/>
                                 </ActionForm>

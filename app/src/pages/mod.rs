@@ -12,7 +12,7 @@ mod sessions;
 pub use account::{LoginPage, ProfilePage, RegisterPage};
 pub use budgets::BudgetsPage;
 pub use categories::CategoriesPage;
-pub use chat::{ChatPage, InvitePage, RoomDirectoryPage, RoomPage};
+pub use chat::{ChatIndex, ChatPage, InvitePage, RoomDirectoryPage, RoomPage};
 pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};

@@ -88,9 +88,11 @@ pub fn invite_token(secret: &[u8], room: i64, nonce: &str) -> String {
 }
 
 /// The link as its holders see it.
-pub fn invite_of(secret: &[u8], room: &db::chat::RoomRow) -> Invite {
+pub fn invite_of(secret: &[u8], origin: &str, room: &db::chat::RoomRow) -> Invite {
+    let path = format!("/chat/join/{}", invite_token(secret, room.id, &room.invite_nonce));
     Invite {
-        path: format!("/chat/join/{}", invite_token(secret, room.id, &room.invite_nonce)),
+        url: format!("{origin}{path}"),
+        path,
         expires_at: room.invite_expires_at,
         max_uses: room.invite_max_uses,
         uses: room.invite_uses,

@@ -44,6 +44,21 @@ pub fn user_agent() -> String {
     ua.unwrap_or_default().chars().take(200).collect()
 }
 
+/// The origin users reach the site at: the configured public URL, else the scheme and `Host`
+/// this request came with (a `Host` that is not a plain host name is ignored).
+pub fn site_origin(state: &AppState) -> String {
+    if let Some(url) = &state.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = parts().and_then(|p| p.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    let plain = |h: &str| !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    let scheme = if state.auth.secure_cookies { "https" } else { "http" };
+    match host {
+        Some(h) if plain(&h) => format!("{scheme}://{h}"),
+        _ => String::new(),
+    }
+}
+
 /// Adds `Set-Cookie` headers to the response.
 pub fn set_cookies(values: &[String]) {
     if let Some(res) = use_context::<ResponseOptions>() {

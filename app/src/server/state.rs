@@ -21,6 +21,9 @@ pub struct AppState {
     /// Realtime fan-out to WebSocket connections.
     pub hub: Hub,
     pub leptos_options: LeptosOptions,
+    /// `https://host` as users reach the site (`HUDDLE_PUBLIC_URL`), for links shown in full;
+    /// without it, the origin each request came to.
+    pub public_url: Option<std::sync::Arc<str>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -272,7 +272,10 @@ async fn a_form_post_without_javascript_is_answered_with_303_and_cookies() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/");
-    assert_eq!(res.headers().get_all("set-cookie").iter().count(), 2);
+    // The token pair, and the account's theme for the pages this browser renders next.
+    let cookies: Vec<&str> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    assert!(cookies.iter().any(|c| c.starts_with("huddle_theme=system;")), "{cookies:?}");
 
     let res = client
         .post(app.url("/api/login"))

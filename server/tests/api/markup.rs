@@ -22,7 +22,9 @@ fn markup_of(html: &str) -> String {
 
 fn assert_inert(html: &str, context: &str) {
     let markup = markup_of(html);
-    assert!(!markup.contains("<meta http-equiv=\"refresh\""), "{context}: a live refresh in the page");
+    if let Some(at) = markup.find("<meta http-equiv=\"refresh\"") {
+        panic!("{context}: a live refresh in the page: …{}…", &markup[at.saturating_sub(300)..(at + 50).min(markup.len())]);
+    }
     if let Some(at) = markup.find("<b id=\"INJ\"") {
         panic!("{context}: a planted element in the page: …{}…", &markup[at.saturating_sub(300)..(at + 50).min(markup.len())]);
     }

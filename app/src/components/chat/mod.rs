@@ -20,6 +20,8 @@ pub struct ChatLive {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     outgoing: StoredValue<Option<Outgoing>, OutgoingStorage>,
     started: StoredValue<bool>,
+    /// What was typed and not sent, per room: kept while the user switches rooms.
+    drafts: StoredValue<std::collections::HashMap<i64, String>>,
 }
 
 /// The outgoing queue of the open socket (only the browser has one).
@@ -35,7 +37,7 @@ type OutgoingStorage = SyncStorage;
 
 impl ChatLive {
     fn new() -> Self {
-        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_with_storage(None), started: StoredValue::new(false) }
+        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_with_storage(None), started: StoredValue::new(false), drafts: StoredValue::new(Default::default()) }
     }
 
     /// Opens the socket once per tab (in the browser only).
@@ -61,6 +63,21 @@ impl ChatLive {
             let _ = msg;
             false
         }
+    }
+
+    /// The unsent text of `room`'s composer.
+    pub fn draft(&self, room: i64) -> String {
+        self.drafts.with_value(|d| d.get(&room).cloned().unwrap_or_default())
+    }
+
+    pub fn set_draft(&self, room: i64, text: String) {
+        self.drafts.update_value(|d| {
+            if text.is_empty() {
+                d.remove(&room);
+            } else {
+                d.insert(room, text);
+            }
+        });
     }
 
     /// Takes in what a server-rendered room page showed.

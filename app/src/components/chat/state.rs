@@ -45,6 +45,8 @@ pub struct RoomLive {
     pub reads: HashMap<i64, i64>,
     /// The newest position this tab has told the server it read.
     pub read_sent: i64,
+    /// Messages older than the first held exist on the server.
+    pub has_older: bool,
 }
 
 /// Everything the tab knows; one signal holds it.
@@ -85,12 +87,38 @@ impl LiveState {
         for m in &view.messages {
             upsert(room, m.clone());
         }
+        if view.messages.first().map(|m| m.seq) == room.messages.keys().next().copied() {
+            room.has_older = view.has_older;
+        }
         room.cursor = room.cursor.max(view.cursor);
         for member in &view.members {
             let mark = room.reads.entry(member.user_id).or_default();
             *mark = (*mark).max(member.last_read_seq);
 
         }
+    }
+
+    /// Takes a page of older messages loaded as the reader scrolled up.
+    pub fn add_older(&mut self, room: i64, messages: Vec<ChatMessage>, has_older: bool) {
+        let r = self.rooms.entry(room).or_default();
+        let first = messages.first().map(|m| m.seq);
+        // Not through `upsert`: a page of history says nothing about which changes this tab
+        // has, so the replay cursor stays where it is.
+        for m in messages {
+            if r.messages.get(&m.seq).is_none_or(|held| held.change < m.change) {
+                r.messages.insert(m.seq, m);
+            }
+        }
+        if first.is_some() && first == r.messages.keys().next().copied() {
+            r.has_older = has_older;
+        } else if first.is_none() {
+            r.has_older = false;
+        }
+    }
+
+    /// The newest message `me` wrote in `room` that can still be edited.
+    pub fn last_editable(&self, room: i64, me: i64) -> Option<&ChatMessage> {
+        self.rooms.get(&room)?.messages.values().rev().find(|m| m.sender_id == me && !m.is_deleted())
     }
 
     /// Whether `user` is online: what this connection was told, else what the server rendered.
@@ -254,6 +282,22 @@ mod tests {
             edited_at: None,
             deleted_at: None,
         }
+    }
+
+    #[test]
+    fn older_pages_join_the_room_without_moving_the_replay_cursor() {
+        let mut s = live(1);
+        s.rooms.entry(5).or_default().has_older = true;
+        s.apply(ServerMsg::Message { message: msg(5, 10, 10, 2, "new") }, 0.0);
+        // An old message edited lately comes with a high change number.
+        s.add_older(5, vec![msg(5, 8, 40, 2, "old, edited"), msg(5, 9, 9, 1, "mine")], true);
+        let r = &s.rooms[&5];
+        assert_eq!(r.messages.keys().copied().collect::<Vec<_>>(), vec![8, 9, 10]);
+        assert_eq!(r.cursor, 10);
+        assert!(r.has_older);
+        assert_eq!(s.last_editable(5, 1).map(|m| m.seq), Some(9));
+        s.add_older(5, vec![], false);
+        assert!(!s.rooms[&5].has_older);
     }
 
     fn live(me: i64) -> LiveState {

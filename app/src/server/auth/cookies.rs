@@ -32,6 +32,16 @@ pub fn set_pair(config: &AuthConfig, access: &str, refresh: &str) -> [String; 2]
     ]
 }
 
+/// The theme of the account last signed in on this browser: read while rendering the page's
+/// `<html>`, so the first paint already has the user's colours. Not a secret; the profile
+/// holds the choice, this mirrors it.
+pub const THEME: &str = "huddle_theme";
+
+/// `Set-Cookie` value that remembers `theme` for a year.
+pub fn theme(config: &AuthConfig, theme: crate::models::Theme) -> String {
+    cookie(config, THEME, theme.as_str(), 365 * 24 * 3600)
+}
+
 /// `Set-Cookie` values that remove both tokens.
 pub fn clear_pair(config: &AuthConfig) -> [String; 2] {
     [cookie(config, ACCESS, "", 0), cookie(config, REFRESH, "", 0)]

@@ -268,3 +268,12 @@ pub async fn totals_by(db: &Db, user_id: i64, filter: &ExpenseFilter, by: Groupi
     };
     c.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql))).fetch_all(db).await
 }
+
+/// The category of the user's most recently recorded expense.
+#[tracing::instrument(skip(db))]
+pub async fn last_used_category(db: &Db, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select category_id from expenses where user_id = $1 order by id desc limit 1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}

@@ -16,6 +16,7 @@ pub struct UserRow {
     pub currency: String,
     pub page_size: i64,
     pub time_zone: String,
+    pub theme: String,
 }
 
 impl UserRow {
@@ -28,6 +29,7 @@ impl UserRow {
             created_at: self.created_at,
             currency: self.currency,
             time_zone: self.time_zone,
+            theme: crate::models::Theme::from_db(&self.theme),
         }
     }
 }
@@ -70,7 +72,7 @@ pub async fn create(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
 macro_rules! select_user_where {
     ($cond:literal) => {
         concat!(
-            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone from users where ",
+            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme from users where ",
             $cond
         )
     };
@@ -141,5 +143,10 @@ pub async fn set_page_size(db: &Db, id: i64, page_size: i64) -> Result<(), sqlx:
 #[tracing::instrument(skip(db))]
 pub async fn set_time_zone(db: &Db, id: i64, zone: &str) -> Result<(), sqlx::Error> {
     sqlx::query("update users set time_zone = $1 where id = $2").bind(zone).bind(id).execute(db).await?;
+    Ok(())
+}
+
+pub async fn set_theme(db: &Db, id: i64, theme: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set theme = $1 where id = $2").bind(theme).bind(id).execute(db).await?;
     Ok(())
 }
