@@ -28,9 +28,19 @@ ensure_rust_tools() {
   fi
 }
 
+ensure_brotli() {
+  if ! command -v brotli >/dev/null; then
+    say "installing brotli from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null
+  fi
+}
+
 # Builds the browser bundle (size profile) and lays out the site folder the server serves.
 build_site() {
+  ensure_brotli
   say "building the browser bundle (wasm, profile wasm-release)"
+  # .cargo/config.toml sets Leptos' erase_components for this and the server build alike.
   cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
   mkdir -p "$SITE/pkg"
   wasm-bindgen --target web --remove-name-section --no-typescript \
@@ -39,5 +49,9 @@ build_site() {
   mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.wasm"
   cp "$ROOT/style/main.css" "$SITE/pkg/huddle.css"
   cp -r "$ROOT/public/." "$SITE/"
-  for f in huddle.wasm huddle.js huddle.css; do gzip -9 -k -f "$SITE/pkg/$f"; done
+  # Precompressed beside each file; the server sends whichever the browser accepts.
+  for f in huddle.wasm huddle.js huddle.css; do
+    gzip -9 -k -f "$SITE/pkg/$f"
+    brotli -q 11 -k -f "$SITE/pkg/$f"
+  done
 }

@@ -92,6 +92,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .route("/ws", get(crate::ws::upgrade))
         .route("/auth/renew", post(crate::ws::renew))
         .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))
+        .nest_service("/pkg", bundle(&config.site_dir.join("pkg")))
         .leptos_routes_with_context(&state, routes, app::provide_request_nonce, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(app::provide_request_nonce, shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
@@ -103,6 +104,19 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
         .with_state(state)
+}
+
+/// The browser bundle (wasm, JS, CSS), sent brotli- or gzip-compressed as the build left it
+/// beside each file (`huddle.wasm.br`, `.gz`), whichever the browser accepts (Leptos' file
+/// handler, which served the rest, knows gzip only and sets no caching). The names are
+/// not content-hashed yet, so the browser revalidates (`no-cache` + `Last-Modified`: a 304
+/// costs no body) rather than keeping a stale bundle after an upgrade.
+fn bundle(dir: &std::path::Path) -> axum::routing::MethodRouter {
+    let files = tower_http::services::ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    axum::routing::get_service(files).layer(axum::middleware::map_response(|mut res: axum::response::Response| async move {
+        res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache"));
+        res
+    }))
 }
 
 /// 200 when the database answers and there is room for more sockets, 503 otherwise (a load

@@ -68,9 +68,10 @@ fn UserMenu(user: User, set_theme: ServerAction<SetTheme>) -> impl IntoView {
     let colour = crate::models::timeline::avatar_colour(user.id);
     view! {
         <details class="user-menu">
-            <summary aria-label=format!("Account menu for {}", user.name)>
+            <summary>
                 <span class=format!("avatar c{colour}") aria-hidden="true">{initials}</span>
                 <span class="who" data-testid="nav-user">{user.name.clone()}</span>
+                <span class="sr-only">", account menu"</span>
             </summary>
             <div class="menu">
                 <p class="muted menu-who">"Signed in as @"{user.username}</p>

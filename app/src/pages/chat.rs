@@ -71,6 +71,20 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
     let revision = Memo::new(move |_| live.state.try_with(|s| s.revision).unwrap_or_default());
     let rooms = Resource::new(move || revision.get(), |_| chat_home());
     let (created, joined, started) = (failure(create.value()), failure(join.value()), failure(direct.value()));
+    // A panel closes once its form has done its work (the new room is open by then).
+    let panels = [NodeRef::<leptos::html::Details>::new(), NodeRef::new(), NodeRef::new()];
+    Effect::new(move |_| {
+        let done = [create.version().get(), direct.version().get(), join.version().get()];
+        let failed = [created.get().is_some(), started.get().is_some(), joined.get().is_some()];
+        for ((panel, version), failed) in panels.iter().zip(done).zip(failed) {
+            if let Some(el) = panel.get_untracked()
+                && version > 0
+                && !failed
+            {
+                el.set_open(false);
+            }
+        }
+    });
     view! {
         <nav class="sidebar" aria-label="Conversations">
             <div class="sidebar-head">
@@ -97,7 +111,7 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
                 })}
             </Transition>
             <div class="sidebar-actions">
-                <details open=move || created.get().is_some()>
+                <details open=move || created.get().is_some() node_ref=panels[0]>
                     <summary>"New room"</summary>
                     <ActionForm action=create attr:class="stack" attr:data-testid="create-room">
                         <Field value=created name="name" label="Name" id_prefix="new-room-"/>
@@ -113,7 +127,7 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
                         <Submit pending=create.pending() label="Create room" busy="Creating…"/>
                     </ActionForm>
                 </details>
-                <details open=move || started.get().is_some()>
+                <details open=move || started.get().is_some() node_ref=panels[1]>
                     <summary>"Message someone"</summary>
                     <ActionForm action=direct attr:class="stack" attr:data-testid="start-direct">
                         <Field value=started name="username" label="Their username" id_prefix="direct-"/>
@@ -121,7 +135,7 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
                         <Submit pending=direct.pending() label="Open conversation" busy="Opening…"/>
                     </ActionForm>
                 </details>
-                <details open=move || joined.get().is_some()>
+                <details open=move || joined.get().is_some() node_ref=panels[2]>
                     <summary>"Join a room"</summary>
                     <ActionForm action=join attr:class="stack" attr:data-testid="join-room">
                         <Field value=joined name="room" label="Invite link or public room number" id_prefix="join-"/>
@@ -155,16 +169,13 @@ fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
     let unread_class = if unread > 0 { "has-unread" } else { "" };
     // A room's avatar is its initials on a colour from its id; a person's, theirs.
     let avatar = view! { <Avatar user=peer.unwrap_or(-room.id) name=room.title.clone()/> };
-    let label = match unread {
-        0 => room.title.clone(),
-        n => format!("{}, {n} unread", room.title),
-    };
+    let unread_words = (unread > 0).then(|| view! { <span class="sr-only">{format!(", {unread} unread")}</span> });
     view! {
         <li data-room=room.id data-kind=room.kind.as_str() class=unread_class>
-            <A href=format!("/chat/{}", room.id) attr:class="room-link" attr:aria-label=label>
+            <A href=format!("/chat/{}", room.id) attr:class="room-link">
                 {avatar}
                 <span class="room-text">
-                    <span class="room-title">{room.title}</span>
+                    <span class="room-title">{room.title}{unread_words}</span>
                     {match last {
                         Some((text, at)) => view! { <span class="last muted">{text}</span><time class="muted">{at}</time> }.into_any(),
                         None => view! { <span class="last muted">"No messages yet"</span> }.into_any(),
@@ -345,7 +356,7 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
         let today = timeline::local_day(now_ms(), offset);
         let rows = timeline::rows(view.messages, offset, 0, me, today);
         view! {
-            <div class="scroller" tabindex="0" aria-label="Messages">
+            <div class="scroller" tabindex="0" role="region" aria-label="Messages">
                 <div class="scroller-inner">
                     {older_link}
                     <ol class="messages" data-testid="messages">
@@ -441,7 +452,7 @@ fn LiveMessages(room: i64, me: i64, live: ChatLive, peer: Option<i64>, offset: i
     let on_scroll = move |_| scroll.on_scroll(has_older.get_untracked(), move |done| load_older(live, room, first_seq(), done));
     let hydrated = use_hydrated();
     view! {
-        <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="scroller" tabindex="0" aria-label="Messages">
+        <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="scroller" tabindex="0" role="region" aria-label="Messages">
             <div class="scroller-inner">
             <Show when=move || has_older.get()>
                 <p class="older muted" data-testid="older">

@@ -1,0 +1,60 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { addExpense, jsEnabled, open, register } from './helpers';
+import { createRoom, inviteLink } from './chat-helpers';
+
+/**
+ * axe-core's serious and critical findings on the page as it is now. axe is a script: in the
+ * no-JS project the same URL is loaded once more in a page whose scripts run but where the
+ * app's own bundle is refused, so axe checks exactly what a browser without JavaScript shows.
+ */
+async function serious(page: Page, info: TestInfo): Promise<string[]> {
+  if (!jsEnabled(info)) {
+    const context = await page.context().browser()!.newContext({
+      javaScriptEnabled: true,
+      storageState: await page.context().storageState(),
+    });
+    const plain = await context.newPage();
+    await plain.route('**/pkg/huddle.{js,wasm}', (route) => route.abort());
+    await plain.goto(page.url());
+    try {
+      return await check(plain);
+    } finally {
+      await context.close();
+    }
+  }
+  return check(page);
+}
+
+async function check(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+test('signed-out pages have no serious accessibility violations', async ({ page }, info) => {
+  for (const path of ['/', '/login', '/register', '/no-such-page']) {
+    await open(page, path, info);
+    expect(await serious(page, info), path).toEqual([]);
+  }
+});
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`every signed-in page has no serious accessibility violations (${theme} theme)`, async ({ page, context }, info) => {
+    test.setTimeout(120_000);
+    await register(page, info);
+    const room = new URL(await createRoom(page, info, 'Accessible room')).pathname;
+    const invite = new URL(await inviteLink(page)).pathname;
+    await open(page, '/expenses', info);
+    await addExpense(page, '12.50', 'Lunch', 'Food', '2026-11-20');
+    const expense = await page.getByTestId('expenses').getByRole('link', { name: 'Lunch' }).getAttribute('href');
+    await context.addCookies([{ name: 'huddle_theme', value: theme, url: page.url() }]);
+    const pages = ['/', '/chat', room, invite, '/rooms', '/expenses', expense!, '/categories', '/reports', '/budgets', '/profile', '/sessions'];
+    for (const path of pages) {
+      await open(page, path, info);
+      await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+      expect(await serious(page, info), `${path} (${theme})`).toEqual([]);
+    }
+  });
+}

@@ -1,0 +1,64 @@
+import { expect, test, type Page } from '@playwright/test';
+import { jsEnabled, open, register } from './helpers';
+
+/**
+ * What a first visit downloads before the page is interactive, in compressed bytes on the wire.
+ * The issue's goal is 300 KB; the budget below is what the build does today (it only goes
+ * down): a change that grows the first load past it fails here. See docs/BENCHMARKS.md.
+ */
+const BUDGET_BYTES = 515_000;
+const GOAL_BYTES = 300_000;
+
+/** Every route a signed-in user starts from, and the two a visitor does. */
+const SIGNED_IN = ['/', '/chat', '/expenses', '/reports', '/budgets', '/categories', '/profile', '/sessions', '/rooms'];
+const VISITOR = ['/login', '/register'];
+
+async function firstLoad(page: Page, path: string, info: Parameters<typeof open>[2]): Promise<number> {
+  const sizes: Promise<number>[] = [];
+  // The page and the files it loads; server-function calls a live page makes afterwards (the
+  // session check after hydration) race with the measurement and are left out.
+  page.on('requestfinished', (request) => {
+    if (new URL(request.url()).pathname.startsWith('/api/')) return;
+    sizes.push(request.sizes().then((s) => s.responseBodySize + s.responseHeadersSize));
+  });
+  await open(page, path, info);
+  const total = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
+  return total;
+}
+
+test('the first load of every page stays within the byte budget', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'without JavaScript a page is its HTML and CSS only');
+  const rows: string[] = [];
+  let worst = 0;
+  const measure = async (path: string, storageState?: Awaited<ReturnType<import('@playwright/test').BrowserContext['storageState']>>) => {
+    // A fresh context per page: nothing cached, as on a first visit.
+    const context = await browser.newContext(storageState ? { storageState } : {});
+    const page = await context.newPage();
+    const bytes = await firstLoad(page, path, info);
+    rows.push(`${path.padEnd(12)} ${String(bytes).padStart(9)} B`);
+    worst = Math.max(worst, bytes);
+    await context.close();
+  };
+  for (const path of VISITOR) await measure(path);
+  const setup = await browser.newContext();
+  await register(await setup.newPage(), info);
+  const signedIn = await setup.storageState();
+  await setup.close();
+  for (const path of SIGNED_IN) await measure(path, signedIn);
+  console.log(`first load (compressed bytes on the wire, headers included)\n${rows.join('\n')}\n` +
+    `worst ${worst} B; budget ${BUDGET_BYTES} B; goal ${GOAL_BYTES} B`);
+  expect(worst).toBeLessThanOrEqual(BUDGET_BYTES);
+});
+
+test('the bundle is sent compressed, and revalidated rather than kept stale', async ({ request }) => {
+  for (const [encoding, expected] of [['br, gzip', 'br'], ['gzip', 'gzip']] as const) {
+    const res = await request.get('/pkg/huddle.wasm', { headers: { 'Accept-Encoding': encoding } });
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-encoding']).toBe(expected);
+    expect(res.headers()['cache-control']).toBe('no-cache');
+    expect(res.headers()['last-modified']).toBeTruthy();
+  }
+  const plain = await request.get('/pkg/huddle.css', { headers: { 'Accept-Encoding': 'identity' } });
+  expect(plain.headers()['content-encoding']).toBeUndefined();
+  expect(await plain.text()).toContain('.chat-shell');
+});
