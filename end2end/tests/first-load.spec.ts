@@ -28,6 +28,8 @@ async function firstLoad(page: Page, path: string, info: Parameters<typeof open>
 
 test('the first load of every page stays within the byte budget', async ({ browser }, info) => {
   test.skip(!jsEnabled(info), 'without JavaScript a page is its HTML and CSS only');
+  // Thirteen fresh browsers, each loading and hydrating a page: 30 s is too short on 2 busy cores.
+  test.setTimeout(120_000);
   const rows: string[] = [];
   let worst = 0;
   const measure = async (path: string, storageState?: Awaited<ReturnType<import('@playwright/test').BrowserContext['storageState']>>) => {
