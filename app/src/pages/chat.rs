@@ -15,6 +15,7 @@ use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure,
 use crate::models::chat::{
     Fragment, Invite, Member, MessageBody, RoomKind, RoomSummary, RoomView, Visibility, linkify, time_of_day,
 };
+use crate::models::AppError;
 use crate::models::timeline::{self, Row, avatar_colour, initials};
 use crate::models::ws::ClientMsg;
 use leptos::prelude::*;
@@ -71,20 +72,6 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
     let revision = Memo::new(move |_| live.state.try_with(|s| s.revision).unwrap_or_default());
     let rooms = Resource::new(move || revision.get(), |_| chat_home());
     let (created, joined, started) = (failure(create.value()), failure(join.value()), failure(direct.value()));
-    // A panel closes once its form has done its work (the new room is open by then).
-    let panels = [NodeRef::<leptos::html::Details>::new(), NodeRef::new(), NodeRef::new()];
-    Effect::new(move |_| {
-        let done = [create.version().get(), direct.version().get(), join.version().get()];
-        let failed = [created.get().is_some(), started.get().is_some(), joined.get().is_some()];
-        for ((panel, version), failed) in panels.iter().zip(done).zip(failed) {
-            if let Some(el) = panel.get_untracked()
-                && version > 0
-                && !failed
-            {
-                el.set_open(false);
-            }
-        }
-    });
     view! {
         <nav class="sidebar" aria-label="Conversations">
             <div class="sidebar-head">
@@ -111,8 +98,7 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
                 })}
             </Transition>
             <div class="sidebar-actions">
-                <details open=move || created.get().is_some() node_ref=panels[0]>
-                    <summary>"New room"</summary>
+                <StartPanel label="New room" failed=created runs=create.version()>
                     <ActionForm action=create attr:class="stack" attr:data-testid="create-room">
                         <Field value=created name="name" label="Name" id_prefix="new-room-"/>
                         <Field value=created name="topic" label="Topic (optional)" id_prefix="new-room-"/>
@@ -126,27 +112,46 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
                         <FormError value=created/>
                         <Submit pending=create.pending() label="Create room" busy="Creating…"/>
                     </ActionForm>
-                </details>
-                <details open=move || started.get().is_some() node_ref=panels[1]>
-                    <summary>"Message someone"</summary>
+                </StartPanel>
+                <StartPanel label="Message someone" failed=started runs=direct.version()>
                     <ActionForm action=direct attr:class="stack" attr:data-testid="start-direct">
                         <Field value=started name="username" label="Their username" id_prefix="direct-"/>
                         <FormError value=started/>
                         <Submit pending=direct.pending() label="Open conversation" busy="Opening…"/>
                     </ActionForm>
-                </details>
-                <details open=move || joined.get().is_some() node_ref=panels[2]>
-                    <summary>"Join a room"</summary>
+                </StartPanel>
+                <StartPanel label="Join a room" failed=joined runs=join.version()>
                     <ActionForm action=join attr:class="stack" attr:data-testid="join-room">
                         <Field value=joined name="room" label="Invite link or public room number" id_prefix="join-"/>
                         <FormError value=joined/>
                         <Submit pending=join.pending() label="Join" busy="Joining…"/>
                     </ActionForm>
-                </details>
+                </StartPanel>
                 <A href="/rooms" attr:class="sidebar-link">"Browse public rooms"</A>
                 <NotificationButton/>
             </div>
         </nav>
+    }
+}
+
+/// One of the sidebar's start panels around its form: open by itself when the form's last run
+/// failed (a no-JS post comes back with the error in the URL), closed once a run succeeded.
+#[component]
+fn StartPanel(label: &'static str, failed: Signal<Option<AppError>>, runs: RwSignal<usize>, children: Children) -> impl IntoView {
+    let panel = NodeRef::<leptos::html::Details>::new();
+    Effect::new(move |_| {
+        if runs.get() > 0
+            && failed.with(Option::is_none)
+            && let Some(el) = panel.get_untracked()
+        {
+            el.set_open(false);
+        }
+    });
+    view! {
+        <details open=move || failed.with(Option::is_some) node_ref=panel>
+            <summary>{label}</summary>
+            {children()}
+        </details>
     }
 }
 
