@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Prints the browser bundle's sizes (raw and gzip -9), as served from target/site/pkg.
-# Build it first (scripts/run.sh or: source scripts/lib.sh; build_site).
+# Prints the browser bundle's sizes (raw, gzip -9 and brotli -q 11), as served from
+# target/site/pkg: the main module, the loader of the lazily loaded pages, each page's module and
+# the chunks pages share. Build it first (scripts/run.sh or: source scripts/lib.sh; build_site).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for f in huddle.wasm huddle.js huddle.css; do
-  path="$SITE/pkg/$f"
-  [ -f "$path" ] || { echo "missing $path: build the site first" >&2; exit 1; }
-  printf '%-12s raw %8d B   gzip %8d B\n' "$f" "$(stat -c %s "$path")" "$(gzip -9c "$path" | wc -c)"
+[ -f "$SITE/pkg/huddle.wasm" ] || { echo "missing $SITE/pkg/huddle.wasm: build the site first" >&2; exit 1; }
+total=(0 0 0)
+for path in "$SITE"/pkg/*.wasm "$SITE"/pkg/*.js "$SITE"/pkg/*.css; do
+  raw="$(stat -c %s "$path")" gz="$(gzip -9c "$path" | wc -c)" br="$(brotli -q 11 -c "$path" | wc -c)"
+  printf '%-48s raw %8d B   gzip %7d B   brotli %7d B\n' "$(basename "$path")" "$raw" "$gz" "$br"
+  total=($((total[0] + raw)) $((total[1] + gz)) $((total[2] + br)))
 done
+printf '%-48s raw %8d B   gzip %7d B   brotli %7d B\n' "all of it" "${total[@]}"

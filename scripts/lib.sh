@@ -28,6 +28,17 @@ ensure_rust_tools() {
   fi
 }
 
+# The splitter of the browser bundle (scripts/wasm-split), built from its own lock file.
+ensure_wasm_split() {
+  local stamp="$TOOLS/wasm-split.stamp" want
+  want="$(cat "$ROOT/scripts/wasm-split/Cargo.lock" "$ROOT/scripts/wasm-split/src/main.rs" | sha256sum | cut -c1-16)"
+  if [ ! -x "$TOOLS/bin/huddle-wasm-split" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "building the wasm splitter into .tools (about a minute, once)"
+    cargo install --locked --path "$ROOT/scripts/wasm-split" --root "$TOOLS" --target-dir "$ROOT/target/tools" --force
+    echo "$want" > "$stamp"
+  fi
+}
+
 ensure_brotli() {
   if ! command -v brotli >/dev/null; then
     say "installing brotli from Debian"
@@ -39,19 +50,24 @@ ensure_brotli() {
 # Builds the browser bundle (size profile) and lays out the site folder the server serves.
 build_site() {
   ensure_brotli
+  ensure_wasm_split
   say "building the browser bundle (wasm, profile wasm-release)"
   # .cargo/config.toml sets Leptos' erase_components for this and the server build alike.
   cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+  local out="$ROOT/target/wasm32-unknown-unknown/wasm-release"
+  rm -rf "$SITE/pkg"
   mkdir -p "$SITE/pkg"
-  wasm-bindgen --target web --remove-name-section --no-typescript \
-    --out-dir "$SITE/pkg" --out-name huddle \
-    "$ROOT/target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+  # Cut at the lazy routes: one module per page (and chunks they share) beside the main one.
+  huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle
+  wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
+    --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
   mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.wasm"
   cp "$ROOT/style/main.css" "$SITE/pkg/huddle.css"
   cp -r "$ROOT/public/." "$SITE/"
   # Precompressed beside each file; the server sends whichever the browser accepts.
-  for f in huddle.wasm huddle.js huddle.css; do
-    gzip -9 -k -f "$SITE/pkg/$f"
-    brotli -q 11 -k -f "$SITE/pkg/$f"
+  local f
+  for f in "$SITE"/pkg/*.wasm "$SITE"/pkg/*.js "$SITE"/pkg/*.css; do
+    gzip -9 -k -f "$f"
+    brotli -q 11 -k -f "$f"
   done
 }

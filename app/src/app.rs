@@ -4,14 +4,14 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
-    InvitePage, RoomDirectoryPage,
-    BudgetsPage, CategoriesPage, ChatIndex, ChatPage, RoomPage, EditExpensePage, ExpensesPage, HomePage, LoginPage, NotFound, ProfilePage, RegisterPage, ReportsPage, SessionsPage,
+    BudgetsRoute, CategoriesRoute, ChatIndex, ChatPage, RoomPage, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
+    LoginRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_location;
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 /// The document around every server-rendered page. Its Content Security Policy, with this
 /// response's nonce, is set by the server's `security_headers` middleware (see [`CspNonce`]).
@@ -171,22 +171,22 @@ fn Layout() -> impl IntoView {
         <Nav/>
         <main data-hydrated=move || hydrated.get().to_string()>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
-                <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
-                <Route path=path!("/expenses") view=ExpensesPage ssr=SsrMode::Async/>
-                <Route path=path!("/expenses/:id") view=EditExpensePage ssr=SsrMode::Async/>
-                <Route path=path!("/categories") view=CategoriesPage ssr=SsrMode::Async/>
-                <Route path=path!("/reports") view=ReportsPage ssr=SsrMode::Async/>
-                <Route path=path!("/budgets") view=BudgetsPage ssr=SsrMode::Async/>
-                <Route path=path!("/chat/join/:token") view=InvitePage ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/expenses") view={Lazy::<ExpensesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/expenses/:id") view={Lazy::<EditExpenseRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/categories") view={Lazy::<CategoriesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/budgets") view={Lazy::<BudgetsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/chat/join/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/chat") view=ChatPage ssr=SsrMode::Async>
                     <Route path=path!("") view=ChatIndex ssr=SsrMode::Async/>
                     <Route path=path!(":id") view=RoomPage ssr=SsrMode::Async/>
                 </ParentRoute>
-                <Route path=path!("/rooms") view=RoomDirectoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/rooms") view={Lazy::<RoomDirectoryRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

@@ -3,10 +3,11 @@ import { jsEnabled, open, register } from './helpers';
 
 /**
  * What a first visit downloads before the page is interactive, in compressed bytes on the wire.
- * The issue's goal is 300 KB; the budget below is what the build does today (it only goes
- * down): a change that grows the first load past it fails here. See docs/BENCHMARKS.md.
+ * The issue's goal is 300 KB; the budget below is what the build does today plus a little
+ * room for the measurement's own variation (it only goes down): a change that grows the first
+ * load past it fails here. See docs/BENCHMARKS.md.
  */
-const BUDGET_BYTES = 515_000;
+const BUDGET_BYTES = 455_000;
 const GOAL_BYTES = 300_000;
 
 /** Every route a signed-in user starts from, and the two a visitor does. */
@@ -63,4 +64,23 @@ test('the bundle is sent compressed, and revalidated rather than kept stale', as
   const plain = await request.get('/pkg/huddle.css', { headers: { 'Accept-Encoding': 'identity' } });
   expect(plain.headers()['content-encoding']).toBeUndefined();
   expect(await plain.text()).toContain('.chat-shell');
+});
+
+test('pages are sent compressed, and the page modules the server preloads exist', async ({ request }) => {
+  for (const [encoding, expected] of [['br, gzip', 'br'], ['gzip', 'gzip']] as const) {
+    const res = await request.get('/login', { headers: { 'Accept-Encoding': encoding } });
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-encoding']).toBe(expected);
+    expect(await res.text()).toContain('<h1>Log in</h1>');
+  }
+  // A page's own wasm module is preloaded by the server-rendered HTML, and served precompressed.
+  const html = await (await request.get('/login')).text();
+  const modules = [...html.matchAll(/href="(\/pkg\/[^"]+\.wasm)"/g)].map((m) => m[1]);
+  expect(modules).toContain('/pkg/huddle.wasm');
+  expect(modules.some((m) => m.includes('login_route'))).toBe(true);
+  for (const module of modules) {
+    const res = await request.get(module, { headers: { 'Accept-Encoding': 'br' } });
+    expect(res.status(), module).toBe(200);
+    expect(res.headers()['content-encoding'], module).toBe('br');
+  }
 });

@@ -8,5 +8,6 @@ pub fn hydrate() {
         console_error_panic_hook::hook(info);
         app::components::failures::report(&format!("panic: {info}"));
     }));
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (each page its own wasm module) hydrate once their module is loaded.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
@@ -86,6 +87,12 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
     let routes = generate_route_list(App);
     Router::new()
+        .leptos_routes_with_context(&state, routes, app::provide_request_nonce, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(app::provide_request_nonce, shell))
+        // Pages and server-function answers, compressed as they are made (brotli or gzip, as the
+        // browser accepts). Only the routes above: the socket's upgrade, the streamed CSV and the
+        // bundle below (compressed once, at build time) are left as they are.
+        .layer(CompressionLayer::new().br(true).gzip(true).quality(CompressionLevel::Precise(5)))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
@@ -93,8 +100,6 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .route("/auth/renew", post(crate::ws::renew))
         .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))
         .nest_service("/pkg", bundle(&config.site_dir.join("pkg")))
-        .leptos_routes_with_context(&state, routes, app::provide_request_nonce, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(app::provide_request_nonce, shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(form_links, middleware::keep_form_input))
         .layer(axum::middleware::from_fn_with_state(origins, middleware::refuse_cross_origin))

@@ -22,6 +22,43 @@ use crate::app::use_session;
 use crate::models::User;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::{LazyRoute, lazy_route};
+
+/// Declares, for each page, a route whose code the browser fetches only when that page is
+/// shown: `#[lazy_route]` marks a split point, and the build (`scripts/wasm-split`) cuts the
+/// wasm there, so a first visit downloads the shell and its own page, not every page.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        #[doc = concat!("[`", stringify!($page), "`], loaded when first shown.")]
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_route: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    HomeRoute => HomePage,
+    RegisterRoute => RegisterPage,
+    LoginRoute => LoginPage,
+    ProfileRoute => ProfilePage,
+    SessionsRoute => SessionsPage,
+    ExpensesRoute => ExpensesPage,
+    EditExpenseRoute => EditExpensePage,
+    CategoriesRoute => CategoriesPage,
+    ReportsRoute => ReportsPage,
+    BudgetsRoute => BudgetsPage,
+    InviteRoute => InvitePage,
+    RoomDirectoryRoute => RoomDirectoryPage,
+}
 
 /// Renders `page` for the signed-in user; sends anyone else to the login page.
 #[component]
@@ -62,7 +99,10 @@ pub fn next_page() -> Option<String> {
     crate::models::local_path(&next).map(str::to_string)
 }
 
-/// Renders `page` for visitors; sends a signed-in user home.
+/// Renders `page` for visitors; sends a signed-in user on to the page's `next`, else home.
+///
+/// The same place the sign-in itself leads: the session is fetched again as soon as the URL
+/// changes, which can be before the next page (a lazily loaded one) has replaced this one.
 #[component]
 pub fn SignedOut<F, V>(page: F) -> impl IntoView
 where
@@ -70,13 +110,14 @@ where
     V: IntoView + 'static,
 {
     let session = use_session();
+    let onward = next_page().unwrap_or_else(|| "/".to_string());
     view! {
         <Suspense fallback=|| ()>
             {move || {
-                let page = page.clone();
+                let (page, onward) = (page.clone(), onward.clone());
                 Suspend::new(async move {
                     match session.user.await {
-                        Ok(Some(_)) => view! { <Redirect path="/"/> }.into_any(),
+                        Ok(Some(_)) => view! { <Redirect path=onward/> }.into_any(),
                         _ => page().into_any(),
                     }
                 })

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Lighthouse (pinned, npm) with Debian's Chromium on /, /login, /chat, /expenses and /reports,
+# signed in, against the release server on SQLite with a little data (a room with messages, a few
+# expenses). Prints one line per page with the performance, accessibility and best-practices
+# scores; the full reports stay in target/lighthouse/. Lighthouse's default mobile settings:
+# simulated slow 4G and a 4x slower CPU.
+# Needs target/release/huddle and the site (scripts/run.sh builds both).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LIGHTHOUSE_VERSION=12.8.2 # 13 needs Node 22; Debian's and CI's Node is 20
+BIN="${HUDDLE_BIN:-$ROOT/target/release/huddle}"
+[ -x "$BIN" ] || { echo "build the release server first: cargo build -p server --release" >&2; exit 1; }
+[ -f "$SITE/pkg/huddle.wasm" ] || { echo "build the site first: source scripts/lib.sh; build_site" >&2; exit 1; }
+[ -x /usr/bin/chromium ] || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+LH="$TOOLS/lighthouse/node_modules/.bin/lighthouse"
+if [ "$("$LH" --version 2>/dev/null)" != "$LIGHTHOUSE_VERSION" ]; then
+  say "installing lighthouse $LIGHTHOUSE_VERSION into .tools"
+  npm install --prefix "$TOOLS/lighthouse" --no-audit --no-fund --loglevel=error "lighthouse@$LIGHTHOUSE_VERSION"
+fi
+
+port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+data="$(mktemp -d)"
+jar="$data/cookies"
+HUDDLE_ADDR="127.0.0.1:$port" HUDDLE_DATA_DIR="$data" HUDDLE_SITE_DIR="$SITE" RUST_LOG=warn "$BIN" >/dev/null 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+
+api() { # endpoint, then curl --data-urlencode arguments
+  local endpoint="$1"; shift
+  curl -sf -o /dev/null -b "$jar" -c "$jar" -H "Origin: $base" "$@" "$base/api/$endpoint"
+}
+api register -d "name=Ada Lovelace&username=ada&email=ada@example.org&password=violet-otter-harbour-42"
+api login -d "login=ada&password=violet-otter-harbour-42"
+api create_room -d "name=Lighthouse&topic=Scores for every page&visibility=public"
+for i in 1 2 3 4 5; do api post_message -d "room=1&body=Message number $i, with a link https://example.org/$i"; done
+category="$(curl -sf -b "$jar" "$base/expenses" | grep -o '<option value="[0-9]*"' | head -1 | grep -o '[0-9]\+')"
+for i in 1 2 3 4 5 6; do
+  api add_expense -d "amount=1$i.50&description=Lunch $i&category_id=$category&spent_on=$(date -u +%Y-%m-0$i)"
+done
+# The jar's HttpOnly lines start with "#HttpOnly_"; every cookie goes in one header.
+cookie="$(awk -F'\t' 'NF == 7 { printf "%s%s=%s", sep, $6, $7; sep = "; " }' <(sed 's/^#HttpOnly_//' "$jar"))"
+
+out="$ROOT/target/lighthouse"
+mkdir -p "$out"
+printf '%-10s %12s %14s %15s\n' page performance accessibility best-practices
+for page in / /login /chat /expenses /reports; do
+  name="$(echo "${page#/}" | sed 's/^$/home/')"
+  headers="{\"Cookie\": \"$cookie\"}"
+  # The login page is for visitors: a signed-in browser is sent home from it.
+  [ "$page" = /login ] && headers='{}'
+  CHROME_PATH=/usr/bin/chromium "$LH" "$base$page" --quiet --output=json --output-path="$out/$name.json" \
+    --only-categories=performance,accessibility,best-practices --extra-headers="$headers" \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu" >/dev/null
+  node -e '
+    const r = require(process.argv[1]), c = r.categories, s = k => Math.round(c[k].score * 100);
+    if (r.finalDisplayedUrl.replace(/\/$/, "") !== r.requestedUrl.replace(/\/$/, ""))
+      console.error(`${r.requestedUrl} ended at ${r.finalDisplayedUrl}`);
+    console.log(process.argv[2].padEnd(10), String(s("performance")).padStart(12),
+      String(s("accessibility")).padStart(14), String(s("best-practices")).padStart(15));
+  ' "$out/$name.json" "$page"
+done
