@@ -2,8 +2,9 @@
 # Lighthouse (pinned, npm) with Debian's Chromium on /, /login, /chat, /expenses and /reports,
 # signed in, against the release server on SQLite with a little data (a room with messages, a few
 # expenses). Prints one line per page with the performance, accessibility and best-practices
-# scores; the full reports stay in target/lighthouse/. Lighthouse's default mobile settings:
-# simulated slow 4G and a 4x slower CPU.
+# scores (the median of RUNS runs, default 3, as Lighthouse advises for its variance); the full
+# reports stay in target/lighthouse/. Lighthouse's default mobile settings: simulated slow 4G and
+# a 4x slower CPU.
 # Needs target/release/huddle and the site (scripts/run.sh builds both).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LIGHTHOUSE_VERSION=12.8.2 # 13 needs Node 22; Debian's and CI's Node is 20
@@ -43,20 +44,34 @@ cookie="$(awk -F'\t' 'NF == 7 { printf "%s%s=%s", sep, $6, $7; sep = "; " }' <(s
 
 out="$ROOT/target/lighthouse"
 mkdir -p "$out"
-printf '%-10s %12s %14s %15s\n' page performance accessibility best-practices
+RUNS="${RUNS:-3}"
+lighthouse() { # page name headers
+  CHROME_PATH=/usr/bin/chromium "$LH" "$base$1" --quiet --output=json --output-path="$out/$2.json" \
+    --only-categories=performance,accessibility,best-practices --extra-headers="$3" \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu" >/dev/null
+}
+# One throwaway run: the first Chromium start of a session is slow and its trace, simulated at
+# 4x CPU slowdown, would count that against whichever page came first.
+lighthouse /login warmup '{}'
+printf '%-10s %12s %14s %15s   %s\n' page performance accessibility best-practices "(median of $RUNS runs; each run's performance)"
 for page in / /login /chat /expenses /reports; do
   name="$(echo "${page#/}" | sed 's/^$/home/')"
   headers="{\"Cookie\": \"$cookie\"}"
   # The login page is for visitors: a signed-in browser is sent home from it.
   [ "$page" = /login ] && headers='{}'
-  CHROME_PATH=/usr/bin/chromium "$LH" "$base$page" --quiet --output=json --output-path="$out/$name.json" \
-    --only-categories=performance,accessibility,best-practices --extra-headers="$headers" \
-    --chrome-flags="--headless=new --no-sandbox --disable-gpu" >/dev/null
+  for run in $(seq "$RUNS"); do lighthouse "$page" "$name-$run" "$headers"; done
   node -e '
-    const r = require(process.argv[1]), c = r.categories, s = k => Math.round(c[k].score * 100);
-    if (r.finalDisplayedUrl.replace(/\/$/, "") !== r.requestedUrl.replace(/\/$/, ""))
-      console.error(`${r.requestedUrl} ended at ${r.finalDisplayedUrl}`);
-    console.log(process.argv[2].padEnd(10), String(s("performance")).padStart(12),
-      String(s("accessibility")).padStart(14), String(s("best-practices")).padStart(15));
-  ' "$out/$name.json" "$page"
+    const [page, ...files] = process.argv.slice(1);
+    const reports = files.map((f) => require(f));
+    for (const r of reports)
+      if (r.finalDisplayedUrl.replace(/\/$/, "") !== r.requestedUrl.replace(/\/$/, ""))
+        console.error(`${r.requestedUrl} ended at ${r.finalDisplayedUrl}`);
+    const median = (k) => {
+      const v = reports.map((r) => Math.round(r.categories[k].score * 100)).sort((a, b) => a - b);
+      return v[Math.floor(v.length / 2)];
+    };
+    const each = reports.map((r) => Math.round(r.categories.performance.score * 100)).join(" ");
+    console.log(page.padEnd(10), String(median("performance")).padStart(12),
+      String(median("accessibility")).padStart(14), String(median("best-practices")).padStart(15), `   (${each})`);
+  ' "$page" $(for run in $(seq "$RUNS"); do echo "$out/$name-$run.json"; done)
 done

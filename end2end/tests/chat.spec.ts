@@ -124,6 +124,9 @@ test('a room works without JavaScript: create, post, read', async ({ page }, inf
 });
 
 test('a private room is joined through its invite link, a public one from the directory', async ({ browser }, info) => {
+  // Four people, each signing up in a fresh browser, and some thirty page loads: 30 s is the
+  // time a one-person test gets; on 2 cores shared with another worker this one takes 20-30 s.
+  test.setTimeout(60_000);
   const ada = await person(browser, info, 'Ada');
   const bob = await person(browser, info, 'Bob');
   const name = `Hidden den ${uniqueName('r')}`;

@@ -60,6 +60,8 @@ test('filters narrow the list and pages keep them', async ({ page }, info) => {
 });
 
 test('the list pages through older expenses with the filter kept', async ({ page }, info) => {
+  // Thirteen form posts, each a full page load without JavaScript: more than 30 s on 2 busy cores.
+  test.setTimeout(60_000);
   await freshUserOnExpenses(page, info);
   for (let i = 1; i <= 12; i++) {
     await addExpense(page, `${i}`, `Item ${i}`, 'Food', `2026-04-${String(i).padStart(2, '0')}`);
