@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Prints the browser bundle's sizes (raw, gzip -9 and brotli -q 11), as served from
+# Prints the browser bundle's sizes (raw, and the gzip -9 and brotli -q 11 copies), as served from
 # target/site/pkg: the main module, the loader of the lazily loaded pages, each page's module and
 # the chunks pages share. Build it first (scripts/run.sh or: source scripts/lib.sh; build_site).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -f "$SITE/pkg/huddle.wasm" ] || { echo "missing $SITE/pkg/huddle.wasm: build the site first" >&2; exit 1; }
 total=(0 0 0)
 for path in "$SITE"/pkg/*.wasm "$SITE"/pkg/*.js "$SITE"/pkg/*.css; do
-  raw="$(stat -c %s "$path")" gz="$(gzip -9c "$path" | wc -c)" br="$(brotli -q 11 -c "$path" | wc -c)"
+  # The sizes of the files the server sends: build_site wrote them beside each one.
+  raw="$(stat -c %s "$path")" gz="$(stat -c %s "$path.gz")" br="$(stat -c %s "$path.br")"
   printf '%-48s raw %8d B   gzip %7d B   brotli %7d B\n' "$(basename "$path")" "$raw" "$gz" "$br"
   total=($((total[0] + raw)) $((total[1] + gz)) $((total[2] + br)))
 done

@@ -31,7 +31,7 @@ ensure_rust_tools() {
 # The splitter of the browser bundle (scripts/wasm-split), built from its own lock file.
 ensure_wasm_split() {
   local stamp="$TOOLS/wasm-split.stamp" want
-  want="$(cat "$ROOT/scripts/wasm-split/Cargo.lock" "$ROOT/scripts/wasm-split/src/main.rs" | sha256sum | cut -c1-16)"
+  want="$(cat "$ROOT"/scripts/wasm-split/{Cargo.toml,Cargo.lock,src/main.rs} | sha256sum | cut -c1-16)"
   if [ ! -x "$TOOLS/bin/huddle-wasm-split" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "building the wasm splitter into .tools (about a minute, once)"
     cargo install --locked --path "$ROOT/scripts/wasm-split" --root "$TOOLS" --target-dir "$ROOT/target/tools" --force
