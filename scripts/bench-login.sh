@@ -8,13 +8,7 @@ N="${1:-30}"
 BIN="$ROOT/target/release/huddle"
 [ -x "$BIN" ] || { echo "build the release server first: cargo build -p server --release" >&2; exit 1; }
 
-port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-data="$(mktemp -d)"
-HUDDLE_ADDR="127.0.0.1:$port" HUDDLE_DATA_DIR="$data" RUST_LOG=warn "$BIN" >/dev/null 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+start_server "$BIN"
 
 post() { # source-address login password -> seconds
   curl -s -o /dev/null -w '%{time_total}\n' --interface "$1" -H "Origin: $base" \

@@ -39,6 +39,23 @@ ensure_wasm_split() {
   fi
 }
 
+# Starts the server binary $1 on a free loopback port with a fresh data folder, stopped (by its
+# PID) and cleaned up when the calling script exits. Sets `base`, `data` and `server_pid`; fails
+# if the server is not ready within 10 s.
+start_server() {
+  local port
+  port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+  data="$(mktemp -d)"
+  HUDDLE_ADDR="127.0.0.1:$port" HUDDLE_DATA_DIR="$data" HUDDLE_SITE_DIR="$SITE" RUST_LOG=warn "$1" >/dev/null 2>&1 &
+  server_pid=$!
+  trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -rf "$data"' EXIT
+  base="http://127.0.0.1:$port"
+  local _
+  for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && return 0; sleep 0.1; done
+  echo "the server ($1) did not become ready on $base within 10 s" >&2
+  return 1
+}
+
 ensure_brotli() {
   if ! command -v brotli >/dev/null; then
     say "installing brotli from Debian"

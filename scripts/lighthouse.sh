@@ -18,14 +18,8 @@ if [ "$("$LH" --version 2>/dev/null)" != "$LIGHTHOUSE_VERSION" ]; then
   npm install --prefix "$TOOLS/lighthouse" --no-audit --no-fund --loglevel=error "lighthouse@$LIGHTHOUSE_VERSION"
 fi
 
-port="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
-data="$(mktemp -d)"
+start_server "$BIN"
 jar="$data/cookies"
-HUDDLE_ADDR="127.0.0.1:$port" HUDDLE_DATA_DIR="$data" HUDDLE_SITE_DIR="$SITE" RUST_LOG=warn "$BIN" >/dev/null 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
 
 api() { # endpoint, then curl --data-urlencode arguments
   local endpoint="$1"; shift
