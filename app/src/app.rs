@@ -4,7 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
-    BudgetsRoute, CategoriesRoute, ChatIndex, ChatPage, RoomPage, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
+    BudgetsRoute, CategoriesRoute, ChatIndexRoute, ChatPage, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
     LoginRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
@@ -132,6 +132,30 @@ impl Session {
 #[derive(Clone, Copy)]
 pub struct Hydrated(pub ReadSignal<bool>);
 
+/// Set to true by [`hydrate`] when hydration has finished.
+#[derive(Clone, Copy)]
+struct HydrationDone(RwSignal<bool>);
+
+/// Hydrates the server-rendered page, then marks it live.
+///
+/// An effect in the layout used to set the mark, but with lazy routes the layout is hydrated
+/// before a lazy page's module has arrived: controls shown "once live" then rendered during
+/// the page's own hydration and no longer matched the server's HTML.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    let done = RwSignal::new(false);
+    wasm_bindgen_futures::spawn_local(async move {
+        let body = document().body().expect("the page has a body");
+        let owner = leptos::mount::hydrate_from_async(body, move || {
+            provide_context(HydrationDone(done));
+            App()
+        })
+        .await;
+        owner.forget();
+        done.set(true);
+    });
+}
+
 /// Whether the page is live; false while rendering on the server and before hydration.
 pub fn use_hydrated() -> ReadSignal<bool> {
     expect_context::<Hydrated>().0
@@ -161,9 +185,9 @@ pub fn App() -> impl IntoView {
 fn Layout() -> impl IntoView {
     provide_context(Session::new());
     crate::components::chat::provide_chat_live();
-    // Effects run only in the browser: this marks the page once the app is live (tests wait on it).
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    // Set by [`hydrate`] once every part of the page, lazy routes included, is live (tests wait
+    // on `data-hydrated`); on the server, and so in the HTML, always false.
+    let hydrated = use_context::<HydrationDone>().map_or_else(|| RwSignal::new(false), |done| done.0);
     #[cfg(feature = "hydrate")]
     crate::components::failures::watch_hydration(hydrated.read_only(), std::time::Duration::from_secs(10));
     provide_context(Hydrated(hydrated.read_only()));
@@ -183,8 +207,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/budgets") view={Lazy::<BudgetsRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/chat/join/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/chat") view=ChatPage ssr=SsrMode::Async>
-                    <Route path=path!("") view=ChatIndex ssr=SsrMode::Async/>
-                    <Route path=path!(":id") view=RoomPage ssr=SsrMode::Async/>
+                    <Route path=path!("") view={Lazy::<ChatIndexRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!(":id") view={Lazy::<RoomRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
                 <Route path=path!("/rooms") view={Lazy::<RoomDirectoryRoute>::new()} ssr=SsrMode::Async/>
             </Routes>

@@ -10,5 +10,7 @@ pub mod pages;
 pub mod server;
 
 pub use app::{App, shell};
+#[cfg(feature = "hydrate")]
+pub use app::hydrate;
 #[cfg(feature = "ssr")]
 pub use app::{CspNonce, content_security_policy, provide_request_nonce};

@@ -7,7 +7,7 @@ import { jsEnabled, open, register } from './helpers';
  * room for the measurement's own variation (it only goes down): a change that grows the first
  * load past it fails here. See docs/BENCHMARKS.md.
  */
-const BUDGET_BYTES = 455_000;
+const BUDGET_BYTES = 440_000;
 const GOAL_BYTES = 300_000;
 
 /** Every route a signed-in user starts from, and the two a visitor does. */

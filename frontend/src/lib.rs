@@ -9,5 +9,5 @@ pub fn hydrate() {
         app::components::failures::report(&format!("panic: {info}"));
     }));
     // Lazy routes (each page its own wasm module) hydrate once their module is loaded.
-    leptos::mount::hydrate_lazy(app::App);
+    app::hydrate();
 }

@@ -58,6 +58,8 @@ lazy_pages! {
     BudgetsRoute => BudgetsPage,
     InviteRoute => InvitePage,
     RoomDirectoryRoute => RoomDirectoryPage,
+    ChatIndexRoute => ChatIndex,
+    RoomRoute => RoomPage,
 }
 
 /// Renders `page` for the signed-in user; sends anyone else to the login page.
