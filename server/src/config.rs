@@ -34,6 +34,41 @@ pub struct Config {
     pub ws_caps: app::server::hub::limits::SocketCaps,
     /// Accounts one client address may create per hour.
     pub signups_per_hour: u32,
+    /// Seats per call, STUN and TURN servers.
+    pub calls: app::server::hub::calls::CallConfig,
+}
+
+/// `HUDDLE_MEETING_MAX_PEERS` (2-8), `HUDDLE_STUN_URLS`, `HUDDLE_TURN_URLS` with
+/// `HUDDLE_TURN_SECRET` (coturn's `static-auth-secret`).
+fn call_config(get: &impl Fn(&str) -> Option<String>) -> Result<app::server::hub::calls::CallConfig, ConfigError> {
+    use app::server::hub::calls::{CallConfig, Turn};
+    let mut config = CallConfig::default();
+    if let Some(v) = get("HUDDLE_MEETING_MAX_PEERS") {
+        config.max_peers = v
+            .parse()
+            .ok()
+            .filter(|n| (2..=8).contains(n))
+            .ok_or_else(|| invalid("HUDDLE_MEETING_MAX_PEERS", format!("expected a number of people from 2 to 8 (a full mesh), got {v:?}")))?;
+    }
+    let urls = |var: &'static str, schemes: &[&str]| -> Result<Vec<String>, ConfigError> {
+        let list: Vec<String> = get(var).unwrap_or_default().split(',').map(str::trim).filter(|u| !u.is_empty()).map(String::from).collect();
+        match list.iter().find(|u| !schemes.iter().any(|s| u.starts_with(s))) {
+            Some(bad) => Err(invalid(var, format!("expected comma-separated {} URLs, got {bad:?}", schemes.join(" or ")))),
+            None => Ok(list),
+        }
+    };
+    config.stun_urls = urls("HUDDLE_STUN_URLS", &["stun:", "stuns:"])?;
+    let turn_urls = urls("HUDDLE_TURN_URLS", &["turn:", "turns:"])?;
+    match (turn_urls.is_empty(), get("HUDDLE_TURN_SECRET")) {
+        (true, None) => {}
+        (false, Some(secret)) if secret.len() >= 16 => {
+            config.turn = Some(Turn { urls: turn_urls, secret, ttl: std::time::Duration::from_secs(12 * 3600) })
+        }
+        (false, Some(_)) => return Err(invalid("HUDDLE_TURN_SECRET", "at least 16 characters (coturn's static-auth-secret)")),
+        (false, None) => return Err(invalid("HUDDLE_TURN_SECRET", "required with HUDDLE_TURN_URLS")),
+        (true, Some(_)) => return Err(invalid("HUDDLE_TURN_SECRET", "set without HUDDLE_TURN_URLS (e.g. turn:turn.example.org:3478)")),
+    }
+    Ok(config)
 }
 
 /// A configuration variable with a bad value.
@@ -117,11 +152,12 @@ impl Config {
             total: count("HUDDLE_WS_MAX", defaults.total, 10_000_000)?,
         };
         let signups_per_hour = count("HUDDLE_SIGNUPS_PER_HOUR", 10, 1_000_000)? as u32;
+        let calls = call_config(&get)?;
         let jwt_secret = jwt_secret(get("HUDDLE_JWT_SECRET"), env, &data_dir)?;
         if origins.is_empty() && env == Environment::Production {
             return Err(invalid("HUDDLE_ORIGINS", "required when HUDDLE_ENV=production (or set HUDDLE_PUBLIC_URL), e.g. https://huddle.example.org"));
         }
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour })
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls })
     }
 }
 
@@ -240,6 +276,23 @@ mod tests {
     }
 
     #[test]
+    fn calls_take_the_peer_limit_and_ice_servers() {
+        let c = config(&[
+            ("HUDDLE_JWT_SECRET", SECRET),
+            ("HUDDLE_MEETING_MAX_PEERS", "6"),
+            ("HUDDLE_STUN_URLS", "stun:stun.example.org:3478"),
+            ("HUDDLE_TURN_URLS", "turn:turn.example.org:3478?transport=udp, turns:turn.example.org:5349"),
+            ("HUDDLE_TURN_SECRET", "0123456789abcdef0123"),
+        ])
+        .unwrap();
+        assert_eq!(c.calls.max_peers, 6);
+        assert_eq!(c.calls.stun_urls, vec!["stun:stun.example.org:3478"]);
+        assert_eq!(c.calls.turn.unwrap().urls.len(), 2);
+        let short = config(&[("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_TURN_URLS", "turn:t.example"), ("HUDDLE_TURN_SECRET", "short")]);
+        assert_eq!(short.err().unwrap().var, "HUDDLE_TURN_SECRET");
+    }
+
+    #[test]
     fn each_bad_value_names_its_variable() {
         let cases = [
             ("HUDDLE_ADDR", "localhost"),
@@ -257,6 +310,11 @@ mod tests {
             ("HUDDLE_WS_MAX", "-1"),
             ("HUDDLE_SIGNUPS_PER_HOUR", "0"),
             ("HUDDLE_PUBLIC_URL", "https://x.example/?a=b"),
+            ("HUDDLE_MEETING_MAX_PEERS", "1"),
+            ("HUDDLE_MEETING_MAX_PEERS", "9"),
+            ("HUDDLE_STUN_URLS", "http://stun.example.org"),
+            ("HUDDLE_TURN_URLS", "https://turn.example.org"),
+            ("HUDDLE_TURN_SECRET", "a-secret-without-urls"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };

@@ -46,6 +46,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db = db::connect_and_migrate(&config.database_url).await?;
+        // Calls live in memory: whatever a stopped process left open has ended.
+        db::meetings::close_all_open(&db, app::server::now_ms()).await?;
         tokio::task::spawn_blocking(auth::password::warm_up);
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
@@ -78,7 +80,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         signups: Arc::new(AddressRate::per_hour(config.signups_per_hour)),
         client_reports: Arc::new(AddressRate::per_minute(10)),
         default_currency: config.default_currency,
-        hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps),
+        hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps).with_call_config(db.clone(), config.calls.clone()),
         db,
         leptos_options: leptos_options.clone(),
         public_url: config.public_url.as_deref().map(Into::into),

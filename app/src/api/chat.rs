@@ -102,7 +102,7 @@ fn mark_online(state: &AppState, members: &mut [Member]) {
 #[cfg(feature = "ssr")]
 fn title_for(row: &db::chat::RoomRow, members: &[Member], me: i64) -> String {
     match row.kind() {
-        RoomKind::Group => row.name.clone(),
+        RoomKind::Group | RoomKind::Meeting => row.name.clone(),
         RoomKind::Direct => members.iter().find(|m| m.user_id != me).map_or_else(|| "Just you".into(), |m| m.name.clone()),
     }
 }

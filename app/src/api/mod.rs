@@ -5,4 +5,5 @@ pub mod auth;
 pub mod budgets;
 pub mod chat;
 pub mod expenses;
+pub mod meetings;
 pub mod reports;

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub enum RoomKind {
     Group,
     Direct,
+    /// The chat of a meeting started on its own (by code): its members are the people who
+    /// joined the call. Not listed with the user's rooms; reached from the meeting.
+    Meeting,
 }
 
 impl RoomKind {
@@ -16,11 +19,16 @@ impl RoomKind {
         match self {
             RoomKind::Group => "group",
             RoomKind::Direct => "direct",
+            RoomKind::Meeting => "meeting",
         }
     }
 
     pub fn from_db(s: &str) -> Self {
-        if s == "direct" { RoomKind::Direct } else { RoomKind::Group }
+        match s {
+            "direct" => RoomKind::Direct,
+            "meeting" => RoomKind::Meeting,
+            _ => RoomKind::Group,
+        }
     }
 }
 

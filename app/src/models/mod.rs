@@ -5,6 +5,7 @@ pub mod chat;
 pub mod error;
 pub mod expense;
 pub mod form_link;
+pub mod meeting;
 pub mod money;
 pub mod text;
 pub mod time;

@@ -2,15 +2,18 @@
 //! whose `type` names the variant. Documented with an example per variant in `docs/protocol.md`.
 
 use super::chat::ChatMessage;
+use super::meeting::{CallState, IceServer, LeftBy, Participant, SeatId, Signal};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks. A client may ask for it with `/ws?v=1`; the server
 /// states it in [`ServerMsg::Welcome`].
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Largest client frame, in bytes: enough for a message body and, later, a WebRTC offer. The
-/// socket closes (1009) on a larger one, so a refused frame leaves no buffer behind.
-pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+/// Largest client frame, in bytes: a message body, or a WebRTC description up to its own limit
+/// of 64 KiB ([`super::meeting::MAX_SDP`]) with room to spare, so an oversized description is
+/// answered with an error rather than a closed socket. The socket closes (1009) on a larger
+/// frame, so a refused frame leaves no buffer behind.
+pub const MAX_CLIENT_FRAME: usize = 96 * 1024;
 
 /// Close code sent when the access token behind the socket expires: renew over HTTP, reconnect.
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
@@ -56,6 +59,28 @@ pub enum ClientMsg {
     Sync { rooms: Vec<RoomCursor> },
     /// Answered with [`ServerMsg::Pong`]: lets a browser notice a dead connection.
     Ping,
+    /// Take a seat in the call of meeting `code` (answered with [`ServerMsg::CallJoined`]).
+    /// `resume` is the token of a seat this tab held before its socket dropped: within 30 s
+    /// it gets the same seat back, peer connections and all.
+    CallJoin {
+        code: String,
+        #[serde(default)]
+        resume: Option<String>,
+    },
+    /// Leave the call.
+    CallLeave,
+    /// Relay a session description or ICE candidate to seat `to` of your call.
+    CallSignal { to: SeatId, signal: Signal },
+    /// Your microphone, camera, screen share and raised hand, as the others should see them.
+    CallState { state: CallState },
+    /// Host only: ask a participant to mute (they unmute themselves).
+    CallMute { seat: SeatId },
+    /// Host only: take a participant out of the call.
+    CallRemove { seat: SeatId },
+    /// Host only: let nobody new join (or allow it again).
+    CallLock { locked: bool },
+    /// Host only: end the call for everyone.
+    CallEnd,
 }
 
 /// What a client may be told went wrong with one of its frames. The connection stays up.
@@ -78,6 +103,14 @@ pub enum ErrorCode {
     RateLimited,
     /// The server could not do it; try again.
     Internal,
+    /// No such meeting, it has ended, or you may not join it.
+    NoMeeting,
+    /// The call has as many people as it may (the message says how many).
+    CallFull,
+    /// The host locked the meeting.
+    CallLocked,
+    /// You are not in a call, the seat addressed is not in yours, or only the host may do it.
+    NotInCall,
 }
 
 /// What the server sends.
@@ -115,11 +148,60 @@ pub enum ServerMsg {
     Resync,
     /// Answers [`ClientMsg::Ping`].
     Pong,
+    /// You have a seat in the call: who else is in it, and how to reach them.
+    CallJoined {
+        meeting: i64,
+        code: String,
+        /// The chat room of the call.
+        room: i64,
+        seat: SeatId,
+        /// Present this with `call_join` after a dropped socket to keep the seat.
+        resume: String,
+        host_id: i64,
+        locked: bool,
+        /// Everyone else in the call, in join order.
+        participants: Vec<Participant>,
+        ice_servers: Vec<IceServer>,
+    },
+    /// Someone took a seat in your call (you are never the polite side towards a newcomer).
+    CallPeerJoined { meeting: i64, participant: Participant },
+    /// Someone's seat in your call is gone.
+    CallPeerLeft { meeting: i64, seat: SeatId, left_by: LeftBy },
+    /// Someone in your call changed what they share or raised a hand.
+    CallPeerState { meeting: i64, seat: SeatId, state: CallState },
+    /// A description or candidate from seat `from` of your call, for you alone.
+    CallSignal { meeting: i64, from: SeatId, signal: Signal },
+    /// The host locked or unlocked the meeting.
+    CallLocked { meeting: i64, locked: bool },
+    /// The host asks you to mute: turn your microphone off.
+    CallMuted { meeting: i64 },
+    /// You are out of the call: removed by the host, or the call ended.
+    CallEnded { meeting: i64, left_by: LeftBy },
+    /// The call in `room` changed: who is in it now (empty: it ended).
+    RoomCall { room: i64, code: String, people: Vec<String> },
     /// One of your frames was refused. `client_id` names the message when it was a `send`.
     Error { code: ErrorCode, message: String, client_id: Option<String> },
 }
 
 impl ServerMsg {
+    /// Whether this frame is about the call this tab is in (the meeting page handles those).
+    pub fn is_for_call(&self) -> bool {
+        match self {
+            ServerMsg::CallJoined { .. }
+            | ServerMsg::CallPeerJoined { .. }
+            | ServerMsg::CallPeerLeft { .. }
+            | ServerMsg::CallPeerState { .. }
+            | ServerMsg::CallSignal { .. }
+            | ServerMsg::CallLocked { .. }
+            | ServerMsg::CallMuted { .. }
+            | ServerMsg::CallEnded { .. } => true,
+            ServerMsg::Error { code, .. } => {
+                matches!(code, ErrorCode::NoMeeting | ErrorCode::CallFull | ErrorCode::CallLocked | ErrorCode::NotInCall)
+            }
+            _ => false,
+        }
+    }
+
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         ServerMsg::Error { code, message: message.into(), client_id: None }
     }
@@ -182,8 +264,8 @@ mod tests {
     fn every_variant_has_an_example_in_the_protocol_document_and_every_example_parses() {
         let doc = include_str!("../../../docs/protocol.md");
         let (client, server) = doc.split_once("## Server → client").unwrap();
-        assert_eq!(example_types::<ClientMsg>(client).len(), 7, "one per ClientMsg variant");
-        assert_eq!(example_types::<ServerMsg>(server).len(), 13, "one per ServerMsg variant");
+        assert_eq!(example_types::<ClientMsg>(client).len(), 15, "one per ClientMsg variant");
+        assert_eq!(example_types::<ServerMsg>(server).len(), 22, "one per ServerMsg variant");
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub fn verify(secret: &[u8], purpose: &str, parts: &[&[u8]], tag: &[u8]) -> bool
     !tag.is_empty() && mac(secret, purpose, parts).verify_truncated_left(tag).is_ok()
 }
 
+/// Whether two secrets are equal, in time that depends on their lengths only.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
 /// `bytes` random bytes from the OS-seeded CSPRNG, base64url without padding.
 pub fn random_token(bytes: usize) -> String {
     use base64::Engine;

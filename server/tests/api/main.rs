@@ -9,6 +9,7 @@ mod expenses;
 mod helpers;
 mod http_security;
 mod markup;
+mod meetings;
 mod reports;
 mod room_access;
 mod socket_limits;

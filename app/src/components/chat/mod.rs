@@ -22,7 +22,16 @@ pub struct ChatLive {
     started: StoredValue<bool>,
     /// What was typed and not sent, per room: kept while the user switches rooms.
     drafts: StoredValue<std::collections::HashMap<i64, String>>,
+    /// Where frames about a call go: set by the meeting page while it is open.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    call_hook: StoredValue<Option<CallHook>, OutgoingStorage>,
 }
+
+/// Takes the frames of the call this tab is in (and `welcome`, to resume after a reconnect).
+#[cfg(feature = "hydrate")]
+pub type CallHook = std::rc::Rc<dyn Fn(crate::models::ws::ServerMsg)>;
+#[cfg(not(feature = "hydrate"))]
+pub type CallHook = ();
 
 /// The outgoing queue of the open socket (only the browser has one).
 #[cfg(feature = "hydrate")]
@@ -37,7 +46,19 @@ type OutgoingStorage = SyncStorage;
 
 impl ChatLive {
     fn new() -> Self {
-        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_with_storage(None), started: StoredValue::new(false), drafts: StoredValue::new(Default::default()) }
+        Self { state: RwSignal::new(LiveState::default()), outgoing: StoredValue::new_with_storage(None), started: StoredValue::new(false), drafts: StoredValue::new(Default::default()), call_hook: StoredValue::new_with_storage(None) }
+    }
+
+    /// Sends the call's frames to `hook` from now on (`None`: drop them).
+    pub fn set_call_hook(&self, hook: Option<CallHook>) {
+        self.call_hook.set_value(hook);
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn to_call(&self, msg: crate::models::ws::ServerMsg) {
+        if let Some(hook) = self.call_hook.get_value() {
+            hook(msg);
+        }
     }
 
     /// Opens the socket once per tab (in the browser only).

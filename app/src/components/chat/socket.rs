@@ -91,7 +91,7 @@ fn receive(live: ChatLive, text: &str) {
         leptos::logging::warn!("unreadable frame from the server");
         return;
     };
-    let welcome = matches!(msg, ServerMsg::Welcome { .. });
+    let welcome = matches!(msg, ServerMsg::Welcome { .. }).then(|| msg.clone());
     let followup = live.state.try_update(|s| s.apply(msg, js_sys::Date::now())).unwrap_or(Followup::None);
     match followup {
         Followup::Sync(rooms) => {
@@ -100,9 +100,12 @@ fn receive(live: ChatLive, text: &str) {
             }
         }
         Followup::DirectMessage { from, body } => notify(&from, &body),
+        Followup::Call(msg) => live.to_call(*msg),
         Followup::None => {}
     }
-    if welcome {
+    if let Some(welcome) = welcome {
+        // A call this tab is in takes its seat back.
+        live.to_call(welcome);
         // Whatever was typed while offline goes now; the server drops any it already has.
         for (room, p) in live.state.with_untracked(|s| s.unacked()) {
             live.send(ClientMsg::Send { room, client_id: p.client_id, body: p.body });

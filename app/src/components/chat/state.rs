@@ -61,6 +61,8 @@ pub struct LiveState {
     /// Presence as this connection was told it; users it was not told about keep what the
     /// server rendered.
     pub presence: HashMap<i64, bool>,
+    /// The calls on in the user's rooms: the meeting code and who is in it.
+    pub calls: HashMap<i64, (String, Vec<String>)>,
     /// Bumped whenever the chat home (latest messages, unread counts) should be fetched again.
     pub revision: u64,
     /// Bumped when a room's name, topic or members changed: its page is fetched again.
@@ -77,6 +79,8 @@ pub enum Followup {
     Sync(Vec<RoomCursor>),
     /// A direct message from someone else arrived (notify if the tab is hidden).
     DirectMessage { from: String, body: String },
+    /// A frame for the call this tab is in (the meeting page handles it).
+    Call(Box<ServerMsg>),
 }
 
 impl LiveState {
@@ -157,6 +161,9 @@ impl LiveState {
 
     /// Applies one server frame at time `now_ms`.
     pub fn apply(&mut self, msg: ServerMsg, now_ms: f64) -> Followup {
+        if msg.is_for_call() {
+            return Followup::Call(Box::new(msg));
+        }
         match msg {
             ServerMsg::Welcome { user_id, .. } => {
                 self.me = Some(user_id);
@@ -219,6 +226,23 @@ impl LiveState {
                 self.structure += 1;
             }
             ServerMsg::Resync => return Followup::Sync(self.cursors()),
+            ServerMsg::RoomCall { room, code, people } => {
+                if people.is_empty() {
+                    self.calls.remove(&room);
+                } else {
+                    self.calls.insert(room, (code, people));
+                }
+                self.revision += 1;
+            }
+            // Routed to the call above.
+            ServerMsg::CallJoined { .. }
+            | ServerMsg::CallPeerJoined { .. }
+            | ServerMsg::CallPeerLeft { .. }
+            | ServerMsg::CallPeerState { .. }
+            | ServerMsg::CallSignal { .. }
+            | ServerMsg::CallLocked { .. }
+            | ServerMsg::CallMuted { .. }
+            | ServerMsg::CallEnded { .. } => {}
             ServerMsg::Error { message, client_id, .. } => self.refused(message, client_id),
         }
         Followup::None

@@ -9,7 +9,7 @@ use super::{Db, violated_unique};
 use crate::models::chat::{ChatMessage, Member, PublicRoom, RoomKind, RoomSummary, Visibility};
 use sqlx::FromRow;
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 const MESSAGE_COLUMNS: &str = "m.id, m.room_id as room, m.seq, m.change, m.sender_id, u.name as sender_name, \
      m.client_id, m.body, m.created_at, m.edited_at, m.deleted_at";
@@ -94,7 +94,7 @@ pub async fn create_group(db: &Db, creator: i64, name: &str, topic: &str, visibi
     Ok(id)
 }
 
-async fn add_member(tx: &mut Tx<'_>, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub(crate) async fn add_member(tx: &mut Tx<'_>, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "insert into room_members (room_id, user_id, joined_at) values ($1, $2, $3)
          on conflict (room_id, user_id) do nothing",
@@ -421,7 +421,7 @@ pub async fn summaries(db: &Db, user: i64) -> Result<Vec<RoomSummary>, sqlx::Err
          join rooms r on r.id = rm.room_id
          left join room_members p on r.kind = 'direct' and p.room_id = r.id and p.user_id <> $1
          left join users pu on pu.id = p.user_id
-         where rm.user_id = $1
+         where rm.user_id = $1 and r.kind <> 'meeting'
          order by r.last_activity_at desc, r.id desc",
     )
     .bind(user)

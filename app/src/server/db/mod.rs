@@ -7,6 +7,7 @@ pub mod budgets;
 pub mod categories;
 pub mod chat;
 pub mod expenses;
+pub mod meetings;
 pub mod sessions;
 pub mod users;
 

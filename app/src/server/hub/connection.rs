@@ -23,6 +23,11 @@ const SYNC_ROOMS_PER_FRAME: usize = 10;
 /// Frames written together when several are waiting.
 const BATCH: usize = 64;
 
+/// Call signals have a budget of their own: setting up a call trickles dozens of ICE candidates
+/// at once, which must not eat the chat's budget, and a flood is still refused.
+const SIGNAL_RATE: f64 = 50.0;
+const SIGNAL_BURST: f64 = 200.0;
+
 /// Who is on the other end, established at the upgrade.
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -62,7 +67,15 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     if hub.fanout().connected(peer.user_id) {
         announce(&hub, &rooms, peer.user_id, true);
     }
-    let reader = Reader { db, hub: hub.clone(), peer: peer.clone(), rooms: rooms.clone(), direct: outbox.clone(), limiter: RateLimiter::new(10.0, 20.0) };
+    let reader = Reader {
+        db,
+        hub: hub.clone(),
+        peer: peer.clone(),
+        rooms: rooms.clone(),
+        direct: outbox.clone(),
+        limiter: RateLimiter::new(10.0, 20.0),
+        signals: RateLimiter::new(SIGNAL_RATE, SIGNAL_BURST),
+    };
     // One task, two halves polled side by side: the writer drains the queue while the reader
     // waits for room in it. Both futures are built inside `select!`: built outside and moved
     // in, each took its space twice in this future for as long as the connection lived.
@@ -71,6 +84,8 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
         _ = reader.run(stream) => {}
     }
 
+    // A seat in a call waits a while for this tab to come back.
+    hub.calls.disconnected(conn_id);
     let subscribed: Vec<i64> = rooms.lock().map(|r| r.iter().copied().collect()).unwrap_or_default();
     for room in &subscribed {
         hub.fanout().unsubscribe(Topic::Room(*room), conn_id);
@@ -191,6 +206,8 @@ struct Reader {
     /// This connection's own queue, for answers meant for it alone.
     direct: Outbox,
     limiter: RateLimiter,
+    /// The budget of `call_signal` frames.
+    signals: RateLimiter,
 }
 
 impl Reader {
@@ -210,11 +227,16 @@ impl Reader {
                 Message::Close(_) => return,
                 Message::Ping(_) | Message::Pong(_) => continue,
             };
-            if !self.limiter.allow(Instant::now(), 1.0) {
-                self.refuse(ErrorCode::RateLimited, "Slow down: at most 10 frames a second.", None).await;
+            let parsed = parse_client_frame(text.as_str());
+            let (budget, limit) = match &parsed {
+                Ok(ClientMsg::CallSignal { .. }) => (&mut self.signals, "Slow down: at most 50 call signals a second."),
+                _ => (&mut self.limiter, "Slow down: at most 10 frames a second."),
+            };
+            if !budget.allow(Instant::now(), 1.0) {
+                self.refuse(ErrorCode::RateLimited, limit, None).await;
                 continue;
             }
-            match parse_client_frame(text.as_str()) {
+            match parsed {
                 Ok(msg) => Box::pin(self.handle(msg)).await,
                 Err((code, message)) => self.refuse(code, message, None).await,
             }
@@ -268,6 +290,35 @@ impl Reader {
             }
             ClientMsg::Sync { rooms } => self.sync(rooms).await,
             ClientMsg::Ping => self.reply(ServerMsg::Pong).await,
+            call => self.call(call).await,
+        }
+    }
+
+    /// The call frames: each answered with an `error` when refused, else by what it causes.
+    async fn call(&mut self, msg: ClientMsg) {
+        let (calls, conn, user) = (self.hub.calls.clone(), self.direct.id, self.peer.user_id);
+        let outcome = match msg {
+            ClientMsg::CallJoin { code, resume } => {
+                let caller = super::calls::Caller { user_id: user, name: &self.peer.name, outbox: &self.direct };
+                match Box::pin(calls.join(caller, &code, resume.as_deref())).await {
+                    Ok(joined) => {
+                        self.reply(joined).await;
+                        Ok(())
+                    }
+                    Err(refusal) => Err(refusal),
+                }
+            }
+            ClientMsg::CallLeave => calls.leave(conn).await,
+            ClientMsg::CallSignal { to, signal } => calls.signal(conn, to, signal),
+            ClientMsg::CallState { state } => calls.set_state(conn, state),
+            ClientMsg::CallMute { seat } => calls.mute(conn, user, seat),
+            ClientMsg::CallRemove { seat } => calls.remove(conn, user, seat).await,
+            ClientMsg::CallLock { locked } => calls.lock(conn, user, locked).await,
+            ClientMsg::CallEnd => calls.end(conn, user).await,
+            _ => Ok(()),
+        };
+        if let Err((code, message)) = outcome {
+            self.refuse(code, message, None).await;
         }
     }
 

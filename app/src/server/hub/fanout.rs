@@ -18,6 +18,10 @@ pub enum Topic {
     Room(i64),
     /// Every connection of one user.
     User(i64),
+    /// Every seat of a live call (by meeting id).
+    Meeting(i64),
+    /// The one connection holding a seat in a call.
+    Seat(u64),
 }
 
 /// A connection's id, unique within this process.

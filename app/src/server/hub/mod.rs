@@ -1,5 +1,6 @@
 //! The realtime hub: chat operations that persist first and fan out second, and the socket loop.
 
+pub mod calls;
 pub mod connection;
 pub mod fanout;
 pub mod limits;
@@ -32,6 +33,8 @@ pub struct Hub {
     pub sockets: Arc<limits::Sockets>,
     /// Posts per user, by socket or by form alike.
     post_rate: Arc<limits::KeyedRate<i64>>,
+    /// Live calls: seats and the relay of their signals.
+    pub calls: Arc<calls::Calls>,
 }
 
 /// A post waiting to be committed, and where its outcome goes.
@@ -50,10 +53,17 @@ impl Hub {
     pub fn new(db: Db, fanout: Arc<dyn Fanout>, queue_capacity: usize, caps: limits::SocketCaps) -> Self {
         let write_turn = Arc::new(tokio::sync::Mutex::new(()));
         let (posts, jobs) = mpsc::channel(4 * COMMIT_BATCH);
-        tokio::spawn(commit_posts(db, jobs, write_turn.clone()));
+        tokio::spawn(commit_posts(db.clone(), jobs, write_turn.clone()));
         let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
-        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate }
+        let calls = calls::Calls::new(db, fanout.clone(), calls::CallConfig::default());
+        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls }
+    }
+
+    /// The same hub with these call settings (before any call starts).
+    pub fn with_call_config(mut self, db: Db, config: calls::CallConfig) -> Self {
+        self.calls = calls::Calls::new(db, self.fanout.clone(), config);
+        self
     }
 
     /// A hub whose events stay within this process.

@@ -1,0 +1,528 @@
+//! Live calls: who holds which seat in which meeting, and the relay of their signals.
+//!
+//! Meetings and stints are stored (`db::meetings`); seats live here, in memory. Everything a
+//! seat receives goes through the fan-out: a meeting's events to [`Topic::Meeting`], a signal
+//! to the one seat it is for ([`Topic::Seat`]), so a bus between nodes carries calls unchanged.
+//! A seat whose socket drops is kept for [`Calls::grace`]; a `call_join` with its resume token
+//! takes it back, after that it leaves as `dropped`.
+
+use super::fanout::{ConnId, Event, Fanout, Outbox, Topic};
+use crate::models::meeting::{CallState, IceServer, LeftBy, MeetingCode, Participant, SeatId, Signal, polite};
+use crate::models::ws::{ErrorCode, ServerMsg};
+use crate::server::db::{self, Db};
+use crate::server::now_ms;
+use axum::extract::ws::Utf8Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A refusal: the code and the message the client is sent.
+pub type Refusal = (ErrorCode, String);
+
+/// Call settings (`HUDDLE_MEETING_MAX_PEERS`, ICE servers).
+#[derive(Debug, Clone)]
+pub struct CallConfig {
+    /// Seats per meeting (full mesh: each sender encodes once per receiver).
+    pub max_peers: usize,
+    /// How long a dropped socket keeps its seat.
+    pub grace: Duration,
+    /// STUN servers every joiner gets.
+    pub stun_urls: Vec<String>,
+    /// TURN servers and their shared secret: each joiner gets credentials of its own.
+    pub turn: Option<Turn>,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        Self { max_peers: 4, grace: Duration::from_secs(30), stun_urls: Vec::new(), turn: None }
+    }
+}
+
+/// TURN with coturn's `use-auth-secret`: credentials valid for [`Turn::ttl`].
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub urls: Vec<String>,
+    pub secret: String,
+    pub ttl: Duration,
+}
+
+impl Turn {
+    /// Username `<expiry>:<user id>`, credential base64(HMAC-SHA1(secret, username)).
+    pub fn credentials(&self, user_id: i64, now_secs: u64) -> IceServer {
+        use base64::Engine;
+        use hmac::{Hmac, Mac};
+        let username = format!("{}:{user_id}", now_secs + self.ttl.as_secs());
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(self.secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(username.as_bytes());
+        let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        IceServer { urls: self.urls.clone(), username: Some(username), credential: Some(credential) }
+    }
+}
+
+struct Seat {
+    id: SeatId,
+    user_id: i64,
+    name: String,
+    state: CallState,
+    joined_at: i64,
+    /// The attendance row of this stint (0 until stored).
+    stint: i64,
+    token: String,
+    /// The connection holding the seat; `None` while within the grace period.
+    conn: Option<ConnId>,
+}
+
+struct LiveCall {
+    code: String,
+    room: i64,
+    /// The room is the meeting's own (not a group room or conversation).
+    own_room: bool,
+    host: i64,
+    locked: bool,
+    seats: Vec<Seat>,
+}
+
+impl LiveCall {
+    fn participants_for(&self, me: SeatId) -> Vec<Participant> {
+        self.seats.iter().filter(|s| s.id != me && s.stint != 0).map(|s| participant(s, me)).collect()
+    }
+}
+
+fn participant(seat: &Seat, receiver: SeatId) -> Participant {
+    Participant {
+        seat: seat.id,
+        user_id: seat.user_id,
+        name: seat.name.clone(),
+        state: seat.state,
+        joined_at: seat.joined_at,
+        polite: polite(receiver, seat.id),
+    }
+}
+
+#[derive(Default)]
+struct Live {
+    calls: HashMap<i64, LiveCall>,
+    /// Which seat each connection holds: one per connection.
+    by_conn: HashMap<ConnId, (i64, SeatId)>,
+}
+
+/// Every live call of this process.
+pub struct Calls {
+    db: Db,
+    fanout: Arc<dyn Fanout>,
+    pub config: CallConfig,
+    live: Mutex<Live>,
+    next_seat: AtomicU64,
+    /// Meetings one user may start: 60 an hour.
+    pub starts: super::limits::KeyedRate<i64>,
+}
+
+/// Who asks: the user and their connection.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub outbox: &'a Outbox,
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
+    (code, message.into())
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    tracing::error!(error = %e, "call storage failed");
+    refuse(ErrorCode::Internal, crate::models::AppError::Internal.to_string())
+}
+
+fn encode(msg: &ServerMsg) -> Option<Event> {
+    serde_json::to_string(msg).ok().map(|json| Event::Frame(Arc::new(Utf8Bytes::from(json))))
+}
+
+const NOT_IN_CALL: &str = "You are not in this call.";
+
+impl Calls {
+    pub fn new(db: Db, fanout: Arc<dyn Fanout>, config: CallConfig) -> Arc<Self> {
+        Arc::new(Self { db, fanout, config, live: Mutex::new(Live::default()), next_seat: AtomicU64::new(1), starts: super::limits::KeyedRate::per_hour(60) })
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, topic: Topic, msg: &ServerMsg) {
+        if let Some(event) = encode(msg) {
+            self.fanout.publish(topic, event);
+        }
+    }
+
+    fn ice_servers(&self, user_id: i64) -> Vec<IceServer> {
+        let mut servers = Vec::new();
+        if !self.config.stun_urls.is_empty() {
+            servers.push(IceServer { urls: self.config.stun_urls.clone(), username: None, credential: None });
+        }
+        if let Some(turn) = &self.config.turn {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+            servers.push(turn.credentials(user_id, now));
+        }
+        servers
+    }
+
+    /// Seats `caller` in the call of `code`, or gives back the seat `resume` names.
+    pub async fn join(self: &Arc<Self>, caller: Caller<'_>, code: &str, resume: Option<&str>) -> Result<ServerMsg, Refusal> {
+        if self.live().by_conn.contains_key(&caller.outbox.id) {
+            return Err(refuse(ErrorCode::Invalid, "This tab is already in a call: leave it first."));
+        }
+        let no_meeting = || refuse(ErrorCode::NoMeeting, "There is no meeting with that code, or it has ended.");
+        let code = MeetingCode::parse(code).map_err(|_| no_meeting())?;
+        let access = crate::server::access::meeting(&self.db, &code, caller.user_id).await.map_err(internal)?.ok_or_else(no_meeting)?;
+        let meeting = access.meeting;
+        if meeting.ended_at.is_some() {
+            return Err(no_meeting());
+        }
+        if let Some(token) = resume
+            && let Some(joined) = self.resume(caller, meeting.id, token)
+        {
+            return Ok(joined);
+        }
+        // Reserve the seat first (the limit holds however many join at once), store the stint,
+        // then let the others know.
+        let seat_id = self.next_seat.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut live = self.live();
+            let call = live.calls.entry(meeting.id).or_insert_with(|| LiveCall {
+                code: meeting.code.clone(),
+                room: meeting.room_id,
+                own_room: meeting.room_kind == "meeting",
+                host: meeting.host_id,
+                locked: meeting.locked != 0,
+                seats: Vec::new(),
+            });
+            if call.locked && caller.user_id != call.host {
+                return Err(refuse(ErrorCode::CallLocked, "The host has locked this meeting: nobody new may join."));
+            }
+            if call.seats.len() >= self.config.max_peers {
+                let max = self.config.max_peers;
+                return Err(refuse(ErrorCode::CallFull, format!("This call is full: at most {max} people, so that every video stays smooth.")));
+            }
+            call.seats.push(Seat {
+                id: seat_id,
+                user_id: caller.user_id,
+                name: caller.name.to_string(),
+                state: CallState::default(),
+                joined_at: now_ms(),
+                stint: 0,
+                token: crate::server::signing::random_token(24),
+                conn: Some(caller.outbox.id),
+            });
+            live.by_conn.insert(caller.outbox.id, (meeting.id, seat_id));
+        }
+        let stored = db::meetings::begin_stint(&self.db, meeting.id, caller.user_id, now_ms()).await;
+        let (stint, added) = match stored {
+            Ok(Some(stint)) => stint,
+            outcome => {
+                self.forget_seat(meeting.id, seat_id, caller.outbox.id);
+                return Err(match outcome {
+                    Err(e) => internal(e),
+                    _ => no_meeting(),
+                });
+            }
+        };
+        if added {
+            // The new member's sockets follow the meeting's chat room.
+            self.fanout.publish(Topic::User(caller.user_id), Event::Joined(meeting.room_id));
+        }
+        let mut live = self.live();
+        let Live { calls, by_conn } = &mut *live;
+        let Some(call) = calls.get_mut(&meeting.id) else {
+            by_conn.remove(&caller.outbox.id);
+            return Err(no_meeting());
+        };
+        let Some(seat) = call.seats.iter_mut().find(|s| s.id == seat_id) else {
+            // Removed or ended while the stint was being stored.
+            return Err(no_meeting());
+        };
+        seat.stint = stint;
+        let joined = participant(seat, 0);
+        let resume_token = seat.token.clone();
+        // The others hear of the newcomer before it is subscribed, so it never hears of itself.
+        self.publish(Topic::Meeting(meeting.id), &ServerMsg::CallPeerJoined { meeting: meeting.id, participant: Participant { polite: false, ..joined } });
+        self.fanout.subscribe(Topic::Meeting(meeting.id), caller.outbox);
+        self.fanout.subscribe(Topic::Seat(seat_id), caller.outbox);
+        let answer = ServerMsg::CallJoined {
+            meeting: meeting.id,
+            code: call.code.clone(),
+            room: call.room,
+            seat: seat_id,
+            resume: resume_token,
+            host_id: call.host,
+            locked: call.locked,
+            participants: call.participants_for(seat_id),
+            ice_servers: self.ice_servers(caller.user_id),
+        };
+        self.announce_in_room(call);
+        Ok(answer)
+    }
+
+    /// Gives a seat kept after a dropped socket back to the same user's new connection.
+    fn resume(&self, caller: Caller<'_>, meeting: i64, token: &str) -> Option<ServerMsg> {
+        let mut live = self.live();
+        let Live { calls, by_conn } = &mut *live;
+        let call = calls.get_mut(&meeting)?;
+        let seat = call.seats.iter_mut().find(|s| s.user_id == caller.user_id && s.stint != 0 && crate::server::signing::constant_time_eq(s.token.as_bytes(), token.as_bytes()))?;
+        if let Some(old) = seat.conn.replace(caller.outbox.id) {
+            by_conn.remove(&old);
+            self.fanout.unsubscribe(Topic::Meeting(meeting), old);
+            self.fanout.unsubscribe(Topic::Seat(seat.id), old);
+        }
+        by_conn.insert(caller.outbox.id, (meeting, seat.id));
+        self.fanout.subscribe(Topic::Meeting(meeting), caller.outbox);
+        self.fanout.subscribe(Topic::Seat(seat.id), caller.outbox);
+        let (seat_id, token) = (seat.id, seat.token.clone());
+        Some(ServerMsg::CallJoined {
+            meeting,
+            code: call.code.clone(),
+            room: call.room,
+            seat: seat_id,
+            resume: token,
+            host_id: call.host,
+            locked: call.locked,
+            participants: call.participants_for(seat_id),
+            ice_servers: self.ice_servers(caller.user_id),
+        })
+    }
+
+    /// Drops a seat whose stint could not be stored.
+    fn forget_seat(&self, meeting: i64, seat: SeatId, conn: ConnId) {
+        let mut live = self.live();
+        live.by_conn.remove(&conn);
+        if let Some(call) = live.calls.get_mut(&meeting) {
+            call.seats.retain(|s| s.id != seat);
+            if call.seats.is_empty() {
+                live.calls.remove(&meeting);
+            }
+        }
+    }
+
+    /// The meeting and seat `conn` holds.
+    fn seat_of(&self, conn: ConnId) -> Result<(i64, SeatId), Refusal> {
+        self.live().by_conn.get(&conn).copied().ok_or_else(|| refuse(ErrorCode::NotInCall, NOT_IN_CALL))
+    }
+
+    /// Relays `signal` to seat `to` of the sender's call, and to nobody else.
+    pub fn signal(&self, conn: ConnId, to: SeatId, signal: Signal) -> Result<(), Refusal> {
+        signal.check().map_err(|m| refuse(ErrorCode::Invalid, m))?;
+        let (meeting, from) = self.seat_of(conn)?;
+        let present = self.live().calls.get(&meeting).is_some_and(|c| c.seats.iter().any(|s| s.id == to && s.id != from));
+        if !present {
+            return Err(refuse(ErrorCode::NotInCall, "That participant is not in your call."));
+        }
+        self.publish(Topic::Seat(to), &ServerMsg::CallSignal { meeting, from, signal });
+        Ok(())
+    }
+
+    /// Records and shows what the caller shares.
+    pub fn set_state(&self, conn: ConnId, state: CallState) -> Result<(), Refusal> {
+        let (meeting, seat) = self.seat_of(conn)?;
+        let mut live = self.live();
+        let s = live.calls.get_mut(&meeting).and_then(|c| c.seats.iter_mut().find(|s| s.id == seat)).ok_or_else(|| refuse(ErrorCode::NotInCall, NOT_IN_CALL))?;
+        if s.state != state {
+            s.state = state;
+            self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerState { meeting, seat, state });
+        }
+        Ok(())
+    }
+
+    /// The caller leaves the call.
+    pub async fn leave(&self, conn: ConnId) -> Result<(), Refusal> {
+        let (meeting, seat) = self.seat_of(conn)?;
+        self.vacate(meeting, seat, LeftBy::Left).await;
+        Ok(())
+    }
+
+    /// The caller's socket closed: its seat waits [`CallConfig::grace`] for it to come back.
+    pub fn disconnected(self: &Arc<Self>, conn: ConnId) {
+        let Some((meeting, seat)) = self.live().by_conn.remove(&conn) else { return };
+        {
+            let mut live = self.live();
+            if let Some(s) = live.calls.get_mut(&meeting).and_then(|c| c.seats.iter_mut().find(|s| s.id == seat)) {
+                s.conn = None;
+            }
+        }
+        self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
+        self.fanout.unsubscribe(Topic::Seat(seat), conn);
+        let calls = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(calls.config.grace).await;
+            let gone = calls.live().calls.get(&meeting).and_then(|c| c.seats.iter().find(|s| s.id == seat)).is_some_and(|s| s.conn.is_none());
+            if gone {
+                calls.vacate(meeting, seat, LeftBy::Dropped).await;
+            }
+        });
+    }
+
+    /// Takes a seat out of its call, stores the end of its stint, tells the others; the last
+    /// one out ends the meeting.
+    async fn vacate(&self, meeting: i64, seat: SeatId, by: LeftBy) {
+        let (stint, conn, ended) = {
+            let mut live = self.live();
+            let Live { calls, by_conn } = &mut *live;
+            let Some(call) = calls.get_mut(&meeting) else { return };
+            let Some(at) = call.seats.iter().position(|s| s.id == seat) else { return };
+            let gone = call.seats.remove(at);
+            if let Some(conn) = gone.conn {
+                by_conn.remove(&conn);
+            }
+            let ended = call.seats.is_empty();
+            if !ended {
+                self.announce_in_room(call);
+            }
+            (gone.stint, gone.conn, ended)
+        };
+        if let Some(conn) = conn {
+            self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
+            self.fanout.unsubscribe(Topic::Seat(seat), conn);
+        }
+        self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerLeft { meeting, seat, left_by: by });
+        let now = now_ms();
+        if stint != 0
+            && let Err(e) = db::meetings::end_stint(&self.db, stint, by, now).await
+        {
+            tracing::error!(error = %e, "cannot store the end of a stint");
+        }
+        if ended {
+            self.end_if_empty(meeting, now).await;
+        }
+    }
+
+    /// Ends the meeting when nobody took a seat meanwhile.
+    async fn end_if_empty(&self, meeting: i64, now: i64) {
+        let call = {
+            let mut live = self.live();
+            match live.calls.get(&meeting) {
+                Some(c) if c.seats.is_empty() => live.calls.remove(&meeting),
+                _ => None,
+            }
+        };
+        let Some(call) = call else { return };
+        if let Err(e) = db::meetings::end(&self.db, meeting, now).await {
+            tracing::error!(error = %e, "cannot store the end of a meeting");
+        }
+        if !call.own_room {
+            self.publish(Topic::Room(call.room), &ServerMsg::RoomCall { room: call.room, code: call.code, people: Vec::new() });
+        }
+    }
+
+    /// Tells the members of the room a call was started from who is in it now.
+    fn announce_in_room(&self, call: &LiveCall) {
+        if !call.own_room {
+            let people = call.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect();
+            self.publish(Topic::Room(call.room), &ServerMsg::RoomCall { room: call.room, code: call.code.clone(), people });
+        }
+    }
+
+    /// The names of the people in the call of `meeting` now.
+    pub fn people_in(&self, meeting: i64) -> Vec<String> {
+        let live = self.live();
+        live.calls.get(&meeting).map(|c| c.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect()).unwrap_or_default()
+    }
+
+    /// Who is in the call of `room` now, if one is on (for the room page's first render).
+    pub fn in_room(&self, room: i64) -> Option<(String, Vec<String>)> {
+        let live = self.live();
+        let call = live.calls.values().find(|c| c.room == room && !c.own_room)?;
+        Some((call.code.clone(), call.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect()))
+    }
+
+    /// The host's call and the seat it addresses, or a refusal.
+    fn hosted(&self, conn: ConnId, user: i64, target: Option<SeatId>) -> Result<i64, Refusal> {
+        let (meeting, _) = self.seat_of(conn)?;
+        let live = self.live();
+        let call = live.calls.get(&meeting).ok_or_else(|| refuse(ErrorCode::NotInCall, NOT_IN_CALL))?;
+        if call.host != user {
+            return Err(refuse(ErrorCode::NotInCall, "Only the host may do that."));
+        }
+        if let Some(t) = target
+            && !call.seats.iter().any(|s| s.id == t)
+        {
+            return Err(refuse(ErrorCode::NotInCall, "That participant is not in your call."));
+        }
+        Ok(meeting)
+    }
+
+    /// Host: asks `seat` to mute; everyone sees its microphone off at once.
+    pub fn mute(&self, conn: ConnId, user: i64, seat: SeatId) -> Result<(), Refusal> {
+        let meeting = self.hosted(conn, user, Some(seat))?;
+        let state = {
+            let mut live = self.live();
+            let s = live.calls.get_mut(&meeting).and_then(|c| c.seats.iter_mut().find(|s| s.id == seat)).ok_or_else(|| refuse(ErrorCode::NotInCall, NOT_IN_CALL))?;
+            s.state.mic = false;
+            s.state
+        };
+        self.publish(Topic::Seat(seat), &ServerMsg::CallMuted { meeting });
+        self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerState { meeting, seat, state });
+        Ok(())
+    }
+
+    /// Host: takes `seat` out of the call.
+    pub async fn remove(&self, conn: ConnId, user: i64, seat: SeatId) -> Result<(), Refusal> {
+        let meeting = self.hosted(conn, user, Some(seat))?;
+        self.publish(Topic::Seat(seat), &ServerMsg::CallEnded { meeting, left_by: LeftBy::Removed });
+        self.vacate(meeting, seat, LeftBy::Removed).await;
+        Ok(())
+    }
+
+    /// Host: locks or unlocks the meeting.
+    pub async fn lock(&self, conn: ConnId, user: i64, locked: bool) -> Result<(), Refusal> {
+        let meeting = self.hosted(conn, user, None)?;
+        db::meetings::set_locked(&self.db, meeting, locked).await.map_err(internal)?;
+        if let Some(call) = self.live().calls.get_mut(&meeting) {
+            call.locked = locked;
+        }
+        self.publish(Topic::Meeting(meeting), &ServerMsg::CallLocked { meeting, locked });
+        Ok(())
+    }
+
+    /// Host: ends the call for everyone.
+    pub async fn end(&self, conn: ConnId, user: i64) -> Result<(), Refusal> {
+        let meeting = self.hosted(conn, user, None)?;
+        self.publish(Topic::Meeting(meeting), &ServerMsg::CallEnded { meeting, left_by: LeftBy::Ended });
+        let seats: Vec<(SeatId, Option<ConnId>)> = {
+            let mut live = self.live();
+            let Live { calls, by_conn } = &mut *live;
+            let seats: Vec<_> = calls.get_mut(&meeting).map(|c| c.seats.drain(..).map(|s| (s.id, s.conn)).collect()).unwrap_or_default();
+            for (_, conn) in &seats {
+                if let Some(conn) = conn {
+                    by_conn.remove(conn);
+                }
+            }
+            seats
+        };
+        for (seat, conn) in seats {
+            if let Some(conn) = conn {
+                self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
+                self.fanout.unsubscribe(Topic::Seat(seat), conn);
+            }
+        }
+        // Closes every open stint as `ended`, then the meeting.
+        self.end_if_empty(meeting, now_ms()).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checked against OpenSSL: what coturn computes for the same secret and username.
+    #[test]
+    fn turn_credentials_follow_coturns_scheme() {
+        let turn = Turn { urls: vec!["turn:127.0.0.1:3478".into()], secret: "secret".into(), ttl: Duration::from_secs(3600) };
+        let server = turn.credentials(42, 1_700_000_000);
+        assert_eq!(server.username.as_deref(), Some("1700003600:42"));
+        // echo -n '1700003600:42' | openssl dgst -sha1 -hmac secret -binary | base64
+        assert_eq!(server.credential.as_deref(), Some(TURN_VECTOR));
+    }
+
+    const TURN_VECTOR: &str = "BiRzwDjrED4KnqX7kNBEFJ1fDaQ=";
+}
