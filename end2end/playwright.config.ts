@@ -32,7 +32,8 @@ export default defineConfig({
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: '/usr/lib/chromium/chromium',
-      args: ['--disable-gpu', '--disable-quic'],
+      // Calls: a fake camera and microphone, granted without a prompt, and ICE over loopback.
+      args: ['--disable-gpu', '--disable-quic', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection'],
     },
   },
   projects: [

@@ -5,7 +5,7 @@ use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
     BudgetsRoute, CategoriesRoute, ChatIndexRoute, ChatPage, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
-    LoginRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
+    LoginRoute, MeetingRoute, MeetingsRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -211,6 +211,8 @@ fn Layout() -> impl IntoView {
                     <Route path=path!(":id") view={Lazy::<RoomRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
                 <Route path=path!("/rooms") view={Lazy::<RoomDirectoryRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/meetings") view={Lazy::<MeetingsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/meetings/:code") view={Lazy::<MeetingRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

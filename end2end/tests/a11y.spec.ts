@@ -49,8 +49,12 @@ for (const theme of ['light', 'dark'] as const) {
     await open(page, '/expenses', info);
     await addExpense(page, '12.50', 'Lunch', 'Food', '2026-11-20');
     const expense = await page.getByTestId('expenses').getByRole('link', { name: 'Lunch' }).getAttribute('href');
-    await context.addCookies([{ name: 'huddle_theme', value: theme, url: page.url() }]);
-    const pages = ['/', '/chat', room, invite, '/rooms', '/expenses', expense!, '/categories', '/reports', '/budgets', '/profile', '/sessions'];
+    await open(page, '/meetings', info);
+    await page.getByRole('button', { name: 'Start a meeting' }).click();
+    await expect(page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+    const meeting = new URL(page.url()).pathname;
+    await context.addCookies([{ name: 'huddle_theme', value: theme, url: new URL('/', page.url()).href }]);
+    const pages = ['/', '/chat', room, invite, '/rooms', '/expenses', expense!, '/categories', '/reports', '/budgets', '/profile', '/sessions', '/meetings', meeting];
     for (const path of pages) {
       await open(page, path, info);
       await expect(page.locator('html')).toHaveAttribute('data-theme', theme);

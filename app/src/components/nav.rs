@@ -24,6 +24,7 @@ pub fn Nav() -> impl IntoView {
                         Ok(Some(user)) => view! {
                             <nav class="main-nav" aria-label="Main">
                                 <A href="/chat">{icon(CHAT)}<span>"Chat"</span></A>
+                                <A href="/meetings">{icon(VIDEO)}<span>"Meetings"</span></A>
                                 <A href="/expenses">{icon(WALLET)}<span>"Expenses"</span></A>
                                 <A href="/reports">{icon(CHART)}<span>"Reports"</span></A>
                             </nav>
@@ -43,6 +44,7 @@ pub fn Nav() -> impl IntoView {
 }
 
 const CHAT: &str = "M4 5h16v10H9l-5 4z";
+const VIDEO: &str = "M3 7h12v10H3zM15 11l6-4v10l-6-4";
 const WALLET: &str = "M3 7h16v12H3zM3 7l12-3v3M15 13h2";
 const CHART: &str = "M4 20V10M10 20V4M16 20v-7M21 20H3";
 

@@ -53,7 +53,7 @@ impl std::fmt::Display for MeetingCode {
 pub type SeatId = u64;
 
 /// What a participant shares and asks for, as everyone sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct CallState {
     pub mic: bool,
     pub camera: bool,

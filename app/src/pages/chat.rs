@@ -924,7 +924,7 @@ fn InvitePanel(room: i64, invite: Invite, actions: RoomActions) -> impl IntoView
 
 /// Copies `text` to the clipboard (shown once the page is live) and says so.
 #[component]
-fn CopyButton(text: String) -> impl IntoView {
+pub(crate) fn CopyButton(text: String) -> impl IntoView {
     let hydrated = use_hydrated();
     let copied = RwSignal::new(false);
     let copy = move |_| {

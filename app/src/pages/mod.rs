@@ -7,6 +7,7 @@ mod chat;
 mod expenses;
 mod reports;
 mod home;
+mod meetings;
 mod sessions;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
@@ -16,6 +17,7 @@ pub use chat::{ChatIndex, ChatPage, InvitePage, RoomDirectoryPage, RoomPage};
 pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
+pub use meetings::{MeetingPage, MeetingsPage};
 pub use sessions::SessionsPage;
 
 use crate::app::use_session;
@@ -60,6 +62,8 @@ lazy_pages! {
     RoomDirectoryRoute => RoomDirectoryPage,
     ChatIndexRoute => ChatIndex,
     RoomRoute => RoomPage,
+    MeetingsRoute => MeetingsPage,
+    MeetingRoute => MeetingPage,
 }
 
 /// Renders `page` for the signed-in user; sends anyone else to the login page.

@@ -1,0 +1,112 @@
+//! A video call in the browser: what the page shows (plain signals, on both sides) and, in the
+//! browser only, the WebRTC mesh behind it ([`rtc`]): one peer connection per other seat,
+//! negotiated with the perfect negotiation pattern over the chat socket.
+
+#[cfg(feature = "hydrate")]
+pub mod rtc;
+
+use crate::models::meeting::{CallState, SeatId};
+use leptos::prelude::*;
+
+/// Where the user is with the call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Looking at their own preview, not in the call yet.
+    #[default]
+    Preview,
+    Joining,
+    InCall,
+    /// Out of the call, with the reason shown.
+    Out(String),
+}
+
+/// Someone else in the call, as their tile shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tile {
+    pub seat: SeatId,
+    pub user_id: i64,
+    pub name: String,
+    pub state: CallState,
+    pub joined_at: i64,
+    /// The peer connection's state (`new`, `connecting`, `connected`, `failed`…).
+    pub connection: String,
+}
+
+/// Everything the call page renders from.
+#[derive(Clone, Copy)]
+pub struct CallUi {
+    pub phase: RwSignal<Phase>,
+    pub tiles: RwSignal<Vec<Tile>>,
+    /// What this tab shares.
+    pub mine: RwSignal<CallState>,
+    pub my_seat: RwSignal<Option<SeatId>>,
+    pub host_id: RwSignal<i64>,
+    pub locked: RwSignal<bool>,
+    /// The call's chat room, once joined.
+    pub room: RwSignal<Option<i64>>,
+    /// A refusal or failure to show.
+    pub error: RwSignal<Option<String>>,
+    /// Why there is no camera or microphone, if there is none.
+    pub media_note: RwSignal<Option<String>>,
+    /// Bumped whenever a video stream arrives, so tiles attach it.
+    pub streams: RwSignal<u64>,
+}
+
+impl CallUi {
+    pub fn new() -> Self {
+        Self {
+            phase: RwSignal::new(Phase::Preview),
+            tiles: RwSignal::new(Vec::new()),
+            mine: RwSignal::new(CallState { mic: true, camera: true, screen: false, hand: false }),
+            my_seat: RwSignal::new(None),
+            host_id: RwSignal::new(0),
+            locked: RwSignal::new(false),
+            room: RwSignal::new(None),
+            error: RwSignal::new(None),
+            media_note: RwSignal::new(None),
+            streams: RwSignal::new(0),
+        }
+    }
+}
+
+impl Default for CallUi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Columns of a grid for `n` tiles: 1, 2, then 2 (up to 4), then 3.
+pub fn grid_columns(n: usize) -> usize {
+    match n {
+        0 | 1 => 1,
+        2..=4 => 2,
+        _ => 3,
+    }
+}
+
+/// Raised hands, in the order their seats were taken.
+pub fn raised_hands(tiles: &[Tile]) -> Vec<String> {
+    let mut up: Vec<&Tile> = tiles.iter().filter(|t| t.state.hand).collect();
+    up.sort_by_key(|t| (t.joined_at, t.seat));
+    up.into_iter().map(|t| t.name.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(seat: SeatId, joined_at: i64, hand: bool) -> Tile {
+        Tile { seat, user_id: seat as i64, name: format!("p{seat}"), state: CallState { hand, ..Default::default() }, joined_at, connection: "new".into() }
+    }
+
+    #[test]
+    fn hands_are_listed_in_join_order() {
+        let tiles = [tile(3, 300, true), tile(1, 100, false), tile(2, 200, true)];
+        assert_eq!(raised_hands(&tiles), vec!["p2", "p3"]);
+    }
+
+    #[test]
+    fn the_grid_fits_the_number_of_people() {
+        assert_eq!((1..=8).map(grid_columns).collect::<Vec<_>>(), vec![1, 2, 2, 2, 3, 3, 3, 3]);
+    }
+}

@@ -1,0 +1,512 @@
+//! The WebRTC mesh: local media, one `RTCPeerConnection` per other seat, and perfect
+//! negotiation (MDN, W3C webrtc-pc) over the chat socket's `call_signal` frames.
+//!
+//! Every frame about the call goes through one queue and is handled in order, each to its end
+//! (a description applied before the candidates that follow it). The server says which side
+//! of each pair is polite. A connection that fails restarts ICE, so a network change heals
+//! without a reload. Listeners live as long as their connection, in [`Peer`].
+
+use super::{CallUi, Phase, Tile};
+use crate::components::chat::ChatLive;
+use crate::models::meeting::{CallState, IceServer, LeftBy, SeatId, Signal, polite};
+use crate::models::ws::{ClientMsg, ServerMsg};
+use futures::StreamExt;
+use futures::channel::mpsc;
+use js_sys::{Array, Object, Reflect};
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit,
+    RtcSignalingState, RtcTrackEvent,
+};
+
+/// `setLocalDescription()` without arguments (web-sys only binds the form that takes one): the
+/// browser creates the offer or answer the signaling state calls for, with no race between
+/// creating it and applying it.
+fn set_local_implicit(pc: &RtcPeerConnection) -> JsFuture {
+    let promise = Reflect::get(pc, &"setLocalDescription".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call0(pc).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+        .unwrap_or_else(|| js_sys::Promise::reject(&"setLocalDescription is unavailable".into()));
+    JsFuture::from(promise)
+}
+
+/// One other seat: its connection, which side we are, and the listeners kept alive with it.
+struct Peer {
+    pc: RtcPeerConnection,
+    polite: bool,
+    making_offer: Rc<Cell<bool>>,
+    ignore_offer: Cell<bool>,
+    /// Our media is on the connection (the answering side adds it once the offer created the
+    /// transceivers it can reuse, so the first answer already carries it).
+    media_added: Cell<bool>,
+    stream: MediaStream,
+    _listeners: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.pc.close();
+    }
+}
+
+/// The call of one page.
+pub struct Rtc {
+    live: ChatLive,
+    ui: CallUi,
+    code: String,
+    local: RefCell<Option<MediaStream>>,
+    peers: RefCell<HashMap<SeatId, Peer>>,
+    ice: RefCell<Vec<IceServer>>,
+    meeting: Cell<i64>,
+    resume: RefCell<Option<String>>,
+    frames: mpsc::UnboundedSender<ServerMsg>,
+}
+
+/// Where the resume token of this tab's seat is kept: a reload takes the seat back.
+fn resume_key(code: &str) -> String {
+    format!("huddle.call.{code}")
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+impl Rtc {
+    /// The call of meeting `code`, fed by the socket's call frames from now on.
+    pub fn new(live: ChatLive, ui: CallUi, code: String) -> Rc<Self> {
+        let (frames, mut queue) = mpsc::unbounded::<ServerMsg>();
+        let resume = session_storage().and_then(|s| s.get_item(&resume_key(&code)).ok().flatten());
+        let rtc = Rc::new(Self {
+            live,
+            ui,
+            code,
+            local: RefCell::new(None),
+            peers: RefCell::new(HashMap::new()),
+            ice: RefCell::new(Vec::new()),
+            meeting: Cell::new(0),
+            resume: RefCell::new(resume),
+            frames,
+        });
+        let weak = Rc::downgrade(&rtc);
+        leptos::task::spawn_local(async move {
+            while let Some(msg) = queue.next().await {
+                let Some(rtc) = weak.upgrade() else { return };
+                rtc.handle(msg).await;
+            }
+        });
+        let hook_to = rtc.frames.clone();
+        live.set_call_hook(Some(Rc::new(move |msg| {
+            let _ = hook_to.unbounded_send(msg);
+        })));
+        live.start();
+        rtc
+    }
+
+    /// Asks for the camera and microphone and shows the preview; without them the user can
+    /// still join to listen and watch.
+    pub async fn open_media(&self) -> Option<MediaStream> {
+        let devices = window().navigator().media_devices().ok()?;
+        let constraints = MediaStreamConstraints::new();
+        constraints.set_audio(&JsValue::TRUE);
+        let video = Object::new();
+        let _ = Reflect::set(&video, &"width".into(), &640.into());
+        let _ = Reflect::set(&video, &"height".into(), &480.into());
+        constraints.set_video(&video);
+        let asked = devices.get_user_media_with_constraints(&constraints).ok()?;
+        match JsFuture::from(asked).await {
+            Ok(stream) => {
+                let stream: MediaStream = stream.unchecked_into();
+                self.ui.media_note.set(None);
+                *self.local.borrow_mut() = Some(stream.clone());
+                Some(stream)
+            }
+            Err(e) => {
+                let name = Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+                let why = match name.as_str() {
+                    "NotAllowedError" => "Camera and microphone are blocked for this site.",
+                    "NotFoundError" => "No camera or microphone was found.",
+                    "NotReadableError" => "The camera or microphone is in use by another program.",
+                    _ => "The camera and microphone could not be opened.",
+                };
+                self.ui.media_note.set(Some(format!("{why} You can still join to listen and watch.")));
+                self.ui.mine.update(|m| {
+                    m.mic = false;
+                    m.camera = false;
+                });
+                None
+            }
+        }
+    }
+
+    pub fn local_stream(&self) -> Option<MediaStream> {
+        self.local.borrow().clone()
+    }
+
+    /// Asks for a seat.
+    pub fn join(&self) {
+        self.ui.error.set(None);
+        self.ui.phase.set(Phase::Joining);
+        let resume = self.resume.borrow().clone();
+        if !self.live.send(ClientMsg::CallJoin { code: self.code.clone(), resume }) {
+            // Not connected yet: `welcome` sends it.
+        }
+    }
+
+    /// Leaves the call and closes every connection.
+    pub fn leave(&self) {
+        self.live.send(ClientMsg::CallLeave);
+        self.out("You left the call.".into());
+    }
+
+    fn out(&self, why: String) {
+        self.peers.borrow_mut().clear();
+        self.ui.tiles.set(Vec::new());
+        self.ui.my_seat.set(None);
+        if let Some(s) = session_storage() {
+            let _ = s.remove_item(&resume_key(&self.code));
+        }
+        *self.resume.borrow_mut() = None;
+        self.ui.phase.set(Phase::Out(why));
+    }
+
+    /// Stops the camera and microphone (leaving the page).
+    pub fn stop_media(&self) {
+        if let Some(stream) = self.local.borrow_mut().take() {
+            for track in stream.get_tracks().iter() {
+                track.unchecked_into::<MediaStreamTrack>().stop();
+            }
+        }
+        self.live.set_call_hook(None);
+    }
+
+    /// Turns the microphone or camera on or off, raises or lowers the hand, and tells the others.
+    pub fn set_state(&self, state: CallState) {
+        if let Some(stream) = self.local.borrow().as_ref() {
+            for track in stream.get_audio_tracks().iter() {
+                track.unchecked_into::<MediaStreamTrack>().set_enabled(state.mic);
+            }
+            for track in stream.get_video_tracks().iter() {
+                track.unchecked_into::<MediaStreamTrack>().set_enabled(state.camera);
+            }
+        }
+        self.ui.mine.set(state);
+        if matches!(self.ui.phase.get_untracked(), Phase::InCall) {
+            self.live.send(ClientMsg::CallState { state });
+        }
+    }
+
+    /// A remote seat's stream, for its tile.
+    pub fn stream_of(&self, seat: SeatId) -> Option<MediaStream> {
+        self.peers.borrow().get(&seat).map(|p| p.stream.clone())
+    }
+
+    /// Every peer connection (for the page's diagnostics).
+    pub fn connections(&self) -> Vec<(SeatId, RtcPeerConnection)> {
+        self.peers.borrow().iter().map(|(s, p)| (*s, p.pc.clone())).collect()
+    }
+
+    fn send_signal(&self, to: SeatId, signal: Signal) {
+        self.live.send(ClientMsg::CallSignal { to, signal });
+    }
+
+    async fn handle(self: &Rc<Self>, msg: ServerMsg) {
+        match msg {
+            ServerMsg::Welcome { .. } => {
+                // Reconnected: take the seat back (peer connections kept running meanwhile).
+                if matches!(self.ui.phase.get_untracked(), Phase::InCall | Phase::Joining) {
+                    let resume = self.resume.borrow().clone();
+                    self.live.send(ClientMsg::CallJoin { code: self.code.clone(), resume });
+                }
+            }
+            ServerMsg::CallJoined { meeting, room, seat, resume, host_id, locked, participants, ice_servers, .. } => {
+                let resumed = self.ui.my_seat.get_untracked() == Some(seat);
+                self.meeting.set(meeting);
+                *self.ice.borrow_mut() = ice_servers;
+                if let Some(s) = session_storage() {
+                    let _ = s.set_item(&resume_key(&self.code), &resume);
+                }
+                *self.resume.borrow_mut() = Some(resume);
+                self.ui.my_seat.set(Some(seat));
+                self.ui.host_id.set(host_id);
+                self.ui.locked.set(locked);
+                self.ui.room.set(Some(room));
+                self.ui.phase.set(Phase::InCall);
+                self.live.send(ClientMsg::CallState { state: self.ui.mine.get_untracked() });
+                // Seats that left while this tab was away are gone; new ones get a connection.
+                let present: Vec<SeatId> = participants.iter().map(|p| p.seat).collect();
+                self.peers.borrow_mut().retain(|s, _| present.contains(s));
+                self.ui.tiles.set(
+                    participants
+                        .iter()
+                        .map(|p| Tile { seat: p.seat, user_id: p.user_id, name: p.name.clone(), state: p.state, joined_at: p.joined_at, connection: self.connection_of(p.seat) })
+                        .collect(),
+                );
+                for p in participants {
+                    if !resumed || !self.peers.borrow().contains_key(&p.seat) {
+                        // The newcomer makes the offers; the others answer.
+                        self.peer(p.seat, p.polite, true);
+                    }
+                }
+            }
+            ServerMsg::CallPeerJoined { participant: p, .. } => {
+                self.ui.tiles.update(|t| {
+                    t.retain(|x| x.seat != p.seat);
+                    t.push(Tile { seat: p.seat, user_id: p.user_id, name: p.name.clone(), state: p.state, joined_at: p.joined_at, connection: "new".into() });
+                });
+            }
+            ServerMsg::CallPeerLeft { seat, .. } => {
+                self.peers.borrow_mut().remove(&seat);
+                self.ui.tiles.update(|t| t.retain(|x| x.seat != seat));
+            }
+            ServerMsg::CallPeerState { seat, state, .. } => {
+                if Some(seat) == self.ui.my_seat.get_untracked() {
+                    return;
+                }
+                self.ui.tiles.update(|t| {
+                    if let Some(x) = t.iter_mut().find(|x| x.seat == seat) {
+                        x.state = state;
+                    }
+                });
+            }
+            ServerMsg::CallSignal { from, signal, .. } => {
+                if let Err(e) = self.signal(from, signal).await {
+                    leptos::logging::warn!("call signal from {from} failed: {e:?}");
+                }
+            }
+            ServerMsg::CallLocked { locked, .. } => self.ui.locked.set(locked),
+            ServerMsg::CallMuted { .. } => {
+                let state = CallState { mic: false, ..self.ui.mine.get_untracked() };
+                self.set_state(state);
+            }
+            ServerMsg::CallEnded { left_by, .. } => {
+                let why = match left_by {
+                    LeftBy::Removed => "The host removed you from the call.",
+                    _ => "The host ended the call.",
+                };
+                self.out(why.into());
+            }
+            ServerMsg::Error { message, .. } => {
+                if matches!(self.ui.phase.get_untracked(), Phase::Joining) {
+                    self.ui.phase.set(Phase::Preview);
+                    // A stale resume token (the seat is gone) is no reason to stay out.
+                    if self.resume.borrow_mut().take().is_some() {
+                        if let Some(s) = session_storage() {
+                            let _ = s.remove_item(&resume_key(&self.code));
+                        }
+                    }
+                }
+                self.ui.error.set(Some(message));
+            }
+            _ => {}
+        }
+    }
+
+    fn connection_of(&self, seat: SeatId) -> String {
+        self.peers.borrow().get(&seat).map_or_else(|| "new".into(), |p| connection_state(&p.pc))
+    }
+
+    /// The connection to `seat`, created (with our media on it) if there is none.
+    fn peer(self: &Rc<Self>, seat: SeatId, polite: bool, offer: bool) -> RtcPeerConnection {
+        if let Some(p) = self.peers.borrow().get(&seat) {
+            return p.pc.clone();
+        }
+        let config = RtcConfiguration::new();
+        config.set_ice_servers(&ice_servers(&self.ice.borrow()));
+        let pc = RtcPeerConnection::new_with_configuration(&config).expect("RTCPeerConnection is available");
+        let making_offer = Rc::new(Cell::new(false));
+        let stream = MediaStream::new().expect("MediaStream is available");
+        let mut listeners: Vec<Closure<dyn FnMut(JsValue)>> = Vec::new();
+
+        let weak = Rc::downgrade(self);
+        let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let (Some(rtc), Some(c)) = (weak.upgrade(), e.unchecked_into::<RtcPeerConnectionIceEvent>().candidate()) else { return };
+            rtc.send_signal(seat, Signal::Candidate { candidate: c.candidate(), sdp_mid: c.sdp_mid(), sdp_m_line_index: c.sdp_m_line_index() });
+        });
+        pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        listeners.push(on_candidate);
+
+        let (weak, making, pc2) = (Rc::downgrade(self), making_offer.clone(), pc.clone());
+        let on_negotiation = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let (weak, making, pc) = (weak.clone(), making.clone(), pc2.clone());
+            leptos::task::spawn_local(async move {
+                making.set(true);
+                let done = set_local_implicit(&pc).await;
+                making.set(false);
+                if let (Ok(_), Some(rtc), Some(desc)) = (done, weak.upgrade(), pc.local_description()) {
+                    rtc.send_signal(seat, Signal::Description { sdp_type: sdp_type_name(desc.type_()).into(), sdp: desc.sdp() });
+                }
+            });
+        });
+        pc.set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        listeners.push(on_negotiation);
+
+        let (weak, remote) = (Rc::downgrade(self), stream.clone());
+        let on_track = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            let track = e.unchecked_into::<RtcTrackEvent>().track();
+            remote.add_track(&track);
+            if let Some(rtc) = weak.upgrade() {
+                rtc.ui.streams.update(|n| *n += 1);
+            }
+        });
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        listeners.push(on_track);
+
+        let (weak, pc2) = (Rc::downgrade(self), pc.clone());
+        let on_state = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let state = connection_state(&pc2);
+            if state == "failed" {
+                // A network change: new candidates on the same connection, no reload.
+                restart_ice(&pc2);
+            }
+            if let Some(rtc) = weak.upgrade() {
+                rtc.ui.tiles.update(|t| {
+                    if let Some(x) = t.iter_mut().find(|x| x.seat == seat) {
+                        x.connection = state.clone();
+                    }
+                });
+            }
+        });
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        listeners.push(on_state);
+
+        if offer {
+            self.add_media(&pc, true);
+        }
+        self.peers.borrow_mut().insert(seat, Peer { pc: pc.clone(), polite, making_offer, ignore_offer: Cell::new(false), media_added: Cell::new(offer), stream, _listeners: listeners });
+        pc
+    }
+
+    /// Puts our tracks on `pc`; with `receive_all`, a kind we do not send is still received.
+    fn add_media(&self, pc: &RtcPeerConnection, receive_all: bool) {
+        let local = self.local.borrow().clone();
+        let mut sending = (false, false);
+        if let Some(local) = &local {
+            for track in local.get_tracks().iter() {
+                let track: MediaStreamTrack = track.unchecked_into();
+                match track.kind().as_str() {
+                    "audio" => sending.0 = true,
+                    _ => sending.1 = true,
+                }
+                pc.add_track(&track, local, &Array::new());
+            }
+        }
+        if receive_all {
+            for (kind, sent) in [("audio", sending.0), ("video", sending.1)] {
+                if !sent {
+                    let init = RtcRtpTransceiverInit::new();
+                    init.set_direction(RtcRtpTransceiverDirection::Recvonly);
+                    pc.add_transceiver_with_str_and_init(kind, &init);
+                }
+            }
+        }
+    }
+
+    /// Perfect negotiation: the impolite side ignores an offer that collides with its own;
+    /// the polite side rolls back (the browser does it within `setRemoteDescription`).
+    async fn signal(self: &Rc<Self>, from: SeatId, signal: Signal) -> Result<(), JsValue> {
+        let me = self.ui.my_seat.get_untracked().unwrap_or_default();
+        let known = self.peers.borrow().get(&from).map(|p| p.polite);
+        let pc = self.peer(from, known.unwrap_or_else(|| polite(me, from)), false);
+        match signal {
+            Signal::Description { sdp_type, sdp } => {
+                let Some(kind) = sdp_type_of(&sdp_type) else { return Ok(()) };
+                let is_offer = kind == RtcSdpType::Offer;
+                let (polite, making) = match self.peers.borrow().get(&from) {
+                    Some(p) => (p.polite, p.making_offer.get()),
+                    None => return Ok(()),
+                };
+                let collision = is_offer && (making || pc.signaling_state() != RtcSignalingState::Stable);
+                let ignore = !polite && collision;
+                if let Some(p) = self.peers.borrow().get(&from) {
+                    p.ignore_offer.set(ignore);
+                }
+                if ignore {
+                    return Ok(());
+                }
+                let init = RtcSessionDescriptionInit::new(kind);
+                init.set_sdp(&sdp);
+                JsFuture::from(pc.set_remote_description(&init)).await?;
+                let add = self.peers.borrow().get(&from).is_some_and(|p| !p.media_added.replace(true));
+                if add {
+                    self.add_media(&pc, false);
+                }
+                if is_offer {
+                    set_local_implicit(&pc).await?;
+                    if let Some(desc) = pc.local_description() {
+                        self.send_signal(from, Signal::Description { sdp_type: sdp_type_name(desc.type_()).into(), sdp: desc.sdp() });
+                    }
+                }
+            }
+            Signal::Candidate { candidate, sdp_mid, sdp_m_line_index } => {
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                let added = JsFuture::from(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init))).await;
+                let ignoring = self.peers.borrow().get(&from).is_some_and(|p| p.ignore_offer.get());
+                if let Err(e) = added
+                    && !ignoring
+                {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ice_servers(servers: &[IceServer]) -> Array {
+    let list = Array::new();
+    for s in servers {
+        let o = Object::new();
+        let urls: Array = s.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let _ = Reflect::set(&o, &"urls".into(), &urls);
+        if let Some(u) = &s.username {
+            let _ = Reflect::set(&o, &"username".into(), &u.into());
+        }
+        if let Some(c) = &s.credential {
+            let _ = Reflect::set(&o, &"credential".into(), &c.into());
+        }
+        list.push(&o);
+    }
+    list
+}
+
+fn restart_ice(pc: &RtcPeerConnection) {
+    if let Ok(f) = Reflect::get(pc, &"restartIce".into())
+        && let Some(f) = f.dyn_ref::<js_sys::Function>()
+    {
+        let _ = f.call0(pc);
+    }
+}
+
+fn connection_state(pc: &RtcPeerConnection) -> String {
+    Reflect::get(pc, &"connectionState".into()).ok().and_then(|s| s.as_string()).unwrap_or_default()
+}
+
+fn sdp_type_of(name: &str) -> Option<RtcSdpType> {
+    Some(match name {
+        "offer" => RtcSdpType::Offer,
+        "answer" => RtcSdpType::Answer,
+        "pranswer" => RtcSdpType::Pranswer,
+        "rollback" => RtcSdpType::Rollback,
+        _ => return None,
+    })
+}
+
+fn sdp_type_name(t: RtcSdpType) -> &'static str {
+    match t {
+        RtcSdpType::Offer => "offer",
+        RtcSdpType::Pranswer => "pranswer",
+        RtcSdpType::Rollback => "rollback",
+        _ => "answer",
+    }
+}

@@ -1,0 +1,137 @@
+import { expect, test, type Page } from '@playwright/test';
+import { person } from './chat-helpers';
+import { jsEnabled, open } from './helpers';
+
+// Every RTCPeerConnection the page makes, so the test can read its state and stats.
+const RECORD_PEERS = () => {
+  const Native = window.RTCPeerConnection;
+  (window as any).__pcs = [];
+  (window as any).RTCPeerConnection = function (config?: RTCConfiguration) {
+    const pc = new Native(config);
+    (window as any).__pcs.push(pc);
+    return pc;
+  } as any;
+  (window as any).RTCPeerConnection.prototype = Native.prototype;
+};
+
+/** Per open peer connection: its state and what it has received so far. */
+async function legs(page: Page) {
+  return page.evaluate(async () => {
+    const pcs: RTCPeerConnection[] = (window as any).__pcs.filter((pc: RTCPeerConnection) => pc.connectionState !== 'closed');
+    return Promise.all(pcs.map(async (pc) => {
+      let frames = 0, packets = 0;
+      (await pc.getStats()).forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived ?? 0;
+      });
+      return { state: pc.connectionState, frames, packets };
+    }));
+  });
+}
+
+async function joinCall(page: Page) {
+  await page.getByTestId('join-call').click();
+  await expect(page.getByTestId('call')).toHaveAttribute('data-phase', 'in-call');
+}
+
+test('three people meet: every leg connects, video and audio flow and keep flowing', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'a call needs JavaScript');
+  test.setTimeout(90_000);
+  const people = [await person(browser, info, 'Ada'), await person(browser, info, 'Bob'), await person(browser, info, 'Cyd')];
+  for (const p of people) await p.page.addInitScript(RECORD_PEERS);
+  const [ada, bob, cyd] = people.map((p) => p.page);
+
+  await open(ada, '/meetings', info);
+  await ada.getByRole('button', { name: 'Start a meeting' }).click();
+  await expect(ada).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  const code = ada.url().split('/').pop()!;
+  await expect(ada.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(ada);
+
+  // Bob types the code; Cyd opens the link.
+  await open(bob, '/meetings', info);
+  await bob.getByLabel('Join with a code or link').fill(code.toUpperCase());
+  await bob.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(bob).toHaveURL(new RegExp(`/meetings/${code}$`));
+  await expect(bob.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(bob);
+  await open(cyd, `/meetings/${code}`, info);
+  await joinCall(cyd);
+
+  for (const page of [ada, bob, cyd]) {
+    await expect(page.getByTestId('remote-tile')).toHaveCount(2);
+    await expect.poll(async () => (await legs(page)).map((l) => l.state).join(','), { timeout: 20_000 }).toBe('connected,connected');
+    await expect.poll(async () => (await legs(page)).every((l) => l.frames > 0 && l.packets > 0), { timeout: 20_000 }).toBe(true);
+  }
+  // Still flowing five seconds later, on every leg.
+  const before = await Promise.all([ada, bob, cyd].map(legs));
+  await ada.waitForTimeout(5_000);
+  const after = await Promise.all([ada, bob, cyd].map(legs));
+  after.forEach((page, i) => page.forEach((leg, j) => {
+    expect(leg.frames - before[i][j].frames, `video on leg ${i}.${j}`).toBeGreaterThan(5);
+    expect(leg.packets - before[i][j].packets, `audio on leg ${i}.${j}`).toBeGreaterThan(50);
+  }));
+
+  // Bob mutes and turns his camera off: the others see it on his tile.
+  await bob.getByTestId('toggle-mic').click();
+  await bob.getByTestId('toggle-camera').click();
+  for (const page of [ada, cyd]) {
+    const tile = page.getByTestId('remote-tile').filter({ hasText: 'Bob' });
+    await expect(tile).toHaveAttribute('data-mic', 'false');
+    await expect(tile).toHaveAttribute('data-camera', 'false');
+  }
+  // Cyd raises a hand; the host mutes Cyd.
+  await cyd.getByTestId('toggle-hand').click();
+  await expect(ada.getByTestId('hands')).toHaveText('Raised hands: Cyd');
+  await ada.getByTestId('remote-tile').filter({ hasText: 'Cyd' }).getByTestId('host-mute').click();
+  await expect(cyd.getByTestId('toggle-mic')).toHaveText('Unmute');
+
+  // A network change on one leg: ICE restarts and media still flows.
+  const restarted = await legs(bob);
+  await bob.evaluate(() => (window as any).__pcs.filter((pc: RTCPeerConnection) => pc.connectionState !== 'closed')[0].restartIce());
+  await expect.poll(async () => {
+    const now = await legs(bob);
+    return now[0].state === 'connected' && now[0].frames > restarted[0].frames + 10;
+  }, { timeout: 20_000 }).toBe(true);
+
+  // Cyd leaves; the others see two tiles become one.
+  await cyd.getByTestId('leave-call').click();
+  await expect(cyd.getByTestId('call-out')).toHaveText('You left the call.');
+  await expect(ada.getByTestId('remote-tile')).toHaveCount(1);
+  await bob.getByTestId('leave-call').click();
+  await ada.getByTestId('leave-call').click();
+
+  // History lists the meeting with every attendee.
+  await open(bob, '/meetings', info);
+  const record = bob.getByTestId('meeting-history').locator('li').first();
+  await expect(record).toContainText(`Meeting ${code}`);
+  for (const name of ['Ada', 'Bob', 'Cyd']) await expect(record).toContainText(name);
+  for (const p of people) await p.close();
+});
+
+test('meetings without JavaScript: start, join by code, the page says a call needs JavaScript', async ({ browser }, info) => {
+  test.skip(jsEnabled(info), 'the no-JS path');
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  await open(ada.page, '/meetings', info);
+  await expect(ada.page.getByText('Meetings you join are listed here')).toBeVisible();
+  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
+  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  await expect(ada.page.getByTestId('needs-js')).toBeVisible();
+  const code = ada.page.url().split('/').pop()!;
+  await expect(ada.page.getByLabel('Link to share')).toHaveValue(new RegExp(`/meetings/${code}$`));
+
+  await open(bob.page, '/meetings', info);
+  await bob.page.getByLabel('Join with a code or link').fill('zzz-zzzz-zzz');
+  await bob.page.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(bob.page.getByText('There is no meeting with that code.')).toBeVisible();
+  await bob.page.getByLabel('Join with a code or link').fill(code.replaceAll('-', ''));
+  await bob.page.getByRole('button', { name: 'Join', exact: true }).click();
+  await expect(bob.page).toHaveURL(new RegExp(`/meetings/${code}$`));
+  await expect(bob.page.getByTestId('needs-js')).toBeVisible();
+  // A made-up code in the URL is a plain "not found".
+  await open(bob.page, '/meetings/not-a-code', info);
+  await expect(bob.page.getByRole('heading', { name: 'Meeting not found' })).toBeVisible();
+  await ada.close();
+  await bob.close();
+});
