@@ -29,13 +29,14 @@ async fn replay_frame(tab: &mut Socket) -> (i64, usize, bool, Option<i64>) {
 }
 
 #[tokio::test]
-async fn a_frame_over_64_kib_closes_the_socket_and_one_under_it_is_answered() {
+async fn a_frame_over_the_limit_closes_the_socket_and_one_under_it_is_answered() {
+    use app::models::ws::MAX_CLIENT_FRAME;
     let app = spawn_app().await;
     let ada = app.signed_up("ada").await;
     let mut tab = ada.socket().await;
-    tab.send_text(&format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(60 * 1024))).await;
+    tab.send_text(&format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME - 1024))).await;
     tab.recv_where(|m| matches!(m, ServerMsg::Pong).then_some(())).await;
-    let _ = tab.ws.send(WsMessage::text("x".repeat(65 * 1024 + 1))).await;
+    let _ = tab.ws.send(WsMessage::text("x".repeat(MAX_CLIENT_FRAME + 1))).await;
     let ended = async {
         loop {
             match tab.ws.next().await {
