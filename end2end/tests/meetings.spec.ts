@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { person } from './chat-helpers';
+import { createRoom, inviteLink, joinByLink, live, person, send } from './chat-helpers';
 import { jsEnabled, open } from './helpers';
 
 // Every RTCPeerConnection the page makes, so the test can read its state and stats.
@@ -47,6 +47,9 @@ test('three people meet: every leg connects, video and audio flow and keep flowi
   const code = ada.url().split('/').pop()!;
   await expect(ada.locator('main')).toHaveAttribute('data-hydrated', 'true');
   await joinCall(ada);
+  // Said in the meeting's chat before anyone else came.
+  await send(ada, 'agenda: the budget');
+  await expect(ada.getByTestId('meeting-chat-panel').getByTestId('message').filter({ hasText: 'agenda: the budget' })).toBeVisible();
 
   // Bob types the code; Cyd opens the link.
   await open(bob, '/meetings', info);
@@ -57,6 +60,10 @@ test('three people meet: every leg connects, video and audio flow and keep flowi
   await joinCall(bob);
   await open(cyd, `/meetings/${code}`, info);
   await joinCall(cyd);
+  // The late joiner reads what was said before, and what is said now arrives live.
+  await expect(cyd.getByTestId('meeting-chat-panel').getByTestId('message').filter({ hasText: 'agenda: the budget' })).toBeVisible();
+  await send(bob, 'hello from bob');
+  await expect(cyd.getByTestId('meeting-chat-panel').getByTestId('message').filter({ hasText: 'hello from bob' })).toBeVisible();
 
   for (const page of [ada, bob, cyd]) {
     await expect(page.getByTestId('remote-tile')).toHaveCount(2);
@@ -132,6 +139,44 @@ test('meetings without JavaScript: start, join by code, the page says a call nee
   // A made-up code in the URL is a plain "not found".
   await open(bob.page, '/meetings/not-a-code', info);
   await expect(bob.page.getByRole('heading', { name: 'Meeting not found' })).toBeVisible();
+  await ada.close();
+  await bob.close();
+});
+
+test('a call in a room: a member not in it sees it on, joins from the room, then sees how it went', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'a call needs JavaScript');
+  test.setTimeout(60_000);
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  const link = await createRoom(ada.page, info, 'Standup');
+  const invite = await inviteLink(ada.page);
+  await joinByLink(bob.page, info, invite);
+  await live(bob.page);
+  await expect(bob.page.getByTestId('call-bar')).toHaveCount(0);
+
+  await ada.page.getByTestId('room-call').getByRole('button', { name: /Call/ }).click();
+  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  await expect(ada.page.getByRole('heading', { level: 1, name: 'Call in Standup' })).toBeVisible();
+  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(ada.page);
+
+  // Bob, in the room but not in the call: the banner, who is in it, and the mark in the list.
+  await expect(bob.page.getByTestId('call-bar')).toContainText('Call on · Ada');
+  await expect(bob.page.getByTestId('rooms').locator('li', { hasText: 'Standup' }).getByTestId('call-mark')).toBeVisible();
+  await bob.page.getByTestId('join-room-call').click();
+  await expect(bob.page.getByRole('heading', { level: 1, name: 'Call in Standup' })).toBeVisible();
+  await expect(bob.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(bob.page);
+  await expect(ada.page.getByTestId('remote-tile')).toHaveCount(1);
+  // The call's chat is the room's.
+  await send(bob.page, 'said in the call');
+  await bob.page.getByTestId('leave-call').click();
+  await ada.page.getByTestId('leave-call').click();
+
+  await open(bob.page, new URL(link).pathname, info);
+  await expect(bob.page.getByTestId('call-ended')).toContainText('Call ended');
+  await expect(bob.page.getByTestId('call-ended')).toContainText('Ada, Bob');
+  await expect(bob.page.getByTestId('message').filter({ hasText: 'said in the call' })).toBeVisible();
   await ada.close();
   await bob.close();
 });

@@ -26,6 +26,7 @@ pub async fn chat_home() -> Result<RoomList, AppError> {
         let online = state.hub.online(&peers);
         for r in &mut rooms {
             r.peer_online = r.peer_id.is_some_and(|p| online.contains(&p));
+            r.call_on = state.hub.calls.in_room(r.id).is_some();
         }
         Ok(RoomList { rooms, utc_offset_minutes: viewer_offset(&state, s.user_id).await? })
     })
@@ -79,9 +80,32 @@ pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppEr
             cursor: row.last_change,
             last_seq: row.last_seq,
             utc_offset_minutes: viewer_offset(&state, s.user_id).await?,
+            call: if is_member { state.hub.calls.in_room(room) } else { None },
+            last_call: if is_member { last_call(&state, room).await? } else { None },
         })
     })
     .await
+}
+
+/// The room's last ended call, as its recap line shows it.
+#[cfg(feature = "ssr")]
+async fn last_call(state: &AppState, room: i64) -> Result<Option<crate::models::meeting::CallRecap>, AppError> {
+    use crate::models::meeting::{MeetingInfo, MeetingRecord};
+    let Some((row, stints)) = db::meetings::last_ended_in_room(&state.db, room).await? else { return Ok(None) };
+    let meeting = MeetingInfo {
+        id: row.id,
+        code: row.code,
+        room: row.room_id,
+        room_name: Some(row.room_name),
+        host_id: row.host_id,
+        host_name: row.host_name,
+        created_at: row.created_at,
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        locked: row.locked != 0,
+        url: String::new(),
+    };
+    Ok(MeetingRecord { meeting, stints }.recap())
 }
 
 #[cfg(feature = "ssr")]
@@ -390,17 +414,20 @@ async fn direct_exists(state: &AppState, a: i64, b: i64) -> Result<bool, AppErro
     Ok(db::chat::find_direct(&state.db, a, b).await?.is_some())
 }
 
-/// Posts a message from a plain form (without JavaScript), then shows the room again.
+/// Posts a message from a plain form (without JavaScript), then shows the room again (or the
+/// meeting page `back` names).
 /// `client_id` may be left out: the server then makes one.
 #[server(endpoint = "post_message")]
-pub async fn post_message(room: i64, body: String, client_id: Option<String>) -> Result<i64, AppError> {
+pub async fn post_message(room: i64, body: String, client_id: Option<String>, back: Option<String>) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
         let client_id = client_id.filter(|c| !c.is_empty()).unwrap_or_else(random_uuid);
         let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
         let sent = hub::send(&state.hub, user.id, &user.name, room, &client_id, &body).await?;
-        leptos_axum::redirect(&format!("/chat/{room}"));
+        // A meeting's page shows its chat too: a post from there goes back there.
+        let back = back.as_deref().and_then(crate::models::local_path).filter(|p| p.starts_with("/meetings/"));
+        leptos_axum::redirect(&back.map_or_else(|| format!("/chat/{room}"), str::to_string));
         Ok(sent.message().id)
     })
     .await

@@ -146,6 +146,9 @@ pub struct RoomSummary {
     pub last_message: Option<ChatMessage>,
     pub last_activity_at: i64,
     pub unread: i64,
+    /// A call is on in this room now.
+    #[serde(default)]
+    pub call_on: bool,
 }
 
 /// Everything the page of one room shows.
@@ -175,6 +178,12 @@ pub struct RoomView {
     pub last_seq: i64,
     /// The viewer's time zone offset now: times of day are shown in it.
     pub utc_offset_minutes: i32,
+    /// The call on in this room now: its meeting code and who is in it.
+    #[serde(default)]
+    pub call: Option<(String, Vec<String>)>,
+    /// The last call that ended here.
+    #[serde(default)]
+    pub last_call: Option<super::meeting::CallRecap>,
 }
 
 /// The chat home: the viewer's rooms and conversations, most recent activity first.

@@ -248,6 +248,29 @@ impl MeetingRecord {
     }
 }
 
+/// A room's last call, as the room shows it: "Call ended · 12 min · Ada, Bob".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecap {
+    pub code: String,
+    pub ended_at: i64,
+    pub duration_ms: i64,
+    /// Everyone who took part, in order of first join.
+    pub people: Vec<String>,
+}
+
+impl MeetingRecord {
+    /// The recap of an ended call; `None` while it is on.
+    pub fn recap(&self) -> Option<CallRecap> {
+        let ended_at = self.meeting.ended_at?;
+        Some(CallRecap {
+            code: self.meeting.code.clone(),
+            ended_at,
+            duration_ms: self.duration(ended_at),
+            people: self.attendees(ended_at).into_iter().map(|(_, name, _)| name).collect(),
+        })
+    }
+}
+
 /// `1 h 05 min`, `12 min`, `40 s`.
 pub fn format_duration(ms: i64) -> String {
     let secs = ms.max(0) / 1000;

@@ -172,6 +172,8 @@ fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
     });
     let unread = room.unread;
     let unread_class = if unread > 0 { "has-unread" } else { "" };
+    let (id, call_from_page) = (room.id, room.call_on);
+    let call_on = move || live.state.with(|s| s.call_on(id, call_from_page));
     // A room's avatar is its initials on a colour from its id; a person's, theirs.
     let avatar = view! { <Avatar user=peer.unwrap_or(-room.id) name=room.title.clone()/> };
     let unread_words = (unread > 0).then(|| view! { <span class="sr-only">{format!(", {unread} unread")}</span> });
@@ -188,6 +190,7 @@ fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
                 </span>
             </A>
             {peer.map(|_| view! { <Presence online/> })}
+            {move || call_on().then(|| view! { <span class="call-mark" data-testid="call-mark" title="A call is on">{icon_call()}<span class="sr-only">", call on"</span></span> })}
             {(unread > 0).then(|| view! { <span class="unread" data-testid="unread">{unread}</span> })}
         </li>
     }
@@ -323,6 +326,7 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
                 {(!view.topic.is_empty()).then(|| view! { <p class="muted topic">{view.topic.clone()}</p> })}
             </div>
             <ConnectionStatus live in_room=true/>
+            {(view.is_member && view.kind != RoomKind::Meeting).then(|| view! { <CallButton room/> })}
             {view.is_member.then(|| view! {
                 <A href=move || if members_param.get() == "0" { "?members=1".to_string() } else { "?members=0".to_string() }
                     attr:class="members-toggle wide-only" attr:data-testid="members-toggle"
@@ -379,8 +383,10 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
         }
         .into_any()
     };
+    let last_call = view.last_call.clone();
     view! {
         {header}
+        <CallBar room live last_call/>
         <div class="room-body" data-members=move || members_param.get()>
             <div class="room-main">{messages}</div>
             <Members
@@ -400,6 +406,79 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
         </div>
     }
     .into_any()
+}
+
+/// Starts the room's call, or joins the one on (a plain form: the server answers with the
+/// meeting's page).
+#[component]
+fn CallButton(room: i64) -> impl IntoView {
+    let start = ServerAction::<crate::api::meetings::StartMeeting>::new();
+    view! {
+        <ActionForm action=start attr:class="inline call-start" attr:data-testid="room-call">
+            <input type="hidden" name="room" value=room.to_string()/>
+            <button type="submit" class="secondary" title="Start or join this room's call">{icon_call()}<span>"Call"</span></button>
+        </ActionForm>
+    }
+}
+
+/// The call on in the room (who is in it, a Join link), or how the last one went.
+#[component]
+fn CallBar(room: i64, live: ChatLive, last_call: Option<crate::models::meeting::CallRecap>) -> impl IntoView {
+    use crate::models::meeting::format_duration;
+    let on = move || live.state.with(|s| s.calls.get(&room).cloned());
+    view! {
+        {move || match on() {
+            Some((code, people)) => view! {
+                <div class="call-bar on" role="status" data-testid="call-bar">
+                    {icon_call()}
+                    <span>"Call on · " {people.join(", ")}</span>
+                    <A href=format!("/meetings/{code}") attr:class="button" attr:data-testid="join-room-call">"Join"</A>
+                </div>
+            }.into_any(),
+            None => last_call.clone().map(|recap| view! {
+                <div class="call-bar ended" data-testid="call-ended">
+                    {icon_call()}
+                    <span>"Call ended · " {format_duration(recap.duration_ms)} " · " {recap.people.join(", ")}</span>
+                </div>
+            }).into_any(),
+        }}
+    }
+}
+
+fn icon_call() -> impl IntoView {
+    view! { <svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 7h12v10H3zM15 11l6-4v10l-6-4"/></svg> }
+}
+
+/// A room's messages and composer on another page (a meeting's chat): live with JavaScript,
+/// a list and a plain form without. `back` is where a plain post returns.
+#[component]
+pub(crate) fn RoomChat(room: i64, me: i64, back: String) -> impl IntoView {
+    let live = use_chat_live();
+    let post = ServerAction::<PostMessage>::new();
+    let structure = Memo::new(move |_| live.state.try_with(|s| s.structure).unwrap_or_default());
+    let view_data = Resource::new(move || structure.get(), move |_| chat_room(room, None));
+    view! {
+        <section class="room-chat" aria-label="Chat" data-testid="meeting-chat-panel">
+            <Transition fallback=|| view! { <p class="muted">"Loading the chat…"</p> }>
+                {move || {
+                    let back = back.clone();
+                    Suspend::new(async move {
+                        match view_data.await {
+                            Ok(view) => {
+                                live.seed(&view);
+                                let editing = RwSignal::new(None::<i64>);
+                                view! {
+                                    <LiveMessages room me live peer=None offset=view.utc_offset_minutes read_before=view.read_before editing/>
+                                    <Compose room me live post editing back/>
+                                }.into_any()
+                            }
+                            Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
 }
 
 /// Now in milliseconds since the epoch, on either side.
@@ -704,7 +783,16 @@ fn render_body(body: &str) -> impl IntoView + use<> {
 /// Shift+Enter starts a new line, ↑ in an empty box edits your last message; what was typed
 /// and not sent is kept per room.
 #[component]
-fn Compose(room: i64, me: i64, live: ChatLive, post: ServerAction<PostMessage>, editing: RwSignal<Option<i64>>) -> impl IntoView {
+fn Compose(
+    room: i64,
+    me: i64,
+    live: ChatLive,
+    post: ServerAction<PostMessage>,
+    editing: RwSignal<Option<i64>>,
+    /// Where a plain post returns to, when not the room (a meeting's page).
+    #[prop(optional)]
+    back: Option<String>,
+) -> impl IntoView {
     let failed = failure(post.value());
     let post_url = <PostMessage as leptos::server_fn::ServerFn>::url();
     let area = NodeRef::<leptos::html::Textarea>::new();
@@ -771,6 +859,7 @@ fn Compose(room: i64, me: i64, live: ChatLive, post: ServerAction<PostMessage>, 
     view! {
         <form class="compose" method="post" action=post_url on:submit=submit data-testid="compose">
             <input type="hidden" name="room" value=room.to_string()/>
+            {back.map(|back| view! { <input type="hidden" name="back" value=back/> })}
             <label for="f-body" class="sr-only">"Message"</label>
             <textarea id="f-body" name="body" node_ref=area rows="2" maxlength="4000" placeholder="Write a message" aria-describedby="compose-hint"
                 on:input=input on:keydown=keydown>

@@ -3,7 +3,7 @@
 //! without JavaScript.
 
 use super::SignedIn;
-use super::chat::CopyButton;
+use super::chat::{CopyButton, RoomChat};
 use crate::api::meetings::{FindMeeting, MeetingView, StartMeeting, meeting_history, meeting_page};
 use crate::app::use_hydrated;
 use crate::components::call::{CallUi, Phase, Tile, grid_columns, raised_hands};
@@ -85,12 +85,12 @@ fn MeetingSummary(record: MeetingRecord, now: i64) -> impl IntoView {
 pub fn MeetingPage() -> impl IntoView {
     view! {
         <Title text="Meeting"/>
-        <SignedIn page=|_| view! { <Meeting/> }/>
+        <SignedIn page=|user| view! { <Meeting me=user.id/> }/>
     }
 }
 
 #[component]
-fn Meeting() -> impl IntoView {
+fn Meeting(me: i64) -> impl IntoView {
     let params = use_params_map();
     let code = move || params.with(|p| p.get("code").unwrap_or_default());
     let page = Resource::new(code, meeting_page);
@@ -98,7 +98,7 @@ fn Meeting() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(view) => view! { <MeetingBody view/> }.into_any(),
+                    Ok(view) => view! { <MeetingBody view me/> }.into_any(),
                     Err(e) => view! {
                         <section class="page">
                             <h1>"Meeting not found"</h1>
@@ -113,11 +113,16 @@ fn Meeting() -> impl IntoView {
 }
 
 #[component]
-fn MeetingBody(view: MeetingView) -> impl IntoView {
+fn MeetingBody(view: MeetingView, me: i64) -> impl IntoView {
     let hydrated = use_hydrated();
+    let ui = CallUi::new();
+    // The chat shows as soon as the viewer is in its room: at once when they are, else once they
+    // join the call (joining a meeting by code makes them a member).
+    let member_of = view.chat_member.then_some(view.record.meeting.room);
+    let chat_room = Memo::new(move |_| ui.room.get().or(member_of));
+    let back = format!("/meetings/{}", view.record.meeting.code);
     let m = view.record.meeting.clone();
     let title = m.room_name.clone().map_or_else(|| format!("Meeting {}", m.code), |room| format!("Call in {room}"));
-    let chat_link = view.chat_member.then(|| format!("/chat/{}", m.room));
     let closed = view.closed.clone();
     let code = m.code.clone();
     view! {
@@ -135,11 +140,11 @@ fn MeetingBody(view: MeetingView) -> impl IntoView {
                         <p class="notice" data-testid="needs-js">"A call needs JavaScript: turn it on to see, hear and speak. The meeting's chat works without it."</p>
                     </noscript>
                     <Show when=move || hydrated.get()>
-                        <Call code=code.clone()/>
+                        <Call code=code.clone() ui/>
                     </Show>
                 }.into_any(),
             }}
-            {chat_link.map(|href| view! { <p><A href=href attr:data-testid="meeting-chat">"Open the meeting's chat"</A></p> })}
+            {move || chat_room.get().map(|room| view! { <RoomChat room me back=back.clone()/> })}
             <h2>"Who came"</h2>
             <MeetingSummary record=view.record.clone() now=view.now/>
         </section>
@@ -148,8 +153,7 @@ fn MeetingBody(view: MeetingView) -> impl IntoView {
 
 /// The call itself (only once the page is live).
 #[component]
-fn Call(code: String) -> impl IntoView {
-    let ui = CallUi::new();
+fn Call(code: String, ui: CallUi) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let rtc = {
         let rtc = crate::components::call::rtc::Rtc::new(use_chat_live(), ui, code.clone());

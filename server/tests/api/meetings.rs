@@ -389,12 +389,24 @@ async fn a_room_call_is_for_its_members_shows_in_the_room_and_uses_its_chat() {
         _ => None,
     }).await;
     assert_eq!(people, vec!["Ada Lovelace".to_string()]);
+    // The room's page says so too, and a second "Call" leads into the same meeting.
+    let view = crate::chat::room_view(&mut bob, room).await;
+    assert_eq!(view["call"][0], code.as_str());
+    assert_eq!(view["call"][1][0], "Ada Lovelace");
+    assert!(view["last_call"].is_null());
     ada_tab.send(&ClientMsg::CallLeave).await;
     let people = bob_tab.recv_where(|m| match m {
         ServerMsg::RoomCall { room: r, people, .. } if r == room => Some(people),
         _ => None,
     }).await;
     assert!(people.is_empty(), "the call ended");
+    let view = crate::chat::room_view(&mut bob, room).await;
+    assert!(view["call"].is_null());
+    assert_eq!(view["last_call"]["code"], code.as_str());
+    assert_eq!(view["last_call"]["people"][0], "Ada Lovelace");
+    // The list of rooms marks a call only while it is on.
+    let home: Value = bob.call("chat_home", &[]).await.json().await.unwrap();
+    assert!(home["rooms"].as_array().unwrap().iter().all(|r| r["call_on"] == false));
 }
 
 #[tokio::test]

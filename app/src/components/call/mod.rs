@@ -75,6 +75,24 @@ impl Default for CallUi {
     }
 }
 
+/// What perfect negotiation does with a description that arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incoming {
+    /// The impolite side's own offer wins a collision: the other's is dropped (and so are the
+    /// candidates that belong to it).
+    Ignore,
+    /// Apply it; for an offer, answer (the polite side's pending offer is rolled back first,
+    /// inside `setRemoteDescription`).
+    Apply { answer: bool },
+}
+
+/// The rule of MDN's and the W3C's perfect negotiation: an offer collides when this side is
+/// making one or is not stable; the impolite side then ignores it, the polite side yields.
+pub fn incoming(polite: bool, is_offer: bool, making_offer: bool, stable: bool) -> Incoming {
+    let collision = is_offer && (making_offer || !stable);
+    if collision && !polite { Incoming::Ignore } else { Incoming::Apply { answer: is_offer } }
+}
+
 /// Columns of a grid for `n` tiles: 1, 2, then 2 (up to 4), then 3.
 pub fn grid_columns(n: usize) -> usize {
     match n {
@@ -103,6 +121,31 @@ mod tests {
     fn hands_are_listed_in_join_order() {
         let tiles = [tile(3, 300, true), tile(1, 100, false), tile(2, 200, true)];
         assert_eq!(raised_hands(&tiles), vec!["p2", "p3"]);
+    }
+
+    /// Both sides offer at once (glare), each way round: the impolite side keeps its offer and
+    /// ignores the other's; the polite side rolls back and answers. One offer survives, so the
+    /// pair always agrees.
+    #[test]
+    fn glare_is_settled_the_same_way_from_either_side() {
+        for (a_polite, b_polite) in [(true, false), (false, true)] {
+            let at_a = incoming(a_polite, true, true, false);
+            let at_b = incoming(b_polite, true, true, false);
+            let ignored = [at_a, at_b].iter().filter(|d| **d == Incoming::Ignore).count();
+            assert_eq!(ignored, 1, "exactly one offer is dropped");
+            let polite_side = if a_polite { at_a } else { at_b };
+            assert_eq!(polite_side, Incoming::Apply { answer: true });
+        }
+    }
+
+    #[test]
+    fn without_a_collision_everything_is_applied() {
+        assert_eq!(incoming(false, true, false, true), Incoming::Apply { answer: true });
+        // An answer to our own offer, while not stable: applied, not answered.
+        assert_eq!(incoming(false, false, false, false), Incoming::Apply { answer: false });
+        assert_eq!(incoming(true, false, true, false), Incoming::Apply { answer: false });
+        // An offer arriving while we are mid-negotiation (have-local-offer) collides.
+        assert_eq!(incoming(false, true, false, false), Incoming::Ignore);
     }
 
     #[test]

@@ -424,8 +424,8 @@ impl Rtc {
                     Some(p) => (p.polite, p.making_offer.get()),
                     None => return Ok(()),
                 };
-                let collision = is_offer && (making || pc.signaling_state() != RtcSignalingState::Stable);
-                let ignore = !polite && collision;
+                let decision = super::incoming(polite, is_offer, making, pc.signaling_state() == RtcSignalingState::Stable);
+                let ignore = decision == super::Incoming::Ignore;
                 if let Some(p) = self.peers.borrow().get(&from) {
                     p.ignore_offer.set(ignore);
                 }

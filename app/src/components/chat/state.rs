@@ -63,6 +63,8 @@ pub struct LiveState {
     pub presence: HashMap<i64, bool>,
     /// The calls on in the user's rooms: the meeting code and who is in it.
     pub calls: HashMap<i64, (String, Vec<String>)>,
+    /// Rooms whose call this tab has heard of (on or ended): for the others, the page's word holds.
+    pub calls_known: std::collections::HashSet<i64>,
     /// Bumped whenever the chat home (latest messages, unread counts) should be fetched again.
     pub revision: u64,
     /// Bumped when a room's name, topic or members changed: its page is fetched again.
@@ -84,9 +86,20 @@ pub enum Followup {
 }
 
 impl LiveState {
+    /// Whether a call is on in `room`; `from_page` is what the page said, used until this tab
+    /// hears otherwise.
+    pub fn call_on(&self, room: i64, from_page: bool) -> bool {
+        if self.calls_known.contains(&room) { self.calls.contains_key(&room) } else { from_page }
+    }
+
     /// Takes what a server-rendered room page showed; never moves anything backwards.
     pub fn seed(&mut self, view: &RoomView) {
         self.kinds.insert(view.id, view.kind);
+        self.calls_known.insert(view.id);
+        match &view.call {
+            Some(call) => self.calls.insert(view.id, call.clone()),
+            None => self.calls.remove(&view.id),
+        };
         let room = self.rooms.entry(view.id).or_default();
         for m in &view.messages {
             upsert(room, m.clone());
@@ -227,8 +240,11 @@ impl LiveState {
             }
             ServerMsg::Resync => return Followup::Sync(self.cursors()),
             ServerMsg::RoomCall { room, code, people } => {
+                self.calls_known.insert(room);
                 if people.is_empty() {
                     self.calls.remove(&room);
+                    // The room's page fetches its "call ended" line.
+                    self.structure += 1;
                 } else {
                     self.calls.insert(room, (code, people));
                 }

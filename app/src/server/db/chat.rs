@@ -439,6 +439,7 @@ pub async fn summaries(db: &Db, user: i64) -> Result<Vec<RoomSummary>, sqlx::Err
             last_message: last.remove(&r.id),
             last_activity_at: r.last_activity_at,
             unread: r.unread.max(0),
+            call_on: false,
             id: r.id,
         })
         .collect())

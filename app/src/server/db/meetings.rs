@@ -99,6 +99,21 @@ pub async fn open_in_room(db: &Db, room: i64) -> Result<Option<MeetingRow>, sqlx
     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(room).fetch_optional(db).await
 }
 
+/// The last call of `room` that ended (after someone joined it), with its stints.
+#[tracing::instrument(skip(db))]
+pub async fn last_ended_in_room(db: &Db, room: i64) -> Result<Option<(MeetingRow, Vec<Stint>)>, sqlx::Error> {
+    let sql = format!(
+        "select {MEETING_COLUMNS} from {MEETING_FROM}
+         where m.room_id = $1 and m.ended_at is not null and m.started_at is not null
+         order by m.ended_at desc, m.id desc limit 1"
+    );
+    let row: Option<MeetingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(room).fetch_optional(db).await?;
+    match row {
+        Some(row) => Ok(Some(record(db, row).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Whether `user` has ever been in the meeting.
 #[tracing::instrument(skip(db))]
 pub async fn attended(db: &Db, meeting: i64, user: i64) -> Result<bool, sqlx::Error> {
