@@ -79,6 +79,30 @@ test('three people meet: every leg connects, video and audio flow and keep flowi
     expect(leg.packets - before[i][j].packets, `audio on leg ${i}.${j}`).toBeGreaterThan(50);
   }));
 
+  // Each tile says how its connection is doing.
+  await expect(ada.getByTestId('remote-tile').first().getByTestId('quality')).toHaveAttribute('data-quality', /good|fair|poor/);
+
+  // A fourth person is past the limit of 3 and told so.
+  const dan = await person(browser, info, 'Dan');
+  await open(dan.page, `/meetings/${code}`, info);
+  await dan.page.getByTestId('join-call').click();
+  await expect(dan.page.getByTestId('call-error')).toContainText('at most 3');
+  await expect(dan.page.getByTestId('call')).toHaveAttribute('data-phase', 'preview');
+  await dan.close();
+
+  // Ada shares her screen: it replaces her camera on every leg, the others see it large and
+  // keep decoding video from her.
+  const beforeShare = await Promise.all([bob, cyd].map(legs));
+  await ada.getByTestId('toggle-screen').click();
+  await expect(ada.getByTestId('toggle-screen')).toHaveText('Stop sharing');
+  for (const [i, page] of [bob, cyd].entries()) {
+    await expect(page.getByTestId('remote-tile').filter({ hasText: 'Ada' })).toHaveAttribute('data-screen', 'true');
+    await expect.poll(async () => (await legs(page)).reduce((n, l) => n + l.frames, 0), { timeout: 10_000 })
+      .toBeGreaterThan(beforeShare[i].reduce((n, l) => n + l.frames, 0) + 20);
+  }
+  await ada.getByTestId('toggle-screen').click();
+  await expect(bob.getByTestId('remote-tile').filter({ hasText: 'Ada' })).toHaveAttribute('data-screen', 'false');
+
   // Bob mutes and turns his camera off: the others see it on his tile.
   await bob.getByTestId('toggle-mic').click();
   await bob.getByTestId('toggle-camera').click();
@@ -168,6 +192,14 @@ test('a call in a room: a member not in it sees it on, joins from the room, then
   await expect(bob.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
   await joinCall(bob.page);
   await expect(ada.page.getByTestId('remote-tile')).toHaveCount(1);
+  await expect(ada.page.getByTestId('remote-tile')).toHaveAttribute('data-connection', 'connected', { timeout: 20_000 });
+  // Bob reloads: he is back in the call by himself, and Ada connects to him afresh.
+  await bob.page.reload();
+  await expect(bob.page.getByTestId('call')).toHaveAttribute('data-phase', 'in-call');
+  await expect(bob.page.getByTestId('remote-tile')).toHaveCount(1);
+  await expect(ada.page.getByTestId('remote-tile')).toHaveCount(1);
+  await expect(ada.page.getByTestId('remote-tile')).toHaveAttribute('data-connection', 'connected', { timeout: 20_000 });
+  await expect(bob.page.getByTestId('remote-tile')).toHaveAttribute('data-connection', 'connected', { timeout: 20_000 });
   // The call's chat is the room's.
   await send(bob.page, 'said in the call');
   await bob.page.getByTestId('leave-call').click();

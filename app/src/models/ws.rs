@@ -60,12 +60,17 @@ pub enum ClientMsg {
     /// Answered with [`ServerMsg::Pong`]: lets a browser notice a dead connection.
     Ping,
     /// Take a seat in the call of meeting `code` (answered with [`ServerMsg::CallJoined`]).
-    /// `resume` is the token of a seat this tab held before its socket dropped: within 30 s
-    /// it gets the same seat back, peer connections and all.
+    /// `resume` is the token of a seat this tab held before its socket dropped or its page was
+    /// reloaded: within 30 s it gets the seat back.
     CallJoin {
         code: String,
         #[serde(default)]
         resume: Option<String>,
+        /// With `resume`: this tab holds no peer connections (its page was reloaded), so the
+        /// seat is taken back under a new number and the others connect to it afresh. The stint
+        /// goes on.
+        #[serde(default)]
+        fresh: bool,
     },
     /// Leave the call.
     CallLeave,

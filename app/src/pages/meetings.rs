@@ -158,9 +158,15 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
     let rtc = {
         let rtc = crate::components::call::rtc::Rtc::new(use_chat_live(), ui, code.clone());
         let opener = rtc.clone();
+        // Reloaded while in the call: back in at once (decided now, before the user can join by
+        // hand while the camera is still opening).
+        let rejoin = opener.was_in_call();
         leptos::task::spawn_local(async move {
             opener.open_media().await;
             ui.streams.update(|n| *n += 1);
+            if rejoin && ui.phase.get_untracked() == Phase::Preview {
+                opener.join();
+            }
         });
         let rtc = StoredValue::new_local(rtc);
         provide_context(CallEngine(rtc));
@@ -181,6 +187,14 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
         rtc.with_value(|rtc| match what {
             Action::Join => rtc.join(),
             Action::Leave => rtc.leave(),
+            Action::Screen => {
+                if ui.mine.get_untracked().screen {
+                    rtc.stop_screen();
+                } else {
+                    let rtc = rtc.clone();
+                    leptos::task::spawn_local(async move { rtc.share_screen().await });
+                }
+            }
             Action::Set(state) => rtc.set_state(state),
             Action::Host(msg) => {
                 use_chat_live().send(msg);
@@ -233,6 +247,9 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
                     <button type="button" aria-pressed=move || ui.mine.get().hand.to_string() data-testid="toggle-hand" on:click=move |_| toggle(|s| s.hand = !s.hand)>
                         {move || if ui.mine.get().hand { "Lower hand" } else { "Raise hand" }}
                     </button>
+                    <button type="button" aria-pressed=move || ui.mine.get().screen.to_string() data-testid="toggle-screen" on:click=move |_| act(Action::Screen)>
+                        {move || if ui.mine.get().screen { "Stop sharing" } else { "Share screen" }}
+                    </button>
                     <button type="button" class="danger" data-testid="leave-call" on:click=move |_| act(Action::Leave)>"Leave"</button>
                     <Show when=is_host>
                         <button type="button" data-testid="lock-call" on:click=move |_| act(Action::Host(crate::models::ws::ClientMsg::CallLock { locked: !ui.locked.get_untracked() }))>
@@ -251,6 +268,7 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
 enum Action {
     Join,
     Leave,
+    Screen,
     Set(CallState),
     Host(crate::models::ws::ClientMsg),
 }
@@ -265,7 +283,7 @@ fn LocalVideo(ui: CallUi) -> impl IntoView {
         Effect::new(move |_| {
             ui.streams.track();
             if let (Some(el), Some(CallEngine(rtc))) = (video.get(), rtc.as_ref()) {
-                el.set_src_object(rtc.with_value(|r| r.local_stream()).as_ref());
+                el.set_src_object(rtc.with_value(|r| r.own_video()).as_ref());
             }
         });
     }
@@ -293,14 +311,16 @@ fn RemoteTile(tile: Tile, ui: CallUi, host: bool) -> impl IntoView {
             }
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = ui;
     let live = use_chat_live();
     let marks = [(!tile.state.mic).then_some("muted"), (!tile.state.camera).then_some("camera off"), tile.state.screen.then_some("sharing"), tile.state.hand.then_some("✋")];
     let marks: Vec<&str> = marks.into_iter().flatten().collect();
+    let quality = move || ui.quality.with(|q| q.get(&seat).map(|q| q.label()));
     view! {
-        <figure class="tile" data-testid="remote-tile" data-seat=seat.to_string() data-connection=tile.connection.clone() data-mic=tile.state.mic.to_string() data-camera=tile.state.camera.to_string()>
+        <figure class="tile" class:large=tile.state.screen class:speaking=move || ui.speaker.get() == Some(seat)
+            data-testid="remote-tile" data-seat=seat.to_string() data-connection=tile.connection.clone()
+            data-mic=tile.state.mic.to_string() data-camera=tile.state.camera.to_string() data-screen=tile.state.screen.to_string()>
             <video node_ref=video autoplay=true playsinline=true></video>
+            {move || quality().map(|label| view! { <span class="quality" data-testid="quality" data-quality=label>{format!("Connection: {label}")}</span> })}
             <figcaption>
                 {tile.name.clone()}
                 {(!marks.is_empty()).then(|| format!(" · {}", marks.join(" · ")))}

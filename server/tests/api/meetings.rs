@@ -32,7 +32,7 @@ struct Joined {
 }
 
 async fn join_call(tab: &mut Socket, code: &str) -> Joined {
-    tab.send(&ClientMsg::CallJoin { code: code.into(), resume: None }).await;
+    tab.send(&ClientMsg::CallJoin { code: code.into(), resume: None, fresh: false }).await;
     tab.recv_where(|m| match m {
         ServerMsg::CallJoined { meeting, room, seat, resume, participants, .. } => Some(Joined { meeting, room, seat, resume, participants }),
         ServerMsg::Error { code, message, .. } => panic!("join refused: {code:?} {message}"),
@@ -42,7 +42,7 @@ async fn join_call(tab: &mut Socket, code: &str) -> Joined {
 }
 
 async fn refused_join(tab: &mut Socket, code: &str) -> (ErrorCode, String) {
-    tab.send(&ClientMsg::CallJoin { code: code.into(), resume: None }).await;
+    tab.send(&ClientMsg::CallJoin { code: code.into(), resume: None, fresh: false }).await;
     let (code, message, _) = tab.error().await;
     (code, message)
 }
@@ -223,7 +223,7 @@ async fn a_dropped_socket_keeps_its_seat_for_the_grace_period_then_leaves() {
     // Bob's network drops and comes back within the grace: same seat, nobody told.
     drop(bob_tab);
     let mut bob_tab = bob.socket().await;
-    bob_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()) }).await;
+    bob_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()), fresh: false }).await;
     let again = bob_tab.recv_where(|m| match m {
         ServerMsg::CallJoined { seat, participants, .. } => Some((seat, participants.len())),
         _ => None,
@@ -233,7 +233,7 @@ async fn a_dropped_socket_keeps_its_seat_for_the_grace_period_then_leaves() {
 
     // Someone else's token takes nothing: a new seat.
     let mut ada2 = ada.socket().await;
-    ada2.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()) }).await;
+    ada2.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()), fresh: false }).await;
     let other = ada2.recv_where(|m| match m {
         ServerMsg::CallJoined { seat, .. } => Some(seat),
         _ => None,
@@ -251,6 +251,33 @@ async fn a_dropped_socket_keeps_its_seat_for_the_grace_period_then_leaves() {
     let bobs: Vec<&Value> = view["record"]["stints"].as_array().unwrap().iter().filter(|s| s["user_id"] == b_user(&view)).collect();
     assert_eq!(bobs.len(), 1, "a resumed seat is one stint");
     assert_eq!(bobs[0]["left_by"], "dropped");
+}
+
+#[tokio::test]
+async fn a_reloaded_page_takes_its_seat_back_under_a_new_number_in_the_same_stint() {
+    let app = spawn_app().await;
+    let [(mut ada, mut ada_tab), (bob, mut bob_tab), _] = three(&app).await;
+    let code = start(&mut ada).await;
+    join_call(&mut ada_tab, &code).await;
+    let b = join_call(&mut bob_tab, &code).await;
+    peer_joined(&mut ada_tab).await;
+    // Bob reloads: a new socket, no peer connections left.
+    drop(bob_tab);
+    let mut bob_tab = bob.socket().await;
+    bob_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()), fresh: true }).await;
+    let (seat, participants) = bob_tab.recv_where(|m| match m {
+        ServerMsg::CallJoined { seat, participants, .. } => Some((seat, participants)),
+        _ => None,
+    }).await;
+    assert_ne!(seat, b.seat, "a new number: the others connect afresh");
+    assert_eq!(participants.len(), 1);
+    assert_eq!(peer_left(&mut ada_tab).await, (b.seat, LeftBy::Left));
+    assert_eq!(peer_joined(&mut ada_tab).await.seat, seat);
+    // Still one stint each: a reload is not leaving.
+    bob_tab.send(&ClientMsg::CallLeave).await;
+    peer_left(&mut ada_tab).await;
+    let view = page(&mut ada, &code).await;
+    assert_eq!(view["record"]["stints"].as_array().unwrap().len(), 2);
 }
 
 /// Bob's user id, from the stints: the one whose stint ended as dropped.

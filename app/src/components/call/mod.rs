@@ -50,6 +50,48 @@ pub struct CallUi {
     pub media_note: RwSignal<Option<String>>,
     /// Bumped whenever a video stream arrives, so tiles attach it.
     pub streams: RwSignal<u64>,
+    /// Per seat, what the last second of stats said (kept apart from the tiles, which are
+    /// rebuilt only when someone's state changes).
+    pub quality: RwSignal<std::collections::HashMap<SeatId, LegQuality>>,
+    /// The seat heard loudest in the last second, if anyone is speaking.
+    pub speaker: RwSignal<Option<SeatId>>,
+}
+
+/// How one leg of the mesh is doing, from `getStats`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LegQuality {
+    /// Share of packets lost in the last interval, 0 to 1.
+    pub loss: f64,
+    /// Round trip in milliseconds, if known.
+    pub rtt_ms: Option<f64>,
+    /// Incoming audio level, 0 to 1.
+    pub audio_level: f64,
+}
+
+impl LegQuality {
+    /// `good`, `fair` or `poor`: under 2 % loss and 250 ms is good, over 8 % or 500 ms poor.
+    pub fn label(&self) -> &'static str {
+        let rtt = self.rtt_ms.unwrap_or(0.0);
+        if self.loss > 0.08 || rtt > 500.0 {
+            "poor"
+        } else if self.loss > 0.02 || rtt > 250.0 {
+            "fair"
+        } else {
+            "good"
+        }
+    }
+}
+
+/// Who is speaking: the loudest seat above a floor of background noise.
+pub fn active_speaker(levels: &[(SeatId, f64)]) -> Option<SeatId> {
+    const FLOOR: f64 = 0.02;
+    levels.iter().filter(|(_, level)| *level > FLOOR).max_by(|a, b| a.1.total_cmp(&b.1)).map(|(seat, _)| *seat)
+}
+
+/// Lost packets as a share of those expected, between two readings of the counters.
+pub fn loss_between(before: (f64, f64), after: (f64, f64)) -> f64 {
+    let (received, lost) = (after.0 - before.0, after.1 - before.1);
+    if received + lost <= 0.0 { 0.0 } else { (lost / (received + lost)).clamp(0.0, 1.0) }
 }
 
 impl CallUi {
@@ -65,6 +107,8 @@ impl CallUi {
             error: RwSignal::new(None),
             media_note: RwSignal::new(None),
             streams: RwSignal::new(0),
+            quality: RwSignal::new(Default::default()),
+            speaker: RwSignal::new(None),
         }
     }
 }
@@ -146,6 +190,22 @@ mod tests {
         assert_eq!(incoming(true, false, true, false), Incoming::Apply { answer: false });
         // An offer arriving while we are mid-negotiation (have-local-offer) collides.
         assert_eq!(incoming(false, true, false, false), Incoming::Ignore);
+    }
+
+    #[test]
+    fn the_speaker_is_the_loudest_above_the_noise_floor() {
+        assert_eq!(active_speaker(&[(1, 0.01), (2, 0.3), (3, 0.1)]), Some(2));
+        assert_eq!(active_speaker(&[(1, 0.01), (2, 0.0)]), None);
+        assert_eq!(active_speaker(&[]), None);
+    }
+
+    #[test]
+    fn quality_follows_loss_and_round_trip() {
+        assert_eq!(loss_between((100.0, 0.0), (200.0, 0.0)), 0.0);
+        assert!((loss_between((100.0, 2.0), (190.0, 12.0)) - 0.1).abs() < 1e-9);
+        assert_eq!(loss_between((5.0, 1.0), (5.0, 1.0)), 0.0, "nothing new, nothing lost");
+        let q = |loss, rtt| LegQuality { loss, rtt_ms: Some(rtt), audio_level: 0.0 }.label();
+        assert_eq!((q(0.0, 20.0), q(0.05, 20.0), q(0.0, 300.0), q(0.1, 20.0), q(0.0, 900.0)), ("good", "fair", "fair", "poor", "poor"));
     }
 
     #[test]

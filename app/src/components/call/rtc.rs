@@ -64,7 +64,11 @@ pub struct Rtc {
     ui: CallUi,
     code: String,
     local: RefCell<Option<MediaStream>>,
+    /// The screen being shared, if any: it replaces the camera on every connection.
+    screen: RefCell<Option<MediaStreamTrack>>,
     peers: RefCell<HashMap<SeatId, Peer>>,
+    /// Per seat, the inbound packet counters (received, lost) at the last stats reading.
+    counters: RefCell<HashMap<SeatId, (f64, f64)>>,
     ice: RefCell<Vec<IceServer>>,
     meeting: Cell<i64>,
     resume: RefCell<Option<String>>,
@@ -90,7 +94,9 @@ impl Rtc {
             ui,
             code,
             local: RefCell::new(None),
+            screen: RefCell::new(None),
             peers: RefCell::new(HashMap::new()),
+            counters: RefCell::new(HashMap::new()),
             ice: RefCell::new(Vec::new()),
             meeting: Cell::new(0),
             resume: RefCell::new(resume),
@@ -101,6 +107,14 @@ impl Rtc {
             while let Some(msg) = queue.next().await {
                 let Some(rtc) = weak.upgrade() else { return };
                 rtc.handle(msg).await;
+            }
+        });
+        let weak = Rc::downgrade(&rtc);
+        leptos::task::spawn_local(async move {
+            loop {
+                sleep_ms(1000).await;
+                let Some(rtc) = weak.upgrade() else { return };
+                rtc.read_stats().await;
             }
         });
         let hook_to = rtc.frames.clone();
@@ -155,10 +169,20 @@ impl Rtc {
     pub fn join(&self) {
         self.ui.error.set(None);
         self.ui.phase.set(Phase::Joining);
+        // Not connected yet: `welcome` sends it.
+        self.live.send(self.join_frame());
+    }
+
+    /// The `call_join` of this tab: with the seat it held, if any, and whether its peer
+    /// connections are gone (a reloaded page).
+    fn join_frame(&self) -> ClientMsg {
         let resume = self.resume.borrow().clone();
-        if !self.live.send(ClientMsg::CallJoin { code: self.code.clone(), resume }) {
-            // Not connected yet: `welcome` sends it.
-        }
+        ClientMsg::CallJoin { code: self.code.clone(), resume, fresh: self.peers.borrow().is_empty() }
+    }
+
+    /// Whether this tab held a seat in the call before its page was reloaded.
+    pub fn was_in_call(&self) -> bool {
+        self.resume.borrow().is_some()
     }
 
     /// Leaves the call and closes every connection.
@@ -168,6 +192,10 @@ impl Rtc {
     }
 
     fn out(&self, why: String) {
+        if let Some(track) = self.screen.borrow_mut().take() {
+            track.stop();
+        }
+        self.ui.mine.update(|m| m.screen = false);
         self.peers.borrow_mut().clear();
         self.ui.tiles.set(Vec::new());
         self.ui.my_seat.set(None);
@@ -204,6 +232,118 @@ impl Rtc {
         }
     }
 
+    /// Shares a screen (the browser asks which), in place of the camera on every connection.
+    pub async fn share_screen(self: &Rc<Self>) {
+        let Ok(devices) = window().navigator().media_devices() else { return };
+        let Ok(asked) = devices.get_display_media() else { return };
+        let stream: MediaStream = match JsFuture::from(asked).await {
+            Ok(stream) => stream.unchecked_into(),
+            Err(_) => {
+                self.ui.error.set(Some("The screen could not be shared.".into()));
+                return;
+            }
+        };
+        let Some(track) = stream.get_video_tracks().iter().next().map(|t| t.unchecked_into::<MediaStreamTrack>()) else { return };
+        let weak = Rc::downgrade(self);
+        // Stopped from the browser's own "Stop sharing" bar.
+        let on_ended = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            if let Some(rtc) = weak.upgrade() {
+                rtc.stop_screen();
+            }
+        });
+        track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
+        on_ended.forget();
+        *self.screen.borrow_mut() = Some(track.clone());
+        self.replace_video(Some(&track)).await;
+        self.set_state(CallState { screen: true, ..self.ui.mine.get_untracked() });
+        self.ui.streams.update(|n| *n += 1);
+    }
+
+    /// Back from the screen to the camera.
+    pub fn stop_screen(self: &Rc<Self>) {
+        let Some(track) = self.screen.borrow_mut().take() else { return };
+        track.stop();
+        let camera = self.local.borrow().as_ref().and_then(|s| s.get_video_tracks().iter().next()).map(|t| t.unchecked_into::<MediaStreamTrack>());
+        let rtc = self.clone();
+        leptos::task::spawn_local(async move {
+            rtc.replace_video(camera.as_ref()).await;
+            rtc.set_state(CallState { screen: false, ..rtc.ui.mine.get_untracked() });
+            rtc.ui.streams.update(|n| *n += 1);
+        });
+    }
+
+    /// The video this tab shows of itself: the shared screen, else the camera.
+    pub fn own_video(&self) -> Option<MediaStream> {
+        match self.screen.borrow().as_ref() {
+            Some(track) => {
+                let stream = MediaStream::new().ok()?;
+                stream.add_track(track);
+                Some(stream)
+            }
+            None => self.local_stream(),
+        }
+    }
+
+    /// Puts `track` on every connection's video sender (no renegotiation: the same slot).
+    async fn replace_video(&self, track: Option<&MediaStreamTrack>) {
+        let senders: Vec<web_sys::RtcRtpSender> = self
+            .peers
+            .borrow()
+            .values()
+            .flat_map(|p| p.pc.get_senders().iter().map(|s| s.unchecked_into::<web_sys::RtcRtpSender>()).collect::<Vec<_>>())
+            .filter(|s| s.track().is_some_and(|t| t.kind() == "video"))
+            .collect();
+        for sender in senders {
+            let _ = JsFuture::from(sender.replace_track(track)).await;
+        }
+    }
+
+    /// Reads every leg's stats: loss and round trip for its quality mark, audio level for the
+    /// active speaker.
+    async fn read_stats(&self) {
+        let pcs = self.connections();
+        if pcs.is_empty() {
+            return;
+        }
+        let mut qualities = HashMap::new();
+        let mut levels = Vec::new();
+        for (seat, pc) in pcs {
+            let Ok(report) = JsFuture::from(pc.get_stats()).await else { continue };
+            let (mut received, mut lost, mut level, mut rtt) = (0.0, 0.0, 0.0_f64, None);
+            let values = Reflect::get(&report, &"values".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()).and_then(|f| f.call0(&report).ok());
+            let Some(values) = values else { continue };
+            let Ok(iter) = js_sys::try_iter(&values) else { continue };
+            for stat in iter.into_iter().flatten().flatten() {
+                let field = |name: &str| Reflect::get(&stat, &name.into()).ok().and_then(|v| v.as_f64());
+                let text = |name: &str| Reflect::get(&stat, &name.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+                match text("type").as_str() {
+                    "inbound-rtp" => {
+                        received += field("packetsReceived").unwrap_or(0.0);
+                        lost += field("packetsLost").unwrap_or(0.0).max(0.0);
+                        if text("kind") == "audio" {
+                            level = level.max(field("audioLevel").unwrap_or(0.0));
+                        }
+                    }
+                    "candidate-pair" if text("state") == "succeeded" => {
+                        if let Some(r) = field("currentRoundTripTime") {
+                            rtt = Some(r * 1000.0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let before = self.counters.borrow_mut().insert(seat, (received, lost)).unwrap_or((0.0, 0.0));
+            let loss = super::loss_between(before, (received, lost));
+            qualities.insert(seat, super::LegQuality { loss, rtt_ms: rtt, audio_level: level });
+            levels.push((seat, level));
+        }
+        self.ui.quality.set(qualities);
+        let speaker = super::active_speaker(&levels);
+        if self.ui.speaker.get_untracked() != speaker {
+            self.ui.speaker.set(speaker);
+        }
+    }
+
     /// A remote seat's stream, for its tile.
     pub fn stream_of(&self, seat: SeatId) -> Option<MediaStream> {
         self.peers.borrow().get(&seat).map(|p| p.stream.clone())
@@ -223,8 +363,7 @@ impl Rtc {
             ServerMsg::Welcome { .. } => {
                 // Reconnected: take the seat back (peer connections kept running meanwhile).
                 if matches!(self.ui.phase.get_untracked(), Phase::InCall | Phase::Joining) {
-                    let resume = self.resume.borrow().clone();
-                    self.live.send(ClientMsg::CallJoin { code: self.code.clone(), resume });
+                    self.live.send(self.join_frame());
                 }
             }
             ServerMsg::CallJoined { meeting, room, seat, resume, host_id, locked, participants, ice_servers, .. } => {
@@ -265,6 +404,7 @@ impl Rtc {
             }
             ServerMsg::CallPeerLeft { seat, .. } => {
                 self.peers.borrow_mut().remove(&seat);
+                self.counters.borrow_mut().remove(&seat);
                 self.ui.tiles.update(|t| t.retain(|x| x.seat != seat));
             }
             ServerMsg::CallPeerState { seat, state, .. } => {
@@ -390,11 +530,17 @@ impl Rtc {
         let local = self.local.borrow().clone();
         let mut sending = (false, false);
         if let Some(local) = &local {
+            let screen = self.screen.borrow().clone();
             for track in local.get_tracks().iter() {
-                let track: MediaStreamTrack = track.unchecked_into();
+                let mut track: MediaStreamTrack = track.unchecked_into();
                 match track.kind().as_str() {
                     "audio" => sending.0 = true,
-                    _ => sending.1 = true,
+                    _ => {
+                        sending.1 = true;
+                        if let Some(screen) = &screen {
+                            track = screen.clone();
+                        }
+                    }
                 }
                 pc.add_track(&track, local, &Array::new());
             }
@@ -461,6 +607,13 @@ impl Rtc {
         }
         Ok(())
     }
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 fn ice_servers(servers: &[IceServer]) -> Array {

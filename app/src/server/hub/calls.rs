@@ -169,7 +169,7 @@ impl Calls {
     }
 
     /// Seats `caller` in the call of `code`, or gives back the seat `resume` names.
-    pub async fn join(self: &Arc<Self>, caller: Caller<'_>, code: &str, resume: Option<&str>) -> Result<ServerMsg, Refusal> {
+    pub async fn join(self: &Arc<Self>, caller: Caller<'_>, code: &str, resume: Option<&str>, fresh: bool) -> Result<ServerMsg, Refusal> {
         if self.live().by_conn.contains_key(&caller.outbox.id) {
             return Err(refuse(ErrorCode::Invalid, "This tab is already in a call: leave it first."));
         }
@@ -181,7 +181,7 @@ impl Calls {
             return Err(no_meeting());
         }
         if let Some(token) = resume
-            && let Some(joined) = self.resume(caller, meeting.id, token)
+            && let Some(joined) = self.resume(caller, meeting.id, token, fresh)
         {
             return Ok(joined);
         }
@@ -265,7 +265,7 @@ impl Calls {
     }
 
     /// Gives a seat kept after a dropped socket back to the same user's new connection.
-    fn resume(&self, caller: Caller<'_>, meeting: i64, token: &str) -> Option<ServerMsg> {
+    fn resume(&self, caller: Caller<'_>, meeting: i64, token: &str, fresh: bool) -> Option<ServerMsg> {
         let mut live = self.live();
         let Live { calls, by_conn } = &mut *live;
         let call = calls.get_mut(&meeting)?;
@@ -274,6 +274,16 @@ impl Calls {
             by_conn.remove(&old);
             self.fanout.unsubscribe(Topic::Meeting(meeting), old);
             self.fanout.unsubscribe(Topic::Seat(seat.id), old);
+        }
+        if fresh {
+            // A reloaded page: its connections are gone, so the others drop theirs to the old
+            // seat and connect to the new one (same person, same stint).
+            let old = seat.id;
+            seat.id = self.next_seat.fetch_add(1, Ordering::Relaxed);
+            seat.token = crate::server::signing::random_token(24);
+            self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerLeft { meeting, seat: old, left_by: LeftBy::Left });
+            let newcomer = Participant { polite: false, ..participant(seat, 0) };
+            self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerJoined { meeting, participant: newcomer });
         }
         by_conn.insert(caller.outbox.id, (meeting, seat.id));
         self.fanout.subscribe(Topic::Meeting(meeting), caller.outbox);

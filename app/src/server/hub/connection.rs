@@ -298,9 +298,9 @@ impl Reader {
     async fn call(&mut self, msg: ClientMsg) {
         let (calls, conn, user) = (self.hub.calls.clone(), self.direct.id, self.peer.user_id);
         let outcome = match msg {
-            ClientMsg::CallJoin { code, resume } => {
+            ClientMsg::CallJoin { code, resume, fresh } => {
                 let caller = super::calls::Caller { user_id: user, name: &self.peer.name, outbox: &self.direct };
-                match Box::pin(calls.join(caller, &code, resume.as_deref())).await {
+                match Box::pin(calls.join(caller, &code, resume.as_deref(), fresh)).await {
                     Ok(joined) => {
                         self.reply(joined).await;
                         Ok(())
