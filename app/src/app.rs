@@ -127,11 +127,6 @@ impl Session {
     }
 }
 
-/// Whether the page is live (the wasm has hydrated it): controls that need JavaScript show
-/// only then.
-#[derive(Clone, Copy)]
-pub struct Hydrated(pub ReadSignal<bool>);
-
 /// Set to true by [`hydrate`] when hydration has finished.
 #[derive(Clone, Copy)]
 struct HydrationDone(RwSignal<bool>);
@@ -156,9 +151,17 @@ pub fn hydrate() {
     });
 }
 
-/// Whether the page is live; false while rendering on the server and before hydration.
+/// Whether this part of the page is live: false on the server and while it is being hydrated,
+/// true from the first tick after. Controls that need JavaScript show only then.
+///
+/// Local to the component that asks, not the page's flag: a part under a `Suspense` (every
+/// page's content) is hydrated when its data resolves, which can be after the rest of the page
+/// is live; switching it then would make it differ from the server's HTML in mid-hydration
+/// (seen as an "unrecoverable hydration error" on a reloaded meeting page).
 pub fn use_hydrated() -> ReadSignal<bool> {
-    expect_context::<Hydrated>().0
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    live.read_only()
 }
 
 /// The session of the page being shown.
@@ -185,12 +188,12 @@ pub fn App() -> impl IntoView {
 fn Layout() -> impl IntoView {
     provide_context(Session::new());
     crate::components::chat::provide_chat_live();
-    // Set by [`hydrate`] once every part of the page, lazy routes included, is live (tests wait
-    // on `data-hydrated`); on the server, and so in the HTML, always false.
+    // Set by [`hydrate`] once hydration is done, lazy routes' modules loaded (tests wait on
+    // `data-hydrated`); on the server, and so in the HTML, always false. Parts under a
+    // `Suspense` may come alive a tick later: they ask `use_hydrated` for their own state.
     let hydrated = use_context::<HydrationDone>().map_or_else(|| RwSignal::new(false), |done| done.0);
     #[cfg(feature = "hydrate")]
     crate::components::failures::watch_hydration(hydrated.read_only(), std::time::Duration::from_secs(10));
-    provide_context(Hydrated(hydrated.read_only()));
     view! {
         <Nav/>
         <main data-hydrated=move || hydrated.get().to_string()>

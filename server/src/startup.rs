@@ -98,6 +98,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
+        .route("/meetings/{code}/attendance.csv", get(app::server::export::attendance_csv))
         .route("/ws", get(crate::ws::upgrade))
         .route("/auth/renew", post(crate::ws::renew))
         .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))

@@ -23,8 +23,8 @@ pub struct MeetingView {
     pub is_host: bool,
     /// Why the viewer cannot join now (ended, locked), if they cannot.
     pub closed: Option<String>,
-    /// Whether the viewer may read and post in the call's chat (a member of its room).
-    pub chat_member: bool,
+    /// The call's chat, when the viewer may read and post in it (a member of its room).
+    pub chat: Option<crate::models::chat::RoomView>,
     /// Who is in the call now.
     pub in_call: Vec<String>,
     pub now: i64,
@@ -136,8 +136,12 @@ pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
             None
         };
         let chat_member = access::room(&state.db, row.room_id, s.user_id).await?.is_some_and(|a| a.is_member());
+        let chat = match chat_member {
+            true => Some(crate::api::chat::chat_room(row.room_id, None).await?),
+            false => None,
+        };
         let in_call = state.hub.calls.people_in(row.id);
-        Ok(MeetingView { record: MeetingRecord { meeting: info_of(&state, &row), stints }, is_host: access.is_host, closed, chat_member, in_call, now: now_ms() })
+        Ok(MeetingView { record: MeetingRecord { meeting: info_of(&state, &row), stints }, is_host: access.is_host, closed, chat, in_call, now: now_ms() })
     })
     .await
 }

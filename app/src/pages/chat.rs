@@ -449,35 +449,41 @@ fn icon_call() -> impl IntoView {
     view! { <svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 7h12v10H3zM15 11l6-4v10l-6-4"/></svg> }
 }
 
-/// A room's messages and composer on another page (a meeting's chat): live with JavaScript,
-/// a list and a plain form without. `back` is where a plain post returns.
+/// A room's messages and composer on another page (a meeting's chat), from a view the page
+/// already has: live with JavaScript, a list and a plain form without. `back` is where a
+/// plain post returns. Nothing here waits on data, so it hydrates with the page around it.
 #[component]
-pub(crate) fn RoomChat(room: i64, me: i64, back: String) -> impl IntoView {
+pub(crate) fn RoomChat(view: RoomView, me: i64, back: String) -> impl IntoView {
     let live = use_chat_live();
     let post = ServerAction::<PostMessage>::new();
-    let structure = Memo::new(move |_| live.state.try_with(|s| s.structure).unwrap_or_default());
-    let view_data = Resource::new(move || structure.get(), move |_| chat_room(room, None));
+    live.seed(&view);
+    let (room, offset, read_before) = (view.id, view.utc_offset_minutes, view.read_before);
+    let editing = RwSignal::new(None::<i64>);
     view! {
         <section class="room-chat" aria-label="Chat" data-testid="meeting-chat-panel">
-            <Transition fallback=|| view! { <p class="muted">"Loading the chat…"</p> }>
-                {move || {
-                    let back = back.clone();
-                    Suspend::new(async move {
-                        match view_data.await {
-                            Ok(view) => {
-                                live.seed(&view);
-                                let editing = RwSignal::new(None::<i64>);
-                                view! {
-                                    <LiveMessages room me live peer=None offset=view.utc_offset_minutes read_before=view.read_before editing/>
-                                    <Compose room me live post editing back/>
-                                }.into_any()
-                            }
-                            Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            <LiveMessages room me live peer=None offset read_before editing/>
+            <Compose room me live post editing back/>
         </section>
+    }
+}
+
+/// [`RoomChat`] for a room the viewer joined after the page loaded (by joining the call):
+/// fetched in the browser, never server-rendered.
+#[component]
+pub(crate) fn JoinedRoomChat(room: i64, me: i64, back: String) -> impl IntoView {
+    let view_data = LocalResource::new(move || chat_room(room, None));
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the chat…"</p> }>
+            {move || {
+                let back = back.clone();
+                Suspend::new(async move {
+                    match view_data.await {
+                        Ok(view) => view! { <RoomChat view me back/> }.into_any(),
+                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 

@@ -3,7 +3,7 @@
 //! without JavaScript.
 
 use super::SignedIn;
-use super::chat::{CopyButton, RoomChat};
+use super::chat::{CopyButton, JoinedRoomChat, RoomChat};
 use crate::api::meetings::{FindMeeting, MeetingView, StartMeeting, meeting_history, meeting_page};
 use crate::app::use_hydrated;
 use crate::components::call::{CallUi, Phase, Tile, grid_columns, raised_hands};
@@ -116,11 +116,13 @@ fn Meeting(me: i64) -> impl IntoView {
 fn MeetingBody(view: MeetingView, me: i64) -> impl IntoView {
     let hydrated = use_hydrated();
     let ui = CallUi::new();
-    // The chat shows as soon as the viewer is in its room: at once when they are, else once they
-    // join the call (joining a meeting by code makes them a member).
-    let member_of = view.chat_member.then_some(view.record.meeting.room);
-    let chat_room = Memo::new(move |_| ui.room.get().or(member_of));
+    // The chat shows at once when the viewer is in its room, else once they join the call
+    // (joining a meeting by code makes them a member).
     let back = format!("/meetings/{}", view.record.meeting.code);
+    let chat = match view.chat.clone() {
+        Some(chat) => view! { <RoomChat view=chat me back/> }.into_any(),
+        None => (move || ui.room.get().map(|room| view! { <JoinedRoomChat room me back=back.clone()/> })).into_any(),
+    };
     let m = view.record.meeting.clone();
     let title = m.room_name.clone().map_or_else(|| format!("Meeting {}", m.code), |room| format!("Call in {room}"));
     let closed = view.closed.clone();
@@ -144,9 +146,10 @@ fn MeetingBody(view: MeetingView, me: i64) -> impl IntoView {
                     </Show>
                 }.into_any(),
             }}
-            {move || chat_room.get().map(|room| view! { <RoomChat room me back=back.clone()/> })}
+            {chat}
             <h2>"Who came"</h2>
             <MeetingSummary record=view.record.clone() now=view.now/>
+            <p><a href=format!("/meetings/{}/attendance.csv", view.record.meeting.code) download data-testid="attendance-csv">"Download attendance (CSV)"</a></p>
         </section>
     }
 }

@@ -97,6 +97,52 @@ fn line(e: &Expense, currency: &Currency) -> String {
     out
 }
 
+/// `GET /meetings/{code}/attendance.csv`: one line per stint of the meeting (who, joined,
+/// left, how, minutes), for whoever may see the meeting.
+pub async fn attendance_csv(
+    State(state): State<AppState>,
+    session: Option<Extension<CurrentSession>>,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Response {
+    use crate::models::meeting::MeetingCode;
+    use crate::models::time::format_utc;
+    let Some(Extension(session)) = session else {
+        return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
+    };
+    let not_found = || (StatusCode::NOT_FOUND, AppError::NotFound.to_string()).into_response();
+    let Ok(code) = MeetingCode::parse(&code) else { return not_found() };
+    let access = match super::access::meeting(&state.db, &code, session.user_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return not_found(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let (_, stints) = match db::meetings::record(&state.db, access.meeting).await {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).to_string()).into_response(),
+    };
+    let mut out = String::from("name,joined,left,how,minutes\r\n");
+    let now = super::now_ms();
+    for s in &stints {
+        let minutes = (s.left_at.unwrap_or(now) - s.joined_at).max(0) as f64 / 60_000.0;
+        let fields = [
+            defuse_formula(&s.name),
+            format_utc(s.joined_at),
+            s.left_at.map(format_utc).unwrap_or_default(),
+            s.left_by.map_or("in the call", |b| b.as_str()).to_string(),
+            format!("{minutes:.1}"),
+        ];
+        out.push_str(&fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    let mut res = out.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"huddle-meeting-{code}.csv\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
 /// RFC 4180: quote a field holding a comma, quote or line break; double its quotes.
 fn quote(s: &str) -> String {
     if s.contains([',', '"', '\r', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }

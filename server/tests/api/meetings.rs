@@ -464,6 +464,18 @@ async fn a_meeting_by_code_keeps_its_chat_for_those_who_joined_and_lists_in_hist
     assert_eq!(names.len(), 2);
     let (cyd_history, _): (Vec<Value>, i64) = cyd.call("meeting_history", &[]).await.json().await.unwrap();
     assert!(cyd_history.is_empty());
+
+    // The attendance as CSV: one line per stint, for those who may see the meeting.
+    let res = bob.get(&format!("/meetings/{code}/attendance.csv")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines[0], "name,joined,left,how,minutes");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1..].iter().all(|l| l.starts_with("Ada Lovelace,") && l.contains(",left,")), "{csv}");
+    assert_eq!(app.browser().get(&format!("/meetings/{code}/attendance.csv")).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(bob.get("/meetings/not-a-code/attendance.csv").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
