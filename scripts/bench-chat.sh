@@ -2,7 +2,7 @@
 # The chat benchmark scenarios of docs/BENCHMARKS.md, against the release server on a fresh
 # SQLite database. Each prints one JSON line (a ramp prints one per step).
 #   scripts/bench-chat.sh            # every scenario
-#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle
+#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle signal
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ulimit -n "$(ulimit -Hn)" # 10,000 sockets on each side, plus the database and the listener
@@ -14,8 +14,9 @@ run() {
     rooms10) bench load --rooms 10 --clients 50 --rate 2 --secs 20 ;;
     ramp) bench ramp --rooms 10 --clients 100 --secs 10 ;;
     idle) bench idle --sockets 10000 ;;
+    signal) bench signal --meetings 250 --peers 4 --candidates 20 ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }
-if [ $# -eq 0 ]; then set -- room100 rooms10 ramp idle; fi
+if [ $# -eq 0 ]; then set -- room100 rooms10 ramp idle signal; fi
 for s in "$@"; do run "$s"; done

@@ -8,6 +8,7 @@
 //! `cargo run -p server --release --example bench_chat -- ramp --rooms 10 --clients 50`
 //! `cargo run -p server --release --example bench_chat -- idle --sockets 10000 --users 100`
 //! `cargo run -p server --release --example bench_chat -- big-frames --sockets 100 --bytes 1048576`
+//! `cargo run -p server --release --example bench_chat -- signal --meetings 250 --peers 4 --candidates 20`
 
 use app::models::ws::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
@@ -32,6 +33,9 @@ struct Args {
     sockets: usize,
     users: usize,
     bytes: usize,
+    meetings: usize,
+    peers: usize,
+    candidates: usize,
     bin: String,
 }
 
@@ -48,6 +52,9 @@ fn args() -> Args {
         sockets: num("--sockets", 10_000.0) as usize,
         users: num("--users", 100.0) as usize,
         bytes: num("--bytes", 1_048_576.0) as usize,
+        meetings: num("--meetings", 250.0) as usize,
+        peers: num("--peers", 4.0) as usize,
+        candidates: num("--candidates", 20.0) as usize,
         bin: get("--bin").unwrap_or_else(|| "target/release/huddle".into()),
     }
 }
@@ -72,6 +79,7 @@ impl Server {
             .env("HUDDLE_SIGNUPS_PER_HOUR", "1000000")
             .env("HUDDLE_WS_PER_IP", "1000000")
             .env("HUDDLE_WS_MAX", "1000000")
+            .env("HUDDLE_WS_PER_USER", "10000")
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it: cargo build -p server --release)"));
@@ -377,6 +385,120 @@ async fn big_frames(server: &Server, n: usize, bytes: usize, users: usize) -> St
     )
 }
 
+/// `meetings` calls of `peers` seats each over real sockets: every pair exchanges an offer, an
+/// answer and `candidates` ICE candidates each way, as a browser's setup does. Prints the relay
+/// latency (sender's write to addressee's read), the server's CPU per relayed signal, and its
+/// memory per seat.
+async fn signal(server: &Server, meetings: usize, peers: usize, candidates: usize) -> String {
+    use app::models::meeting::Signal;
+    // One user per 20 seats: a user may hold seats from several tabs.
+    let users = populate(&server.base, 1, (meetings * peers).div_ceil(20).max(1)).await;
+    let cookies = users[0].1.clone();
+    let http = reqwest::Client::new();
+    let mut codes = Vec::with_capacity(meetings);
+    for m in 0..meetings {
+        let code: String = serde_json::from_str(&call(&http, &server.base, &cookies[m % cookies.len()], "start_meeting", &[]).await).unwrap();
+        codes.push(code);
+    }
+    let mut tabs = Vec::with_capacity(meetings * peers);
+    for i in 0..meetings * peers {
+        tabs.push(connect(&server.base, &cookies[i % cookies.len()]).await);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_, rss_before) = server.usage();
+    // Take the seats: meeting m gets tabs m*peers .. (m+1)*peers.
+    let mut seats = vec![0u64; tabs.len()];
+    for (i, ws) in tabs.iter_mut().enumerate() {
+        let join = ClientMsg::CallJoin { code: codes[i / peers].clone(), resume: None, fresh: false };
+        ws.send(Message::text(serde_json::to_string(&join).unwrap())).await.unwrap();
+        loop {
+            let Some(Ok(Message::Text(t))) = ws.next().await else { panic!("socket closed while joining") };
+            match serde_json::from_str::<ServerMsg>(t.as_str()) {
+                Ok(ServerMsg::CallJoined { seat, .. }) => {
+                    seats[i] = seat;
+                    break;
+                }
+                Ok(ServerMsg::Error { message, .. }) => panic!("join refused: {message}"),
+                _ => {}
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (cpu_before, rss_joined) = server.usage();
+    // A realistic offer is 4-6 KB of SDP.
+    let sdp_body = "a=candidate-free line of a realistic offer\r\n".repeat(110);
+    let epoch = Instant::now();
+    let per_tab = (peers - 1) * (1 + candidates);
+    let expected = (tabs.len() * per_tab) as u64;
+    let tally = Arc::new(Mutex::new(Vec::<u64>::with_capacity(expected as usize)));
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    for (i, ws) in tabs.into_iter().enumerate() {
+        let (mut sink, mut stream) = ws.split();
+        let tally = tally.clone();
+        readers.push(tokio::spawn(async move {
+            let mut got = Vec::with_capacity(per_tab);
+            while got.len() < per_tab {
+                match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {
+                    Ok(Some(Ok(Message::Text(t)))) => {
+                        if let Ok(ServerMsg::CallSignal { signal, .. }) = serde_json::from_str::<ServerMsg>(t.as_str()) {
+                            let text = match &signal {
+                                Signal::Description { sdp, .. } => sdp.as_str(),
+                                Signal::Candidate { candidate, .. } => candidate.as_str(),
+                            };
+                            let sent: u64 = text.rsplit("t=").next().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                            got.push(micros_since(epoch).saturating_sub(sent));
+                        }
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    _ => break,
+                }
+            }
+            tally.lock().unwrap().extend(got);
+        }));
+        let meeting = i / peers;
+        let others: Vec<u64> = (meeting * peers..(meeting + 1) * peers).filter(|j| *j != i).map(|j| seats[j]).collect();
+        let sdp_body = sdp_body.clone();
+        writers.push(tokio::spawn(async move {
+            // Joins spread over a second; a browser trickles a candidate every few milliseconds.
+            tokio::time::sleep(Duration::from_millis((rand_unit() * 1000.0) as u64)).await;
+            for to in others {
+                let kind = if rand_unit() < 0.5 { "offer" } else { "answer" };
+                let frames = std::iter::once(Signal::Description { sdp_type: kind.into(), sdp: format!("v=0\r\n{sdp_body}t={}", micros_since(epoch)) })
+                    .chain((0..candidates).map(|c| Signal::Candidate {
+                        candidate: format!("candidate:{c} 1 udp 2122260223 127.0.0.1 {} typ host t={}", 40000 + c, micros_since(epoch)),
+                        sdp_mid: Some("0".into()),
+                        sdp_m_line_index: Some(0),
+                    }));
+                for signal in frames {
+                    let frame = serde_json::to_string(&ClientMsg::CallSignal { to, signal }).unwrap();
+                    if sink.send(Message::text(frame)).await.is_err() {
+                        return sink;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            sink
+        }));
+    }
+    let sinks = futures::future::join_all(writers).await;
+    futures::future::join_all(readers).await;
+    let elapsed = epoch.elapsed().as_secs_f64();
+    let (cpu_after, _) = server.usage();
+    drop(sinks);
+    let mut lat = std::mem::take(&mut *tally.lock().unwrap());
+    lat.sort_unstable();
+    let relayed = lat.len() as u64;
+    let cpu_us = (cpu_after - cpu_before) * 1e6 / relayed.max(1) as f64;
+    let seat_kib = (rss_joined - rss_before) * 1024.0 / (meetings * peers) as f64;
+    format!(
+        r#"{{"scenario":"signal","meetings":{meetings},"peers":{peers},"candidates_per_pair_way":{candidates},"expected":{expected},"relayed":{relayed},"secs":{elapsed:.2},"p50_ms":{:.2},"p99_ms":{:.2},"max_ms":{:.2},"server_cpu_us_per_signal":{cpu_us:.1},"server_kib_per_seat":{seat_kib:.2}}}"#,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0),
+    )
+}
+
 #[tokio::main]
 async fn main() {
     START.get_or_init(Instant::now);
@@ -392,6 +514,7 @@ async fn main() {
     match a.mode.as_str() {
         "idle" => println!("{}", idle(&server, a.sockets, a.users).await),
         "big-frames" => println!("{}", big_frames(&server, a.sockets, a.bytes, a.users).await),
+        "signal" => println!("{}", signal(&server, a.meetings, a.peers, a.candidates).await),
         "ramp" => {
             let rooms = populate(&server.base, a.rooms, a.clients).await;
             for rate in [1.0, 2.0, 4.0, 6.0, 8.0, 10.0] {
