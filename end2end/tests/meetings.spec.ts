@@ -46,6 +46,10 @@ test('three people meet: every leg connects, video and audio flow and keep flowi
   await expect(ada).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
   const code = ada.url().split('/').pop()!;
   await expect(ada.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  // Before joining: the devices to pick from, and the microphone's level moving.
+  await expect.poll(() => ada.getByTestId('pick-microphone').locator('option').count()).toBeGreaterThan(0);
+  await expect.poll(() => ada.getByTestId('pick-camera').locator('option').count()).toBeGreaterThan(0);
+  await expect.poll(async () => Number(await ada.getByTestId('mic-level').getAttribute('value')), { timeout: 10_000 }).toBeGreaterThan(0);
   await joinCall(ada);
   // Said in the meeting's chat before anyone else came.
   await send(ada, 'agenda: the budget');
@@ -111,6 +115,12 @@ test('three people meet: every leg connects, video and audio flow and keep flowi
     await expect(tile).toHaveAttribute('data-mic', 'false');
     await expect(tile).toHaveAttribute('data-camera', 'false');
   }
+  // Cyd picks a microphone in the call: the others keep hearing Cyd.
+  const mics = await cyd.getByTestId('pick-microphone').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  await cyd.getByTestId('pick-microphone').selectOption(mics[mics.length - 1]);
+  const heard = await legs(ada);
+  await expect.poll(async () => (await legs(ada)).reduce((n, l) => n + l.packets, 0), { timeout: 10_000 })
+    .toBeGreaterThan(heard.reduce((n, l) => n + l.packets, 0) + 100);
   // Cyd raises a hand; the host mutes Cyd.
   await cyd.getByTestId('toggle-hand').click();
   await expect(ada.getByTestId('hands')).toHaveText('Raised hands: Cyd');

@@ -189,6 +189,12 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         rtc.with_value(|rtc| match what {
             Action::Join => rtc.join(),
+            Action::Devices { microphone, camera } => {
+                let rtc = rtc.clone();
+                leptos::task::spawn_local(async move {
+                    rtc.open_devices(microphone.as_deref(), camera.as_deref()).await;
+                });
+            }
             Action::Leave => rtc.leave(),
             Action::Screen => {
                 if ui.mine.get_untracked().screen {
@@ -206,6 +212,7 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = what;
     };
+    let (chosen_microphone, chosen_camera) = (RwSignal::new(None::<String>), RwSignal::new(None::<String>));
     let toggle = move |change: fn(&mut CallState)| {
         let mut state = ui.mine.get_untracked();
         change(&mut state);
@@ -235,6 +242,34 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
                 let hands = ui.tiles.with(|t| raised_hands(t));
                 (!hands.is_empty()).then(|| view! { <p class="hands" data-testid="hands">"Raised hands: " {hands.join(", ")}</p> })
             }}
+            <div class="devices">
+                <label for="call-microphone">"Microphone"</label>
+                <select id="call-microphone" data-testid="pick-microphone" on:change=move |ev| {
+                    let microphone = Some(event_target_value(&ev));
+                    let camera = chosen_camera.get_untracked();
+                    chosen_microphone.set(microphone.clone());
+                    act(Action::Devices { microphone, camera });
+                }>
+                    {move || ui.microphones.get().into_iter().enumerate().map(|(i, (id, label))| {
+                        let label = if label.is_empty() { format!("Microphone {}", i + 1) } else { label };
+                        view! { <option value=id>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <meter class="mic-level" data-testid="mic-level" min="0" max="1" low="0.05" high="0.9" optimum="0.3"
+                    aria-label="Microphone level" value=move || format!("{:.2}", ui.mic_level.get())></meter>
+                <label for="call-camera">"Camera"</label>
+                <select id="call-camera" data-testid="pick-camera" on:change=move |ev| {
+                    let camera = Some(event_target_value(&ev));
+                    let microphone = chosen_microphone.get_untracked();
+                    chosen_camera.set(camera.clone());
+                    act(Action::Devices { microphone, camera });
+                }>
+                    {move || ui.cameras.get().into_iter().enumerate().map(|(i, (id, label))| {
+                        let label = if label.is_empty() { format!("Camera {}", i + 1) } else { label };
+                        view! { <option value=id>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
             <div class="call-controls" role="toolbar" aria-label="Call controls">
                 <button type="button" aria-pressed=move || (!ui.mine.get().mic).to_string() data-testid="toggle-mic" on:click=move |_| toggle(|s| s.mic = !s.mic)>
                     {move || if ui.mine.get().mic { "Mute" } else { "Unmute" }}
@@ -272,6 +307,7 @@ enum Action {
     Join,
     Leave,
     Screen,
+    Devices { microphone: Option<String>, camera: Option<String> },
     Set(CallState),
     Host(crate::models::ws::ClientMsg),
 }

@@ -55,6 +55,11 @@ pub struct CallUi {
     pub quality: RwSignal<std::collections::HashMap<SeatId, LegQuality>>,
     /// The seat heard loudest in the last second, if anyone is speaking.
     pub speaker: RwSignal<Option<SeatId>>,
+    /// Microphones and cameras to choose from: (device id, label).
+    pub microphones: RwSignal<Vec<(String, String)>>,
+    pub cameras: RwSignal<Vec<(String, String)>>,
+    /// How loud this tab's microphone is, 0 to 1 (the pre-join meter).
+    pub mic_level: RwSignal<f64>,
 }
 
 /// How one leg of the mesh is doing, from `getStats`.
@@ -88,6 +93,16 @@ pub fn active_speaker(levels: &[(SeatId, f64)]) -> Option<SeatId> {
     levels.iter().filter(|(_, level)| *level > FLOOR).max_by(|a, b| a.1.total_cmp(&b.1)).map(|(seat, _)| *seat)
 }
 
+/// A level from 0 to 1 for audio samples: their root mean square, scaled so speech fills the
+/// meter (a normal voice has an RMS around 0.05-0.2).
+pub fn level_of(samples: &[f32]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let rms = (samples.iter().map(|s| f64::from(*s) * f64::from(*s)).sum::<f64>() / samples.len() as f64).sqrt();
+    (rms * 4.0).min(1.0)
+}
+
 /// Lost packets as a share of those expected, between two readings of the counters.
 pub fn loss_between(before: (f64, f64), after: (f64, f64)) -> f64 {
     let (received, lost) = (after.0 - before.0, after.1 - before.1);
@@ -109,6 +124,9 @@ impl CallUi {
             streams: RwSignal::new(0),
             quality: RwSignal::new(Default::default()),
             speaker: RwSignal::new(None),
+            microphones: RwSignal::new(Vec::new()),
+            cameras: RwSignal::new(Vec::new()),
+            mic_level: RwSignal::new(0.0),
         }
     }
 }
@@ -190,6 +208,14 @@ mod tests {
         assert_eq!(incoming(true, false, true, false), Incoming::Apply { answer: false });
         // An offer arriving while we are mid-negotiation (have-local-offer) collides.
         assert_eq!(incoming(false, true, false, false), Incoming::Ignore);
+    }
+
+    #[test]
+    fn the_level_meter_reads_silence_as_zero_and_saturates() {
+        assert_eq!(level_of(&[]), 0.0);
+        assert_eq!(level_of(&[0.0; 128]), 0.0);
+        assert!((level_of(&[0.1, -0.1, 0.1, -0.1]) - 0.4).abs() < 1e-6);
+        assert_eq!(level_of(&[1.0; 16]), 1.0);
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Rtc {
     peers: RefCell<HashMap<SeatId, Peer>>,
     /// Per seat, the inbound packet counters (received, lost) at the last stats reading.
     counters: RefCell<HashMap<SeatId, (f64, f64)>>,
+    /// Which stream the level meter follows (bumped for each new one; the old loop ends).
+    meter: Rc<Cell<u32>>,
     ice: RefCell<Vec<IceServer>>,
     meeting: Cell<i64>,
     resume: RefCell<Option<String>>,
@@ -97,6 +99,7 @@ impl Rtc {
             screen: RefCell::new(None),
             peers: RefCell::new(HashMap::new()),
             counters: RefCell::new(HashMap::new()),
+            meter: Rc::new(Cell::new(0)),
             ice: RefCell::new(Vec::new()),
             meeting: Cell::new(0),
             resume: RefCell::new(resume),
@@ -128,10 +131,25 @@ impl Rtc {
     /// Asks for the camera and microphone and shows the preview; without them the user can
     /// still join to listen and watch.
     pub async fn open_media(&self) -> Option<MediaStream> {
+        self.open_devices(None, None).await
+    }
+
+    /// Opens the microphone and camera named (or the default ones), replacing those in use: in
+    /// a call, on every connection without renegotiating.
+    pub async fn open_devices(&self, microphone: Option<&str>, camera: Option<&str>) -> Option<MediaStream> {
         let devices = window().navigator().media_devices().ok()?;
         let constraints = MediaStreamConstraints::new();
-        constraints.set_audio(&JsValue::TRUE);
-        let video = Object::new();
+        let device = |id: Option<&str>| {
+            let o = Object::new();
+            if let Some(id) = id {
+                let exact = Object::new();
+                let _ = Reflect::set(&exact, &"exact".into(), &id.into());
+                let _ = Reflect::set(&o, &"deviceId".into(), &exact);
+            }
+            o
+        };
+        constraints.set_audio(&device(microphone));
+        let video = device(camera);
         let _ = Reflect::set(&video, &"width".into(), &640.into());
         let _ = Reflect::set(&video, &"height".into(), &480.into());
         constraints.set_video(&video);
@@ -140,7 +158,14 @@ impl Rtc {
             Ok(stream) => {
                 let stream: MediaStream = stream.unchecked_into();
                 self.ui.media_note.set(None);
-                *self.local.borrow_mut() = Some(stream.clone());
+                let old = self.local.borrow_mut().replace(stream.clone());
+                if let Some(old) = old {
+                    self.swap_tracks(&old, &stream).await;
+                }
+                // Keep what the user had turned off, off.
+                self.set_state(self.ui.mine.get_untracked());
+                self.watch_level(&stream);
+                self.list_devices().await;
                 Some(stream)
             }
             Err(e) => {
@@ -159,6 +184,69 @@ impl Rtc {
                 None
             }
         }
+    }
+
+    /// The devices there are, with their names (readable once the user allowed one).
+    async fn list_devices(&self) {
+        let Some(listed) = window().navigator().media_devices().ok().and_then(|d| d.enumerate_devices().ok()) else { return };
+        let Ok(list) = JsFuture::from(listed).await else { return };
+        let (mut microphones, mut cameras) = (Vec::new(), Vec::new());
+        for info in js_sys::Array::from(&list).iter() {
+            let info: web_sys::MediaDeviceInfo = info.unchecked_into();
+            let entry = (info.device_id(), info.label());
+            match info.kind() {
+                web_sys::MediaDeviceKind::Audioinput => microphones.push(entry),
+                web_sys::MediaDeviceKind::Videoinput => cameras.push(entry),
+                _ => {}
+            }
+        }
+        self.ui.microphones.set(microphones);
+        self.ui.cameras.set(cameras);
+    }
+
+    /// Puts the new stream's tracks where the old one's were sent, and stops the old ones.
+    async fn swap_tracks(&self, old: &MediaStream, new: &MediaStream) {
+        let screen = self.screen.borrow().is_some();
+        let senders: Vec<web_sys::RtcRtpSender> =
+            self.peers.borrow().values().flat_map(|p| p.pc.get_senders().iter().map(|s| s.unchecked_into::<web_sys::RtcRtpSender>()).collect::<Vec<_>>()).collect();
+        for sender in senders {
+            let Some(kind) = sender.track().map(|t| t.kind()) else { continue };
+            if kind == "video" && screen {
+                continue;
+            }
+            let track = new.get_tracks().iter().map(|t| t.unchecked_into::<MediaStreamTrack>()).find(|t| t.kind() == kind);
+            let _ = JsFuture::from(sender.replace_track(track.as_ref())).await;
+        }
+        for track in old.get_tracks().iter() {
+            track.unchecked_into::<MediaStreamTrack>().stop();
+        }
+        self.ui.streams.update(|n| *n += 1);
+    }
+
+    /// Feeds the level meter from `stream`'s microphone, ten times a second, while the stream
+    /// is the one in use.
+    fn watch_level(&self, stream: &MediaStream) {
+        let Ok(context) = web_sys::AudioContext::new() else { return };
+        let (Ok(source), Ok(analyser)) = (context.create_media_stream_source(stream), context.create_analyser()) else { return };
+        analyser.set_fft_size(1024);
+        if source.connect_with_audio_node(&analyser).is_err() {
+            return;
+        }
+        let ui = self.ui;
+        let generation = self.meter.get() + 1;
+        self.meter.set(generation);
+        let meter = self.meter.clone();
+        leptos::task::spawn_local(async move {
+            let mut samples = vec![0.0_f32; 1024];
+            // Until another stream replaces this one, or the page goes.
+            while meter.get() == generation && ui.phase.try_get_untracked().is_some() {
+                analyser.get_float_time_domain_data(&mut samples);
+                let level = if ui.mine.get_untracked().mic { super::level_of(&samples) } else { 0.0 };
+                ui.mic_level.set(level);
+                sleep_ms(100).await;
+            }
+            let _ = context.close();
+        });
     }
 
     pub fn local_stream(&self) -> Option<MediaStream> {
@@ -208,6 +296,7 @@ impl Rtc {
 
     /// Stops the camera and microphone (leaving the page).
     pub fn stop_media(&self) {
+        self.meter.set(self.meter.get() + 1);
         if let Some(stream) = self.local.borrow_mut().take() {
             for track in stream.get_tracks().iter() {
                 track.unchecked_into::<MediaStreamTrack>().stop();
