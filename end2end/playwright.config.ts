@@ -56,6 +56,8 @@ export default defineConfig({
       HUDDLE_SIGNUPS_PER_HOUR: '100000',
       // Calls of three fill up: the fourth person is refused (meetings.spec.ts).
       HUDDLE_MEETING_MAX_PEERS: '3',
+      // coturn, when scripts/test.sh started one: every joiner gets TURN credentials.
+      ...(process.env.E2E_TURN_URL ? { HUDDLE_TURN_URLS: process.env.E2E_TURN_URL, HUDDLE_TURN_SECRET: process.env.E2E_TURN_SECRET! } : {}),
     },
   },
 });

@@ -21,7 +21,31 @@ ensure_node() {
   fi
 }
 
+# coturn for the call that must go through TURN (meetings.spec.ts): its own port, a secret made
+# for this run, stopped by its PID when the script ends.
+ensure_coturn() {
+  if ! command -v turnserver >/dev/null; then
+    say "installing coturn from Debian"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null
+  fi
+}
+
+start_coturn() {
+  local port
+  port="$(node -e "const s=require('dgram').createSocket('udp4');s.bind(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+  E2E_TURN_SECRET="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+  turn_log="$(mktemp)"
+  turnserver -n --listening-ip=127.0.0.1 --listening-port="$port" --relay-ip=127.0.0.1 \
+    --use-auth-secret --static-auth-secret="$E2E_TURN_SECRET" --realm=huddle.test --allow-loopback-peers \
+    --no-cli --no-tls --no-dtls --min-port=49160 --max-port=49460 --log-file=stdout --simple-log >"$turn_log" 2>&1 &
+  turn_pid=$!
+  trap 'kill "$turn_pid" 2>/dev/null; wait "$turn_pid" 2>/dev/null; rm -f "$turn_log"' EXIT
+  export E2E_TURN_URL="turn:127.0.0.1:$port" E2E_TURN_SECRET
+}
+
 ensure_rust_tools
+ensure_coturn
 ensure_chromium
 ensure_node
 say "installing the pinned end-to-end packages"
@@ -48,6 +72,7 @@ say "fuzzing every decoder of untrusted input, 30 s each"
 scripts/fuzz.sh 30
 
 build_site
+start_coturn
 say "Playwright suite (JavaScript on and off)"
 cd end2end
 HUDDLE_BIN="$ROOT/target/debug/huddle" HUDDLE_SITE_DIR="$SITE" npx playwright test

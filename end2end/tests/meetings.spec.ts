@@ -222,3 +222,48 @@ test('a call in a room: a member not in it sees it on, joins from the room, then
   await ada.close();
   await bob.close();
 });
+
+test('through TURN: with only relayed candidates allowed, the call connects through coturn', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'a call needs JavaScript');
+  test.skip(!process.env.E2E_TURN_URL, 'needs the coturn that scripts/test.sh starts');
+  // Each browser may use nothing but the TURN server's relayed addresses.
+  const RELAY_ONLY = () => {
+    const Native = window.RTCPeerConnection;
+    (window as any).__pcs = [];
+    (window as any).RTCPeerConnection = function (config?: RTCConfiguration) {
+      const pc = new Native({ ...config, iceTransportPolicy: 'relay' });
+      (window as any).__pcs.push(pc);
+      return pc;
+    } as any;
+    (window as any).RTCPeerConnection.prototype = Native.prototype;
+  };
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  for (const p of [ada, bob]) await p.page.addInitScript(RELAY_ONLY);
+  await open(ada.page, '/meetings', info);
+  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
+  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  const code = ada.page.url().split('/').pop()!;
+  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(ada.page);
+  await open(bob.page, `/meetings/${code}`, info);
+  await joinCall(bob.page);
+  for (const page of [ada.page, bob.page]) {
+    await expect.poll(async () => (await legs(page)).map((l) => `${l.state}:${l.frames > 0}`).join(','), { timeout: 20_000 }).toBe('connected:true');
+    const types = await page.evaluate(async () => {
+      const pc: RTCPeerConnection = (window as any).__pcs.find((p: RTCPeerConnection) => p.connectionState === 'connected');
+      const stats = await pc.getStats();
+      const found: string[] = [];
+      stats.forEach((s: any) => {
+        if (s.type === 'candidate-pair' && s.state === 'succeeded' && s.nominated) {
+          found.push(stats.get(s.localCandidateId)?.candidateType, stats.get(s.remoteCandidateId)?.candidateType);
+        }
+      });
+      return found;
+    });
+    expect(types.length).toBeGreaterThan(0);
+    expect(new Set(types)).toEqual(new Set(['relay']));
+  }
+  await ada.close();
+  await bob.close();
+});
