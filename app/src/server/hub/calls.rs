@@ -393,13 +393,14 @@ impl Calls {
             self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
             self.fanout.unsubscribe(Topic::Seat(seat), conn);
         }
-        self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerLeft { meeting, seat, left_by: by });
+        // Stored first, then told: whoever hears of it and looks finds it recorded.
         let now = now_ms();
         if stint != 0
             && let Err(e) = db::meetings::end_stint(&self.db, stint, by, now).await
         {
             tracing::error!(error = %e, "cannot store the end of a stint");
         }
+        self.publish(Topic::Meeting(meeting), &ServerMsg::CallPeerLeft { meeting, seat, left_by: by });
         if ended {
             self.end_if_empty(meeting, now).await;
         }
@@ -493,10 +494,9 @@ impl Calls {
         Ok(())
     }
 
-    /// Host: ends the call for everyone.
+    /// Host: ends the call for everyone: stored first, then each seat is told.
     pub async fn end(&self, conn: ConnId, user: i64) -> Result<(), Refusal> {
         let meeting = self.hosted(conn, user, None)?;
-        self.publish(Topic::Meeting(meeting), &ServerMsg::CallEnded { meeting, left_by: LeftBy::Ended });
         let seats: Vec<(SeatId, Option<ConnId>)> = {
             let mut live = self.live();
             let Live { calls, by_conn } = &mut *live;
@@ -508,14 +508,15 @@ impl Calls {
             }
             seats
         };
+        // Closes every open stint as `ended`, then the meeting.
+        self.end_if_empty(meeting, now_ms()).await;
         for (seat, conn) in seats {
+            self.publish(Topic::Seat(seat), &ServerMsg::CallEnded { meeting, left_by: LeftBy::Ended });
             if let Some(conn) = conn {
                 self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
                 self.fanout.unsubscribe(Topic::Seat(seat), conn);
             }
         }
-        // Closes every open stint as `ended`, then the meeting.
-        self.end_if_empty(meeting, now_ms()).await;
         Ok(())
     }
 }
