@@ -170,6 +170,15 @@ test('meetings without JavaScript: start, join by code, the page says a call nee
   await bob.page.getByRole('button', { name: 'Join', exact: true }).click();
   await expect(bob.page).toHaveURL(new RegExp(`/meetings/${code}$`));
   await expect(bob.page.getByTestId('needs-js')).toBeVisible();
+  // The call needs JavaScript, its chat does not: Bob joins the chat and posts.
+  await bob.page.getByRole('button', { name: "Join the meeting's chat" }).click();
+  await expect(bob.page).toHaveURL(new RegExp(`/meetings/${code}$`));
+  await bob.page.getByLabel('Message', { exact: true }).fill('no script, still here');
+  await bob.page.getByRole('button', { name: 'Send' }).click();
+  await expect(bob.page).toHaveURL(new RegExp(`/meetings/${code}$`));
+  await expect(bob.page.getByTestId('meeting-chat-panel').getByTestId('message').filter({ hasText: 'no script, still here' })).toBeVisible();
+  await open(ada.page, `/meetings/${code}`, info);
+  await expect(ada.page.getByTestId('meeting-chat-panel').getByTestId('message').filter({ hasText: 'no script, still here' })).toBeVisible();
   // A made-up code in the URL is a plain "not found".
   await open(bob.page, '/meetings/not-a-code', info);
   await expect(bob.page.getByRole('heading', { name: 'Meeting not found' })).toBeVisible();
@@ -264,6 +273,72 @@ test('through TURN: with only relayed candidates allowed, the call connects thro
     expect(types.length).toBeGreaterThan(0);
     expect(new Set(types)).toEqual(new Set(['relay']));
   }
+  await ada.close();
+  await bob.close();
+});
+
+test('a blocked camera and microphone: the page says so, and the user joins to listen and watch', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'a call needs JavaScript');
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  for (const p of [ada, bob]) await p.page.addInitScript(RECORD_PEERS);
+  // Bob's browser refuses the devices, as when the user clicked "Block".
+  await bob.page.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  await open(ada.page, '/meetings', info);
+  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
+  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  const code = ada.page.url().split('/').pop()!;
+  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(ada.page);
+  await open(bob.page, `/meetings/${code}`, info);
+  await expect(bob.page.getByText('Camera and microphone are blocked for this site. You can still join to listen and watch.')).toBeVisible();
+  await joinCall(bob.page);
+  // Bob receives Ada's video and audio; Ada sees Bob muted with his camera off.
+  await expect.poll(async () => (await legs(bob.page)).every((l) => l.state === 'connected' && l.frames > 0 && l.packets > 0), { timeout: 20_000 }).toBe(true);
+  const tile = ada.page.getByTestId('remote-tile');
+  await expect(tile).toHaveAttribute('data-mic', 'false');
+  await expect(tile).toHaveAttribute('data-camera', 'false');
+  await ada.close();
+  await bob.close();
+});
+
+test('a dropped socket keeps the seat: media keeps flowing, and the seat is taken back on reconnecting', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'a call needs JavaScript');
+  test.setTimeout(60_000);
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  for (const p of [ada, bob]) await p.page.addInitScript(RECORD_PEERS);
+  // Bob's socket goes through the test, which can cut it like a dropped network.
+  const sockets: import('@playwright/test').WebSocketRoute[] = [];
+  await bob.page.routeWebSocket(/\/ws/, (ws) => {
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  await open(ada.page, '/meetings', info);
+  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
+  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  const code = ada.page.url().split('/').pop()!;
+  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await joinCall(ada.page);
+  await open(bob.page, `/meetings/${code}`, info);
+  await joinCall(bob.page);
+  const tile = ada.page.getByTestId('remote-tile');
+  await expect(tile).toHaveAttribute('data-connection', 'connected', { timeout: 20_000 });
+  const seat = await tile.getAttribute('data-seat');
+
+  for (const ws of sockets) await ws.close({ code: 4000, reason: 'network down' });
+  // The peer connection does not need the socket: Ada keeps decoding Bob's video meanwhile.
+  const before = (await legs(ada.page))[0].frames;
+  await expect.poll(async () => (await legs(ada.page))[0].frames, { timeout: 10_000 }).toBeGreaterThan(before + 20);
+  // Bob's tab reconnects and takes the same seat back: nobody was told he left.
+  await expect.poll(() => sockets.length, { timeout: 20_000 }).toBeGreaterThan(1);
+  await expect(bob.page.getByTestId('call')).toHaveAttribute('data-phase', 'in-call');
+  await bob.page.getByTestId('toggle-hand').click();
+  await expect(ada.page.getByTestId('hands')).toHaveText('Raised hands: Bob');
+  await expect(tile).toHaveAttribute('data-seat', seat!);
+  await expect(tile).toHaveAttribute('data-connection', 'connected');
   await ada.close();
   await bob.close();
 });

@@ -146,6 +146,35 @@ pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
     .await
 }
 
+/// Joins the chat of a meeting by code without joining the call (the page without
+/// JavaScript offers it: a call needs JavaScript, its chat does not). Room calls need nothing:
+/// their chat is the room's.
+#[server(endpoint = "join_meeting_chat")]
+pub async fn join_meeting_chat(code: String) -> Result<i64, AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        let code = MeetingCode::parse(&code).map_err(|_| AppError::NotFound)?;
+        let access = access::meeting(&state.db, &code, s.user_id).await?.ok_or(AppError::NotFound)?;
+        let m = access.meeting;
+        if RoomKind::from_db(&m.room_kind) != RoomKind::Meeting {
+            return Err(AppError::NotFound);
+        }
+        if m.ended_at.is_some() {
+            return Err(AppError::Validation { field: "code".into(), message: "This meeting has ended: its chat is for those who took part.".into() });
+        }
+        if m.locked != 0 && !access.is_host {
+            return Err(AppError::Validation { field: "code".into(), message: "The host has locked this meeting: nobody new may join.".into() });
+        }
+        if db::meetings::join_chat(&state.db, m.room_id, s.user_id, now_ms()).await? {
+            state.hub.member_joined(m.room_id, s.user_id);
+        }
+        leptos_axum::redirect(&code.path());
+        Ok(m.room_id)
+    })
+    .await
+}
+
 /// The meetings the user took part in, newest first, with everyone's time in each.
 #[server(endpoint = "meeting_history")]
 pub async fn meeting_history() -> Result<(Vec<MeetingRecord>, i64), AppError> {

@@ -126,6 +126,16 @@ fn MeetingBody(view: MeetingView, me: i64) -> impl IntoView {
     let m = view.record.meeting.clone();
     let title = m.room_name.clone().map_or_else(|| format!("Meeting {}", m.code), |room| format!("Call in {room}"));
     let closed = view.closed.clone();
+    // Without JavaScript, someone not in the meeting's chat yet may join it (a plain form).
+    let join_chat = (view.chat.is_none() && m.room_name.is_none()).then(|| {
+        let url = <crate::api::meetings::JoinMeetingChat as leptos::server_fn::ServerFn>::url();
+        view! {
+            <form method="post" action=url data-testid="join-meeting-chat">
+                <input type="hidden" name="code" value=m.code.clone()/>
+                <button type="submit">"Join the meeting's chat"</button>
+            </form>
+        }
+    });
     let code = m.code.clone();
     view! {
         <section class="page meeting" data-testid="meeting">
@@ -140,6 +150,7 @@ fn MeetingBody(view: MeetingView, me: i64) -> impl IntoView {
                 None => view! {
                     <noscript>
                         <p class="notice" data-testid="needs-js">"A call needs JavaScript: turn it on to see, hear and speak. The meeting's chat works without it."</p>
+                        {join_chat}
                     </noscript>
                     <Show when=move || hydrated.get()>
                         <Call code=code.clone() ui/>

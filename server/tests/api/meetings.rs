@@ -479,6 +479,33 @@ async fn a_meeting_by_code_keeps_its_chat_for_those_who_joined_and_lists_in_hist
 }
 
 #[tokio::test]
+async fn someone_without_javascript_joins_a_meetings_chat_without_the_call() {
+    let app = spawn_app().await;
+    let [(mut ada, mut ada_tab), (mut bob, _), (mut cyd, _)] = three(&app).await;
+    let code = start(&mut ada).await;
+    let a = join_call(&mut ada_tab, &code).await;
+    assert_eq!(bob.call("chat_room", &[("room", &a.room.to_string())]).await.status(), StatusCode::NOT_FOUND);
+    let res = bob.call("join_meeting_chat", &[("code", &code)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let view = crate::chat::room_view(&mut bob, a.room).await;
+    assert_eq!(view["is_member"], true);
+    // A room's call has nothing to join this way; an unknown code is not found.
+    let room = create_room(&mut ada, "Team").await;
+    let room_code: String = ada.call("start_meeting", &[("room", &room.to_string())]).await.json().await.unwrap();
+    assert_eq!(ada.call("join_meeting_chat", &[("code", &room_code)]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.call("join_meeting_chat", &[("code", "zzz-zzzz-zzz")]).await.status(), StatusCode::NOT_FOUND);
+    // Once it ended, its chat is for those who took part.
+    let cyd_code = start(&mut ada).await;
+    ada_tab.send(&ClientMsg::CallLeave).await;
+    ada_tab.still_up().await;
+    let mut tab2 = ada.socket().await;
+    join_call(&mut tab2, &cyd_code).await;
+    tab2.send(&ClientMsg::CallLeave).await;
+    tab2.still_up().await;
+    assert_eq!(cyd.call("join_meeting_chat", &[("code", &cyd_code)]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
 async fn finding_a_meeting_reads_a_pasted_link_and_refuses_unknown_codes() {
     let app = spawn_app().await;
     let mut ada = app.signed_up("ada").await;

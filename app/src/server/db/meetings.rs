@@ -153,6 +153,16 @@ pub async fn begin_stint(db: &Db, meeting: i64, user: i64, now: i64) -> Result<O
     Ok(Some((id, added)))
 }
 
+/// Makes `user` a member of a meeting's own chat room (to read and post without being in the
+/// call: a browser without JavaScript). True when added just now.
+#[tracing::instrument(skip(db))]
+pub async fn join_chat(db: &Db, room: i64, user: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let added = add_member(&mut tx, room, user, now).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
 /// Ends one stint (once: a stint already ended keeps its first end).
 #[tracing::instrument(skip(db))]
 pub async fn end_stint(db: &Db, stint: i64, by: LeftBy, now: i64) -> Result<(), sqlx::Error> {
