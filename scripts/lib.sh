@@ -48,7 +48,7 @@ start_server() {
   data="$(mktemp -d)"
   HUDDLE_ADDR="127.0.0.1:$port" HUDDLE_DATA_DIR="$data" HUDDLE_SITE_DIR="$SITE" RUST_LOG=warn "$1" >/dev/null 2>&1 &
   server_pid=$!
-  trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -rf "$data"' EXIT
+  trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data"' EXIT
   base="http://127.0.0.1:$port"
   local _
   for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && return 0; sleep 0.1; done

@@ -40,7 +40,9 @@ start_coturn() {
     --use-auth-secret --static-auth-secret="$E2E_TURN_SECRET" --realm=huddle.test --allow-loopback-peers \
     --no-cli --no-tls --no-dtls --min-port=49160 --max-port=49460 --log-file=stdout --simple-log >"$turn_log" 2>&1 &
   turn_pid=$!
-  trap 'kill "$turn_pid" 2>/dev/null; wait "$turn_pid" 2>/dev/null; rm -f "$turn_log"' EXIT
+  # `|| true`: under `set -e` a failing command in the trap would become the script's status
+  # (wait reports the SIGTERM it was just sent: 143).
+  trap 'kill "$turn_pid" 2>/dev/null || true; wait "$turn_pid" 2>/dev/null || true; rm -f "$turn_log"' EXIT
   export E2E_TURN_URL="turn:127.0.0.1:$port" E2E_TURN_SECRET
 }
 
