@@ -1,4 +1,4 @@
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { createRoom, inviteLink, joinByLink, live, person, send } from './chat-helpers';
 import { jsEnabled, open } from './helpers';
 
@@ -29,6 +29,15 @@ async function legs(page: Page) {
   });
 }
 
+/** Starts a meeting from /meetings; returns its code once its page is live. */
+async function startMeeting(page: Page, info: TestInfo): Promise<string> {
+  await open(page, '/meetings', info);
+  await page.getByRole('button', { name: 'Start a meeting' }).click();
+  await expect(page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  if (jsEnabled(info)) await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  return page.url().split('/').pop()!;
+}
+
 async function joinCall(page: Page) {
   await page.getByTestId('join-call').click();
   await expect(page.getByTestId('call')).toHaveAttribute('data-phase', 'in-call');
@@ -41,11 +50,7 @@ test('three people meet: every leg connects, video and audio flow and keep flowi
   for (const p of people) await p.page.addInitScript(RECORD_PEERS);
   const [ada, bob, cyd] = people.map((p) => p.page);
 
-  await open(ada, '/meetings', info);
-  await ada.getByRole('button', { name: 'Start a meeting' }).click();
-  await expect(ada).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-  const code = ada.url().split('/').pop()!;
-  await expect(ada.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  const code = await startMeeting(ada, info);
   // Before joining: the devices to pick from, and the microphone's level moving.
   await expect.poll(() => ada.getByTestId('pick-microphone').locator('option').count()).toBeGreaterThan(0);
   await expect.poll(() => ada.getByTestId('pick-camera').locator('option').count()).toBeGreaterThan(0);
@@ -249,11 +254,7 @@ test('through TURN: with only relayed candidates allowed, the call connects thro
   const ada = await person(browser, info, 'Ada');
   const bob = await person(browser, info, 'Bob');
   for (const p of [ada, bob]) await p.page.addInitScript(RELAY_ONLY);
-  await open(ada.page, '/meetings', info);
-  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
-  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-  const code = ada.page.url().split('/').pop()!;
-  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  const code = await startMeeting(ada.page, info);
   await joinCall(ada.page);
   await open(bob.page, `/meetings/${code}`, info);
   await joinCall(bob.page);
@@ -286,11 +287,7 @@ test('a blocked camera and microphone: the page says so, and the user joins to l
   await bob.page.addInitScript(() => {
     navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
   });
-  await open(ada.page, '/meetings', info);
-  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
-  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-  const code = ada.page.url().split('/').pop()!;
-  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  const code = await startMeeting(ada.page, info);
   await joinCall(ada.page);
   await open(bob.page, `/meetings/${code}`, info);
   await expect(bob.page.getByText('Camera and microphone are blocked for this site. You can still join to listen and watch.')).toBeVisible();
@@ -316,11 +313,7 @@ test('a dropped socket keeps the seat: media keeps flowing, and the seat is take
     ws.connectToServer();
     sockets.push(ws);
   });
-  await open(ada.page, '/meetings', info);
-  await ada.page.getByRole('button', { name: 'Start a meeting' }).click();
-  await expect(ada.page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-  const code = ada.page.url().split('/').pop()!;
-  await expect(ada.page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  const code = await startMeeting(ada.page, info);
   await joinCall(ada.page);
   await open(bob.page, `/meetings/${code}`, info);
   await joinCall(bob.page);
