@@ -56,13 +56,19 @@ start_server() {
   return 1
 }
 
-ensure_brotli() {
-  if ! command -v brotli >/dev/null; then
-    say "installing brotli from Debian"
+# Installs Debian's packages $2… when the command $1 is missing (Debian 12's versions: the
+# release pins them).
+ensure_debian() {
+  local command="$1"
+  shift
+  if ! command -v "$command" >/dev/null; then
+    say "installing $* from Debian"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   fi
 }
+
+ensure_brotli() { ensure_debian brotli brotli; }
 
 # Builds the browser bundle (size profile) and lays out the site folder the server serves.
 build_site() {

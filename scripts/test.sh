@@ -5,32 +5,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-ensure_chromium() {
-  if [ ! -x /usr/lib/chromium/chromium ]; then
-    say "installing Chromium from Debian"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
-}
-
-ensure_node() {
-  if ! command -v npm >/dev/null; then
-    say "installing Node.js and npm from Debian"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  fi
-}
-
 # coturn for the call that must go through TURN (meetings.spec.ts): its own port, a secret made
 # for this run, stopped by its PID when the script ends.
-ensure_coturn() {
-  if ! command -v turnserver >/dev/null; then
-    say "installing coturn from Debian"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null
-  fi
-}
-
 start_coturn() {
   local port
   port="$(node -e "const s=require('dgram').createSocket('udp4');s.bind(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
@@ -47,9 +23,9 @@ start_coturn() {
 }
 
 ensure_rust_tools
-ensure_coturn
-ensure_chromium
-ensure_node
+ensure_debian turnserver coturn
+ensure_debian chromium chromium
+ensure_debian npm nodejs npm
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -24,9 +24,10 @@ pub async fn chat_home() -> Result<RoomList, AppError> {
         let mut rooms = db::chat::summaries(&state.db, s.user_id).await?;
         let peers: Vec<i64> = rooms.iter().filter_map(|r| r.peer_id).collect();
         let online = state.hub.online(&peers);
+        let calls = state.hub.calls.rooms_with_calls();
         for r in &mut rooms {
             r.peer_online = r.peer_id.is_some_and(|p| online.contains(&p));
-            r.call_on = state.hub.calls.in_room(r.id).is_some();
+            r.call_on = calls.contains(&r.id);
         }
         Ok(RoomList { rooms, utc_offset_minutes: viewer_offset(&state, s.user_id).await? })
     })

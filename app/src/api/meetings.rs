@@ -19,13 +19,13 @@ pub const HISTORY_LIMIT: i64 = 50;
 /// What the meeting page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingView {
+    /// The meeting; its stints only for those who may see who came (see `access::meeting`).
     pub record: MeetingRecord,
-    pub is_host: bool,
     /// Why the viewer cannot join now (ended, locked), if they cannot.
     pub closed: Option<String>,
     /// The call's chat, when the viewer may read and post in it (a member of its room).
     pub chat: Option<crate::models::chat::RoomView>,
-    /// Who is in the call now.
+    /// Who is in the call now (shown before joining).
     pub in_call: Vec<String>,
     pub now: i64,
 }
@@ -104,12 +104,19 @@ fn limit_starts(state: &AppState, user: i64) -> Result<(), AppError> {
     state.hub.calls.starts.check(&user).map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
 }
 
+/// Every lookup by code counts against the user's rate: codes are not to be guessed.
+#[cfg(feature = "ssr")]
+pub(crate) fn limit_lookups(state: &AppState, user: i64) -> Result<(), AppError> {
+    state.hub.calls.lookups.check(&user).map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
+}
+
 /// Opens the meeting a code (or a pasted link) names.
 #[server(endpoint = "find_meeting")]
 pub async fn find_meeting(code: String) -> Result<String, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
+        limit_lookups(&state, s.user_id)?;
         let code = MeetingCode::parse(&code)?;
         let no_meeting = || AppError::Validation { field: "code".into(), message: "There is no meeting with that code.".into() };
         access::meeting(&state.db, &code, s.user_id).await?.ok_or_else(no_meeting)?;
@@ -125,9 +132,14 @@ pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
+        limit_lookups(&state, s.user_id)?;
         let code = MeetingCode::parse(&code).map_err(|_| AppError::NotFound)?;
         let access = access::meeting(&state.db, &code, s.user_id).await?.ok_or(AppError::NotFound)?;
-        let (row, stints) = db::meetings::record(&state.db, access.meeting).await?;
+        let sees_attendance = access.sees_attendance;
+        let (row, mut stints) = db::meetings::record(&state.db, access.meeting).await?;
+        if !sees_attendance {
+            stints.clear();
+        }
         let closed = if row.ended_at.is_some() {
             Some("This meeting has ended.".to_string())
         } else if row.locked != 0 && !access.is_host {
@@ -141,7 +153,7 @@ pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
             false => None,
         };
         let in_call = state.hub.calls.people_in(row.id);
-        Ok(MeetingView { record: MeetingRecord { meeting: info_of(&state, &row), stints }, is_host: access.is_host, closed, chat, in_call, now: now_ms() })
+        Ok(MeetingView { record: MeetingRecord { meeting: info_of(&state, &row), stints }, closed, chat, in_call, now: now_ms() })
     })
     .await
 }
@@ -154,6 +166,7 @@ pub async fn join_meeting_chat(code: String) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
+        limit_lookups(&state, s.user_id)?;
         let code = MeetingCode::parse(&code).map_err(|_| AppError::NotFound)?;
         let access = access::meeting(&state.db, &code, s.user_id).await?.ok_or(AppError::NotFound)?;
         let m = access.meeting;

@@ -153,21 +153,28 @@ fn MeetingBody(view: MeetingView, me: i64) -> impl IntoView {
                         {join_chat}
                     </noscript>
                     <Show when=move || hydrated.get()>
-                        <Call code=code.clone() ui/>
+                        <Call code=code.clone() ui me/>
                     </Show>
                 }.into_any(),
             }}
+            {(!view.in_call.is_empty()).then(|| view! { <p class="muted" data-testid="in-call-now">"In the call now: " {view.in_call.join(", ")}</p> })}
             {chat}
-            <h2>"Who came"</h2>
-            <MeetingSummary record=view.record.clone() now=view.now/>
-            <p><a href=format!("/meetings/{}/attendance.csv", view.record.meeting.code) download data-testid="attendance-csv">"Download attendance (CSV)"</a></p>
+            {if view.record.stints.is_empty() {
+                view! { <p class="muted">"Who came is shown to the host and to those who took part."</p> }.into_any()
+            } else {
+                view! {
+                    <h2>"Who came"</h2>
+                    <MeetingSummary record=view.record.clone() now=view.now/>
+                    <p><a href=format!("/meetings/{}/attendance.csv", view.record.meeting.code) download data-testid="attendance-csv">"Download attendance (CSV)"</a></p>
+                }.into_any()
+            }}
         </section>
     }
 }
 
 /// The call itself (only once the page is live).
 #[component]
-fn Call(code: String, ui: CallUi) -> impl IntoView {
+fn Call(code: String, ui: CallUi, me: i64) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let rtc = {
         let rtc = crate::components::call::rtc::Rtc::new(use_chat_live(), ui, code.clone());
@@ -230,8 +237,7 @@ fn Call(code: String, ui: CallUi) -> impl IntoView {
         act(Action::Set(state));
     };
     let in_call = move || matches!(ui.phase.get(), Phase::InCall);
-    let session = crate::app::use_session();
-    let is_host = move || ui.my_seat.get().is_some() && Some(ui.host_id.get()) == session.user.get().and_then(|u| u.ok().flatten()).map(|u| u.id);
+    let is_host = move || ui.my_seat.get().is_some() && ui.host_id.get() == me;
     view! {
         <div class="call" data-testid="call" data-phase=move || match ui.phase.get() { Phase::Preview => "preview", Phase::Joining => "joining", Phase::InCall => "in-call", Phase::Out(_) => "out" }>
             <p class="form-error" role="alert" data-testid="call-error">{move || ui.error.get()}</p>

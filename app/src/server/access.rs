@@ -81,19 +81,26 @@ pub async fn require(db: &Db, room_id: i64, user: i64) -> Result<RoomAccess, App
 pub struct MeetingAccess {
     pub meeting: db::meetings::MeetingRow,
     pub is_host: bool,
+    /// Who came and when: for the host, those who took part, and a room's members (a code is
+    /// enough to join, not to learn who met before).
+    pub sees_attendance: bool,
 }
 
 /// What `user` may do with the meeting of `code`; `None` when, for them, it does not exist.
 ///
 /// A meeting by code is open to anyone signed in who has the code (as a Meet or Zoom link is);
-/// the host can lock it. A call started from a room is for that room's members only.
+/// the host can lock it. A call started from a room is for that room's members only. Who came
+/// is shown to the host, those who took part and the room's members.
 pub async fn meeting(db: &Db, code: &crate::models::meeting::MeetingCode, user: i64) -> Result<Option<MeetingAccess>, AppError> {
     let Some(meeting) = db::meetings::by_code(db, code).await? else { return Ok(None) };
     if RoomKind::from_db(&meeting.room_kind) != RoomKind::Meeting && !room(db, meeting.room_id, user).await?.is_some_and(|a| a.is_member()) {
         return Ok(None);
     }
     let is_host = meeting.host_id == user;
-    Ok(Some(MeetingAccess { meeting, is_host }))
+    let sees_attendance = is_host
+        || RoomKind::from_db(&meeting.room_kind) != RoomKind::Meeting
+        || db::meetings::attended(db, meeting.id, user).await?;
+    Ok(Some(MeetingAccess { meeting, is_host, sees_attendance }))
 }
 
 /// Bytes of MAC in an invite token: 192 bits.

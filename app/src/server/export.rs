@@ -98,7 +98,8 @@ fn line(e: &Expense, currency: &Currency) -> String {
 }
 
 /// `GET /meetings/{code}/attendance.csv`: one line per stint of the meeting (who, joined,
-/// left, how, minutes), for whoever may see the meeting.
+/// left, how, minutes), for whoever may see who came (the host, those who took part, a room's
+/// members); anyone else gets "not found".
 pub async fn attendance_csv(
     State(state): State<AppState>,
     session: Option<Extension<CurrentSession>>,
@@ -109,11 +110,14 @@ pub async fn attendance_csv(
     let Some(Extension(session)) = session else {
         return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
     };
+    if let Err(e) = crate::api::meetings::limit_lookups(&state, session.user_id) {
+        return (StatusCode::TOO_MANY_REQUESTS, e.to_string()).into_response();
+    }
     let not_found = || (StatusCode::NOT_FOUND, AppError::NotFound.to_string()).into_response();
     let Ok(code) = MeetingCode::parse(&code) else { return not_found() };
     let access = match super::access::meeting(&state.db, &code, session.user_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return not_found(),
+        Ok(Some(a)) if a.sees_attendance => a,
+        Ok(_) => return not_found(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     let (_, stints) = match db::meetings::record(&state.db, access.meeting).await {

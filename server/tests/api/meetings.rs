@@ -475,6 +475,10 @@ async fn a_meeting_by_code_keeps_its_chat_for_those_who_joined_and_lists_in_hist
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[1..].iter().all(|l| l.starts_with("Ada Lovelace,") && l.contains(",left,")), "{csv}");
     assert_eq!(app.browser().get(&format!("/meetings/{code}/attendance.csv")).await.status(), StatusCode::UNAUTHORIZED);
+    // Cyd has the code but took no part: the meeting, yes; who came, no.
+    let view = page(&mut cyd, &code).await;
+    assert!(view["record"]["stints"].as_array().unwrap().is_empty());
+    assert_eq!(cyd.get(&format!("/meetings/{code}/attendance.csv")).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(bob.get("/meetings/not-a-code/attendance.csv").await.status(), StatusCode::NOT_FOUND);
 }
 

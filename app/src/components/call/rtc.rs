@@ -66,6 +66,8 @@ pub struct Rtc {
     local: RefCell<Option<MediaStream>>,
     /// The screen being shared, if any: it replaces the camera on every connection.
     screen: RefCell<Option<MediaStreamTrack>>,
+    /// The listener for the browser's own "stop sharing".
+    screen_ended: RefCell<Option<Closure<dyn FnMut(JsValue)>>>,
     peers: RefCell<HashMap<SeatId, Peer>>,
     /// Per seat, the inbound packet counters (received, lost) at the last stats reading.
     counters: RefCell<HashMap<SeatId, (f64, f64)>>,
@@ -97,6 +99,7 @@ impl Rtc {
             code,
             local: RefCell::new(None),
             screen: RefCell::new(None),
+            screen_ended: RefCell::new(None),
             peers: RefCell::new(HashMap::new()),
             counters: RefCell::new(HashMap::new()),
             meter: Rc::new(Cell::new(0)),
@@ -259,6 +262,16 @@ impl Rtc {
         self.ui.phase.set(Phase::Joining);
         // Not connected yet: `welcome` sends it.
         self.live.send(self.join_frame());
+        // A refusal the call does not hear of (a rate limit, a lost connection) must not leave
+        // the button stuck on "joining".
+        let ui = self.ui;
+        leptos::task::spawn_local(async move {
+            sleep_ms(10_000).await;
+            if ui.phase.try_get_untracked() == Some(Phase::Joining) {
+                ui.phase.set(Phase::Preview);
+                ui.error.set(Some("Could not join the call. Check your connection and try again.".into()));
+            }
+        });
     }
 
     /// The `call_join` of this tab: with the seat it held, if any, and whether its peer
@@ -341,7 +354,8 @@ impl Rtc {
             }
         });
         track.set_onended(Some(on_ended.as_ref().unchecked_ref()));
-        on_ended.forget();
+        // Kept with the share: replaced (and the old one dropped) by the next.
+        *self.screen_ended.borrow_mut() = Some(on_ended);
         *self.screen.borrow_mut() = Some(track.clone());
         self.replace_video(Some(&track)).await;
         self.set_state(CallState { screen: true, ..self.ui.mine.get_untracked() });

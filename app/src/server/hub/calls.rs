@@ -11,7 +11,6 @@ use crate::models::meeting::{CallState, IceServer, LeftBy, MeetingCode, Particip
 use crate::models::ws::{ErrorCode, ServerMsg};
 use crate::server::db::{self, Db};
 use crate::server::now_ms;
-use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,6 +70,8 @@ struct Seat {
     token: String,
     /// The connection holding the seat; `None` while within the grace period.
     conn: Option<ConnId>,
+    /// Times the seat's socket dropped: a grace timer acts only on the drop it was started for.
+    drops: u32,
 }
 
 struct LiveCall {
@@ -86,6 +87,21 @@ struct LiveCall {
 impl LiveCall {
     fn participants_for(&self, me: SeatId) -> Vec<Participant> {
         self.seats.iter().filter(|s| s.id != me && s.stint != 0).map(|s| participant(s, me)).collect()
+    }
+
+    /// The answer to a `call_join` that got seat `seat` (its token `resume`).
+    fn joined(&self, meeting: i64, seat: SeatId, resume: String, ice_servers: Vec<IceServer>) -> ServerMsg {
+        ServerMsg::CallJoined {
+            meeting,
+            code: self.code.clone(),
+            room: self.room,
+            seat,
+            resume,
+            host_id: self.host,
+            locked: self.locked,
+            participants: self.participants_for(seat),
+            ice_servers,
+        }
     }
 }
 
@@ -116,6 +132,11 @@ pub struct Calls {
     next_seat: AtomicU64,
     /// Meetings one user may start: 60 an hour.
     pub starts: super::limits::KeyedRate<i64>,
+    /// Seats one user may take (each stores a stint): 30 a minute, over all their tabs.
+    joins: super::limits::KeyedRate<i64>,
+    /// Meetings one user may look up by code, over HTTP (codes are not to be guessed): 120 a
+    /// minute.
+    pub lookups: super::limits::KeyedRate<i64>,
 }
 
 /// Who asks: the user and their connection.
@@ -135,15 +156,15 @@ fn internal(e: impl std::fmt::Display) -> Refusal {
     refuse(ErrorCode::Internal, crate::models::AppError::Internal.to_string())
 }
 
-fn encode(msg: &ServerMsg) -> Option<Event> {
-    serde_json::to_string(msg).ok().map(|json| Event::Frame(Arc::new(Utf8Bytes::from(json))))
-}
-
 const NOT_IN_CALL: &str = "You are not in this call.";
 
 impl Calls {
     pub fn new(db: Db, fanout: Arc<dyn Fanout>, config: CallConfig) -> Arc<Self> {
-        Arc::new(Self { db, fanout, config, live: Mutex::new(Live::default()), next_seat: AtomicU64::new(1), starts: super::limits::KeyedRate::per_hour(60) })
+        Arc::new(Self { db, fanout, config, live: Mutex::new(Live::default()), next_seat: AtomicU64::new(1),
+            starts: super::limits::KeyedRate::per_hour(60),
+            joins: super::limits::KeyedRate::per_minute(30),
+            lookups: super::limits::KeyedRate::per_minute(120),
+        })
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
@@ -151,9 +172,7 @@ impl Calls {
     }
 
     fn publish(&self, topic: Topic, msg: &ServerMsg) {
-        if let Some(event) = encode(msg) {
-            self.fanout.publish(topic, event);
-        }
+        super::publish(&*self.fanout, topic, msg);
     }
 
     fn ice_servers(&self, user_id: i64) -> Vec<IceServer> {
@@ -185,6 +204,9 @@ impl Calls {
         {
             return Ok(joined);
         }
+        if self.joins.check(&caller.user_id).is_err() {
+            return Err(refuse(ErrorCode::RateLimited, "Too many joins: wait a minute and try again."));
+        }
         // Reserve the seat first (the limit holds however many join at once), store the stint,
         // then let the others know.
         let seat_id = self.next_seat.fetch_add(1, Ordering::Relaxed);
@@ -198,12 +220,20 @@ impl Calls {
                 locked: meeting.locked != 0,
                 seats: Vec::new(),
             });
-            if call.locked && caller.user_id != call.host {
-                return Err(refuse(ErrorCode::CallLocked, "The host has locked this meeting: nobody new may join."));
-            }
-            if call.seats.len() >= self.config.max_peers {
+            let refused = if call.locked && caller.user_id != call.host {
+                Some(refuse(ErrorCode::CallLocked, "The host has locked this meeting: nobody new may join."))
+            } else if call.seats.len() >= self.config.max_peers {
                 let max = self.config.max_peers;
-                return Err(refuse(ErrorCode::CallFull, format!("This call is full: at most {max} people, so that every video stays smooth.")));
+                Some(refuse(ErrorCode::CallFull, format!("This call is full: at most {max} people, so that every video stays smooth.")))
+            } else {
+                None
+            };
+            if let Some(refusal) = refused {
+                // A call nobody is in is not kept (the room would show it as on).
+                if call.seats.is_empty() {
+                    live.calls.remove(&meeting.id);
+                }
+                return Err(refusal);
             }
             call.seats.push(Seat {
                 id: seat_id,
@@ -214,6 +244,7 @@ impl Calls {
                 stint: 0,
                 token: crate::server::signing::random_token(24),
                 conn: Some(caller.outbox.id),
+                drops: 0,
             });
             live.by_conn.insert(caller.outbox.id, (meeting.id, seat_id));
         }
@@ -232,36 +263,38 @@ impl Calls {
             // The new member's sockets follow the meeting's chat room.
             self.fanout.publish(Topic::User(caller.user_id), Event::Joined(meeting.room_id));
         }
-        let mut live = self.live();
-        let Live { calls, by_conn } = &mut *live;
-        let Some(call) = calls.get_mut(&meeting.id) else {
-            by_conn.remove(&caller.outbox.id);
-            return Err(no_meeting());
+        let answer = {
+            let mut live = self.live();
+            let seat = live.calls.get_mut(&meeting.id).and_then(|c| c.seats.iter_mut().find(|s| s.id == seat_id));
+            match seat {
+                Some(seat) => {
+                    seat.stint = stint;
+                    let (joined, token, present) = (participant(seat, 0), seat.token.clone(), seat.conn == Some(caller.outbox.id));
+                    // The others hear of the newcomer before it is subscribed, so it never hears
+                    // of itself; a socket that closed meanwhile is not subscribed at all (its
+                    // seat waits out the grace like any dropped one).
+                    self.publish(Topic::Meeting(meeting.id), &ServerMsg::CallPeerJoined { meeting: meeting.id, participant: Participant { polite: false, ..joined } });
+                    if present {
+                        self.fanout.subscribe(Topic::Meeting(meeting.id), caller.outbox);
+                        self.fanout.subscribe(Topic::Seat(seat_id), caller.outbox);
+                    }
+                    let call = &live.calls[&meeting.id];
+                    self.announce_in_room(call);
+                    Some(call.joined(meeting.id, seat_id, token, self.ice_servers(caller.user_id)))
+                }
+                None => None,
+            }
         };
-        let Some(seat) = call.seats.iter_mut().find(|s| s.id == seat_id) else {
-            // Removed or ended while the stint was being stored.
-            return Err(no_meeting());
-        };
-        seat.stint = stint;
-        let joined = participant(seat, 0);
-        let resume_token = seat.token.clone();
-        // The others hear of the newcomer before it is subscribed, so it never hears of itself.
-        self.publish(Topic::Meeting(meeting.id), &ServerMsg::CallPeerJoined { meeting: meeting.id, participant: Participant { polite: false, ..joined } });
-        self.fanout.subscribe(Topic::Meeting(meeting.id), caller.outbox);
-        self.fanout.subscribe(Topic::Seat(seat_id), caller.outbox);
-        let answer = ServerMsg::CallJoined {
-            meeting: meeting.id,
-            code: call.code.clone(),
-            room: call.room,
-            seat: seat_id,
-            resume: resume_token,
-            host_id: call.host,
-            locked: call.locked,
-            participants: call.participants_for(seat_id),
-            ice_servers: self.ice_servers(caller.user_id),
-        };
-        self.announce_in_room(call);
-        Ok(answer)
+        match answer {
+            Some(answer) => Ok(answer),
+            None => {
+                // Removed, or the call ended, while the stint was being stored: close it too.
+                if let Err(e) = db::meetings::end_stint(&self.db, stint, LeftBy::Removed, now_ms()).await {
+                    tracing::error!(error = %e, "cannot store the end of a stint");
+                }
+                Err(no_meeting())
+            }
+        }
     }
 
     /// Gives a seat kept after a dropped socket back to the same user's new connection.
@@ -289,17 +322,7 @@ impl Calls {
         self.fanout.subscribe(Topic::Meeting(meeting), caller.outbox);
         self.fanout.subscribe(Topic::Seat(seat.id), caller.outbox);
         let (seat_id, token) = (seat.id, seat.token.clone());
-        Some(ServerMsg::CallJoined {
-            meeting,
-            code: call.code.clone(),
-            room: call.room,
-            seat: seat_id,
-            resume: token,
-            host_id: call.host,
-            locked: call.locked,
-            participants: call.participants_for(seat_id),
-            ice_servers: self.ice_servers(caller.user_id),
-        })
+        Some(call.joined(meeting, seat_id, token, self.ice_servers(caller.user_id)))
     }
 
     /// Drops a seat whose stint could not be stored.
@@ -322,8 +345,12 @@ impl Calls {
     /// Relays `signal` to seat `to` of the sender's call, and to nobody else.
     pub fn signal(&self, conn: ConnId, to: SeatId, signal: Signal) -> Result<(), Refusal> {
         signal.check().map_err(|m| refuse(ErrorCode::Invalid, m))?;
-        let (meeting, from) = self.seat_of(conn)?;
-        let present = self.live().calls.get(&meeting).is_some_and(|c| c.seats.iter().any(|s| s.id == to && s.id != from));
+        let (meeting, from, present) = {
+            let live = self.live();
+            let (meeting, from) = live.by_conn.get(&conn).copied().ok_or_else(|| refuse(ErrorCode::NotInCall, NOT_IN_CALL))?;
+            let present = live.calls.get(&meeting).is_some_and(|c| c.seats.iter().any(|s| s.id == to && s.id != from));
+            (meeting, from, present)
+        };
         if !present {
             return Err(refuse(ErrorCode::NotInCall, "That participant is not in your call."));
         }
@@ -352,19 +379,25 @@ impl Calls {
 
     /// The caller's socket closed: its seat waits [`CallConfig::grace`] for it to come back.
     pub fn disconnected(self: &Arc<Self>, conn: ConnId) {
-        let Some((meeting, seat)) = self.live().by_conn.remove(&conn) else { return };
-        {
+        let drop = {
             let mut live = self.live();
-            if let Some(s) = live.calls.get_mut(&meeting).and_then(|c| c.seats.iter_mut().find(|s| s.id == seat)) {
+            let Some((meeting, seat)) = live.by_conn.remove(&conn) else { return };
+            let drops = live.calls.get_mut(&meeting).and_then(|c| c.seats.iter_mut().find(|s| s.id == seat)).map(|s| {
                 s.conn = None;
-            }
-        }
+                s.drops += 1;
+                s.drops
+            });
+            (meeting, seat, drops)
+        };
+        let (meeting, seat, drops) = drop;
         self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
         self.fanout.unsubscribe(Topic::Seat(seat), conn);
+        let Some(drops) = drops else { return };
         let calls = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(calls.config.grace).await;
-            let gone = calls.live().calls.get(&meeting).and_then(|c| c.seats.iter().find(|s| s.id == seat)).is_some_and(|s| s.conn.is_none());
+            // Still away since this drop (not back, nor back and dropped again since).
+            let gone = calls.live().calls.get(&meeting).and_then(|c| c.seats.iter().find(|s| s.id == seat)).is_some_and(|s| s.conn.is_none() && s.drops == drops);
             if gone {
                 calls.vacate(meeting, seat, LeftBy::Dropped).await;
             }
@@ -442,7 +475,14 @@ impl Calls {
     pub fn in_room(&self, room: i64) -> Option<(String, Vec<String>)> {
         let live = self.live();
         let call = live.calls.values().find(|c| c.room == room && !c.own_room)?;
-        Some((call.code.clone(), call.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect()))
+        let people: Vec<String> = call.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect();
+        (!people.is_empty()).then(|| (call.code.clone(), people))
+    }
+
+    /// The rooms with a call on now (for the list of rooms: one look, not one per room).
+    pub fn rooms_with_calls(&self) -> std::collections::HashSet<i64> {
+        let live = self.live();
+        live.calls.values().filter(|c| !c.own_room && c.seats.iter().any(|s| s.stint != 0)).map(|c| c.room).collect()
     }
 
     /// The host's call and the seat it addresses, or a refusal.

@@ -81,10 +81,7 @@ impl Hub {
 
     /// Sends `msg` to every connection subscribed to `topic`.
     pub fn publish(&self, topic: Topic, msg: &ServerMsg) {
-        match serde_json::to_string(msg) {
-            Ok(json) => self.fanout.publish(topic, Event::Frame(Arc::new(Utf8Bytes::from(json)))),
-            Err(e) => tracing::error!(error = %e, "cannot serialize a server frame"),
-        }
+        publish(&*self.fanout, topic, msg);
     }
 
     /// `user` joined `room`: their tabs start receiving it, the members refresh their lists.
@@ -111,6 +108,14 @@ impl Hub {
 
     pub fn online(&self, users: &[i64]) -> Vec<i64> {
         self.fanout.online(users)
+    }
+}
+
+/// Serializes `msg` once and publishes it to `topic` (the hub and the calls alike).
+fn publish(fanout: &dyn Fanout, topic: Topic, msg: &ServerMsg) {
+    match serde_json::to_string(msg) {
+        Ok(json) => fanout.publish(topic, Event::Frame(Arc::new(Utf8Bytes::from(json)))),
+        Err(e) => tracing::error!(error = %e, "cannot serialize a server frame"),
     }
 }
 
