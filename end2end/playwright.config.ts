@@ -45,7 +45,7 @@ export default defineConfig({
     url: `${baseURL}/readyz`,
     timeout: 60_000,
     reuseExistingServer: false,
-    stdout: 'ignore',
+    stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
     stderr: 'pipe',
     env: {
       HUDDLE_ADDR: `127.0.0.1:${port}`,

@@ -283,7 +283,9 @@ fn EditExpense() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
     let update = ServerAction::<UpdateExpense>::new();
     let delete = ServerAction::<DeleteExpense>::new();
-    let data = Resource::new(id, |id| async move { Ok::<_, AppError>((get_expense(id).await?, get_form_choices().await?)) });
+    // Both requests start at once: the second must not wait on the first (see `ctx::run` for
+    // why a page's data should not depend on what was read before its first `.await`).
+    let data = Resource::new(id, |id| async move { futures::try_join!(get_expense(id), get_form_choices()) });
     view! {
         <section class="page narrow">
             <p><A href="/expenses">"← All expenses"</A></p>
