@@ -3,7 +3,7 @@
 # target/site/pkg: the main module, the loader of the lazily loaded pages, each page's module and
 # the chunks pages share. Build it first (scripts/run.sh or: source scripts/lib.sh; build_site).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-[ -f "$SITE/pkg/huddle.wasm" ] || { echo "missing $SITE/pkg/huddle.wasm: build the site first" >&2; exit 1; }
+[ -f "$SITE/bundle.txt" ] || { echo "missing $SITE/bundle.txt: build the site first" >&2; exit 1; }
 total=(0 0 0)
 for path in "$SITE"/pkg/*.wasm "$SITE"/pkg/*.js "$SITE"/pkg/*.css; do
   # The sizes of the files the server sends: build_site wrote them beside each one.

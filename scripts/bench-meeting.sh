@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BIN="${HUDDLE_BIN:-$ROOT/target/release/huddle}"
 [ -x "$BIN" ] || { echo "build the release server first: cargo build -p server --release" >&2; exit 1; }
-[ -f "$SITE/pkg/huddle.wasm" ] || { echo "build the site first: source scripts/lib.sh; build_site" >&2; exit 1; }
+[ -f "$SITE/bundle.txt" ] || { echo "build the site first: source scripts/lib.sh; build_site" >&2; exit 1; }
 start_server "$BIN"
 cd "$ROOT/end2end"
 BASE="$base" RUNS="${RUNS:-10}" SIZES="${SIZES:-2,4}" node scripts/bench-join.mjs

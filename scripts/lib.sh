@@ -70,6 +70,23 @@ ensure_debian() {
 
 ensure_brotli() { ensure_debian brotli brotli; }
 
+# Renames each lazily loaded module `x.wasm` to `x.<hash of its bytes>.wasm`, and its mentions in
+# the split loader (`"./x.wasm"`) and the server's preload manifest (`"x"`) with it. The loader
+# keeps its fixed name (the main module's JS imports it by that name): it is the one file of the
+# bundle the browser revalidates.
+name_chunks_by_content() {
+  local pkg="$SITE/pkg" script f base hash
+  script="$(mktemp)"
+  for f in "$pkg"/chunk_*.wasm "$pkg"/split_*.wasm; do
+    base="$(basename "$f" .wasm)"
+    hash="$(sha256sum "$f" | cut -c1-16)"
+    mv "$f" "$pkg/$base.$hash.wasm"
+    printf 's|"./%s.wasm"|"./%s.%s.wasm"|g\ns|"%s"|"%s.%s"|g\n' "$base" "$base" "$hash" "$base" "$base" "$hash" >> "$script"
+  done
+  sed -i -f "$script" "$pkg"/__wasm_split.*.js "$pkg/__wasm_split_manifest.json"
+  rm -f "$script"
+}
+
 # Builds the browser bundle (size profile) and lays out the site folder the server serves.
 build_site() {
   ensure_brotli
@@ -80,12 +97,22 @@ build_site() {
   local out="$ROOT/target/wasm32-unknown-unknown/wasm-release"
   rm -rf "$SITE/pkg"
   mkdir -p "$SITE/pkg"
+  # Every file of the bundle is named after its content, so browsers may keep it for good
+  # (`immutable`) and a new build is new names. The main module, its JS and the stylesheet
+  # share one name taken from the build's input (the JS and the split loader name each other).
+  local main
+  main="huddle.$(cat "$out/frontend.wasm" "$ROOT/style/main.css" | sha256sum | cut -c1-16)"
   # Cut at the lazy routes: one module per page (and chunks they share) beside the main one.
-  huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle
+  huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" "$main"
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
-  mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.wasm"
-  cp "$ROOT/style/main.css" "$SITE/pkg/huddle.css"
+  # (wasm-bindgen cuts an --out-name at its first dot, so the names are given here.)
+  mv "$SITE/pkg/huddle.js" "$SITE/pkg/$main.js"
+  mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/$main.wasm"
+  cp "$ROOT/style/main.css" "$SITE/pkg/$main.css"
+  name_chunks_by_content
+  # What the server links from every page (read once at start-up).
+  echo "$main" > "$SITE/bundle.txt"
   cp -r "$ROOT/public/." "$SITE/"
   # Precompressed beside each file; the server sends whichever the browser accepts.
   local f

@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LIGHTHOUSE_VERSION=12.8.2 # 13 needs Node 22; Debian's and CI's Node is 20
 BIN="${HUDDLE_BIN:-$ROOT/target/release/huddle}"
 [ -x "$BIN" ] || { echo "build the release server first: cargo build -p server --release" >&2; exit 1; }
-[ -f "$SITE/pkg/huddle.wasm" ] || { echo "build the site first: source scripts/lib.sh; build_site" >&2; exit 1; }
+[ -f "$SITE/bundle.txt" ] || { echo "build the site first: source scripts/lib.sh; build_site" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 LH="$TOOLS/lighthouse/node_modules/.bin/lighthouse"
 if [ "$("$LH" --version 2>/dev/null)" != "$LIGHTHOUSE_VERSION" ]; then

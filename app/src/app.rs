@@ -8,7 +8,7 @@ use crate::pages::{
     LoginRoute, MeetingRoute, MeetingsRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::hooks::use_location;
 use leptos_router::{Lazy, SsrMode, path};
@@ -23,6 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         Theme::Dark => vec![("#1b2029", None)],
         Theme::System => vec![("#ffffff", Some("(prefers-color-scheme: light)")), ("#1b2029", Some("(prefers-color-scheme: dark)"))],
     };
+    let stylesheet = format!("/pkg/{}.css", options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme.as_str()>
@@ -37,6 +38,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/icon.svg" type="image/svg+xml"/>
                 <link rel="apple-touch-icon" href="/icon-192.png"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
+                // The bundle's name carries its content hash (see `build_site`).
+                <link rel="stylesheet" href=stylesheet/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -151,17 +154,20 @@ pub fn hydrate() {
     });
 }
 
-/// Whether this part of the page is live: false on the server and while it is being hydrated,
-/// true from the first tick after. Controls that need JavaScript show only then.
+/// Whether this part of the page is live: false on the server and while the page is being
+/// hydrated, true once both this component has run its first effect and the whole page is
+/// hydrated. Controls that need JavaScript show only then.
 ///
-/// Local to the component that asks, not the page's flag: a part under a `Suspense` (every
-/// page's content) is hydrated when its data resolves, which can be after the rest of the page
-/// is live; switching it then would make it differ from the server's HTML in mid-hydration
-/// (seen as an "unrecoverable hydration error" on a reloaded meeting page).
-pub fn use_hydrated() -> ReadSignal<bool> {
-    let live = RwSignal::new(false);
-    Effect::new(move |_| live.set(true));
-    live.read_only()
+/// Both, because neither is enough alone. The page's flag alone: a component created after
+/// the first load (a client-side navigation) would wait for nothing. The component's own
+/// effect alone: a page's parts are hydrated asynchronously (lazy modules, `Suspense`), so
+/// an effect may run before its own component's view is hydrated; a control switched on then
+/// would be built where the server rendered nothing, and hydration would stop.
+pub fn use_hydrated() -> Signal<bool> {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let page = use_context::<HydrationDone>().map(|done| done.0);
+    Signal::derive(move || mounted.get() && page.is_none_or(|done| done.get()))
 }
 
 /// The session of the page being shown.
@@ -173,7 +179,6 @@ pub fn use_session() -> Session {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/huddle.css"/>
         <Title formatter=|page: String| crate::components::form::raw_text(if page.is_empty() { "Huddle".to_string() } else { format!("{page} · Huddle") })/>
         <Router>
             <Layout/>

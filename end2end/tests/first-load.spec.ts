@@ -54,17 +54,41 @@ test('the first load of every page stays within the byte budget', async ({ brows
   expect(worst).toBeLessThanOrEqual(BUDGET_BYTES);
 });
 
-test('the bundle is sent compressed, and revalidated rather than kept stale', async ({ request }) => {
+/** The bundle files a page links: the main module's JS and wasm, the stylesheet, the page modules. */
+async function linked(request: import('@playwright/test').APIRequestContext, path: string): Promise<string[]> {
+  const html = await (await request.get(path)).text();
+  return [...html.matchAll(/href="(\/pkg\/[^"]+)"/g)].map((m) => m[1]);
+}
+
+test('the bundle is sent compressed, under names that change with its content, kept for good', async ({ request }) => {
+  const files = await linked(request, '/login');
+  const named = (ext: string) => files.find((f) => new RegExp(`^/pkg/huddle\\.[0-9a-f]{16}\\.${ext}$`).test(f));
+  const wasm = named('wasm'), js = named('js'), css = named('css');
+  expect([wasm, js, css], files.join(' ')).not.toContain(undefined);
   for (const [encoding, expected] of [['br, gzip', 'br'], ['gzip', 'gzip']] as const) {
-    const res = await request.get('/pkg/huddle.wasm', { headers: { 'Accept-Encoding': encoding } });
+    const res = await request.get(wasm!, { headers: { 'Accept-Encoding': encoding } });
     expect(res.status()).toBe(200);
     expect(res.headers()['content-encoding']).toBe(expected);
-    expect(res.headers()['cache-control']).toBe('no-cache');
-    expect(res.headers()['last-modified']).toBeTruthy();
+    // A new build is a new name, so a browser never needs to ask about this one again.
+    expect(res.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
   }
-  const plain = await request.get('/pkg/huddle.css', { headers: { 'Accept-Encoding': 'identity' } });
+  const plain = await request.get(css!, { headers: { 'Accept-Encoding': 'identity' } });
   expect(plain.headers()['content-encoding']).toBeUndefined();
+  expect(plain.headers()['cache-control']).toContain('immutable');
   expect(await plain.text()).toContain('.chat-shell');
+  // The page modules are named after their content as well.
+  const modules = files.filter((f) => f.endsWith('.wasm') && f !== wasm);
+  expect(modules.length).toBeGreaterThan(0);
+  for (const module of modules) expect(module).toMatch(/\.[0-9a-f]{16}\.wasm$/);
+  // The split loader keeps the name the main module imports it by: revalidated, not kept.
+  const loader = await request.get('/pkg/__wasm_split.______________________.js');
+  expect(loader.status()).toBe(200);
+  expect(loader.headers()['cache-control']).toBe('no-cache');
+  expect(loader.headers()['last-modified']).toBeTruthy();
+  // A name that is not there is a 404 that nobody caches.
+  const missing = await request.get('/pkg/huddle.0123456789abcdef.wasm');
+  expect(missing.status()).toBe(404);
+  expect(missing.headers()['cache-control']).toBe('no-cache');
 });
 
 test('pages are sent compressed, and the page modules the server preloads exist', async ({ request }) => {
@@ -75,9 +99,8 @@ test('pages are sent compressed, and the page modules the server preloads exist'
     expect(await res.text()).toContain('<h1>Log in</h1>');
   }
   // A page's own wasm module is preloaded by the server-rendered HTML, and served precompressed.
-  const html = await (await request.get('/login')).text();
-  const modules = [...html.matchAll(/href="(\/pkg\/[^"]+\.wasm)"/g)].map((m) => m[1]);
-  expect(modules).toContain('/pkg/huddle.wasm');
+  const modules = (await linked(request, '/login')).filter((f) => f.endsWith('.wasm'));
+  expect(modules.some((m) => /^\/pkg\/huddle\.[0-9a-f]{16}\.wasm$/.test(m))).toBe(true);
   expect(modules.some((m) => m.includes('login_route'))).toBe(true);
   for (const module of modules) {
     const res = await request.get(module, { headers: { 'Accept-Encoding': 'br' } });

@@ -69,7 +69,7 @@ impl Application {
 
 fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
     let leptos_options = LeptosOptions::builder()
-        .output_name("huddle")
+        .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
@@ -114,17 +114,47 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .with_state(state)
 }
 
+/// The name the build gave the main module, its JS and the stylesheet (`huddle.<hash>`, from
+/// `bundle.txt` beside the bundle; see `build_site` in scripts/lib.sh). Without it (no site
+/// built) pages still render, with links to a bundle that is not there.
+fn bundle_name(site_dir: &std::path::Path) -> String {
+    let path = site_dir.join("bundle.txt");
+    match std::fs::read_to_string(&path) {
+        Ok(name) if is_bundle_name(name.trim()) => name.trim().to_string(),
+        _ => {
+            tracing::warn!(path = %path.display(), "no browser bundle name: build the site (scripts/lib.sh build_site)");
+            "huddle".to_string()
+        }
+    }
+}
+
+fn is_bundle_name(name: &str) -> bool {
+    name.strip_prefix("huddle.").is_some_and(|hash| content_hash(hash))
+}
+
+/// A 16-hex-digit content hash, as `build_site` puts in every bundle file name.
+fn content_hash(s: &str) -> bool {
+    s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The browser bundle (wasm, JS, CSS), sent brotli- or gzip-compressed as the build left it
-/// beside each file (`huddle.wasm.br`, `.gz`), whichever the browser accepts (Leptos' file
-/// handler, which served the rest, knows gzip only and sets no caching). The names are
-/// not content-hashed yet, so the browser revalidates (`no-cache` + `Last-Modified`: a 304
-/// costs no body) rather than keeping a stale bundle after an upgrade.
+/// beside each file (`.br`, `.gz`), whichever the browser accepts (Leptos' file handler, which
+/// served the rest, knows gzip only and sets no caching). A file whose name carries its content
+/// hash never changes, so the browser keeps it for a year without asking again; the rest (the
+/// split loader, whose name the main module's JS fixes) is revalidated every time (`no-cache` +
+/// `Last-Modified`: a 304 costs no body).
 fn bundle(dir: &std::path::Path) -> axum::routing::MethodRouter {
     let files = tower_http::services::ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    axum::routing::get_service(files).layer(axum::middleware::map_response(|mut res: axum::response::Response| async move {
-        res.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache"));
-        res
-    }))
+    axum::routing::get_service(files).layer(axum::middleware::from_fn(bundle_caching))
+}
+
+async fn bundle_caching(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{HeaderValue, header::CACHE_CONTROL};
+    let hashed = req.uri().path().rsplit('/').next().is_some_and(|file| file.split('.').any(content_hash));
+    let mut res = next.run(req).await;
+    let policy = if hashed && res.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
+    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(policy));
+    res
 }
 
 /// 200 when the database answers and there is room for more sockets, 503 otherwise (a load
