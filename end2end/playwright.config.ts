@@ -45,6 +45,7 @@ export default defineConfig({
     url: `${baseURL}/readyz`,
     timeout: 60_000,
     reuseExistingServer: false,
+    // The server logs to stdout: E2E_SERVER_LOG=1 shows it (its errors, with the test output).
     stdout: process.env.E2E_SERVER_LOG ? 'pipe' : 'ignore',
     stderr: 'pipe',
     env: {
