@@ -99,17 +99,19 @@ build_site() {
   mkdir -p "$SITE/pkg"
   # Every file of the bundle is named after its content, so browsers may keep it for good
   # (`immutable`) and a new build is new names. The main module, its JS and the stylesheet
-  # share one name taken from the build's input (the JS and the split loader name each other).
-  local main
-  main="huddle.$(cat "$out/frontend.wasm" "$ROOT/style/main.css" | sha256sum | cut -c1-16)"
+  # share one name, the hash of the bytes served (a new splitter or wasm-bindgen with the same
+  # input must not reuse a name); the split loader, which the JS imports by a fixed name, is
+  # the one file revalidated, and is told the JS's name.
   # Cut at the lazy routes: one module per page (and chunks they share) beside the main one.
-  huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" "$main"
+  huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
-  # (wasm-bindgen cuts an --out-name at its first dot, so the names are given here.)
+  local main
+  main="huddle.$(cat "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.js" "$ROOT/style/main.css" | sha256sum | cut -c1-16)"
   mv "$SITE/pkg/huddle.js" "$SITE/pkg/$main.js"
   mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/$main.wasm"
   cp "$ROOT/style/main.css" "$SITE/pkg/$main.css"
+  sed -i "s|\"./huddle.js\"|\"./$main.js\"|" "$SITE"/pkg/__wasm_split.*.js
   name_chunks_by_content
   # What the server links from every page (read once at start-up).
   echo "$main" > "$SITE/bundle.txt"
