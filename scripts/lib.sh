@@ -70,6 +70,27 @@ ensure_debian() {
 
 ensure_brotli() { ensure_debian brotli brotli; }
 
+# The SMTP server the Rust tests send mail to: aiosmtpd from PyPI, pinned, in its own venv.
+AIOSMTPD_VERSION=1.4.6
+ensure_aiosmtpd() {
+  local venv="$TOOLS/smtp"
+  if [ "$("$venv/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)' 2>/dev/null)" = "$AIOSMTPD_VERSION" ]; then
+    return
+  fi
+  say "installing aiosmtpd $AIOSMTPD_VERSION into .tools/smtp"
+  ensure_debian python3 python3
+  python3 -m venv "$venv" 2>/dev/null || { ensure_debian_package python3-venv; python3 -m venv "$venv"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+}
+
+# Installs a Debian package whether or not it brings a command.
+ensure_debian_package() {
+  dpkg -s "$1" >/dev/null 2>&1 && return
+  say "installing $1 from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
 # Renames each lazily loaded module `x.wasm` to `x.<hash of its bytes>.wasm`, and its mentions in
 # the split loader (`"./x.wasm"`) and the server's preload manifest (`"x"`) with it. The loader
 # keeps its fixed name (the main module's JS imports it by that name): it is the one file of the

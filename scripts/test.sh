@@ -26,6 +26,7 @@ ensure_rust_tools
 ensure_debian turnserver coturn
 ensure_debian chromium chromium
 ensure_debian npm nodejs npm
+ensure_aiosmtpd
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 

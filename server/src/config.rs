@@ -36,6 +36,36 @@ pub struct Config {
     pub signups_per_hour: u32,
     /// Seats per call, STUN and TURN servers.
     pub calls: app::server::hub::calls::CallConfig,
+    /// Outgoing mail (password reset links).
+    pub mail: MailSettings,
+}
+
+/// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `None`: each mail is written as a file into `<data folder>/mail` (development only).
+    pub smtp: Option<app::server::mail::Transport>,
+    pub from: app::server::mail::Mailbox,
+    pub retry: app::server::mail::Retry,
+}
+
+fn mail_settings(get: &impl Fn(&str) -> Option<String>, env: Environment) -> Result<MailSettings, ConfigError> {
+    use app::server::mail::{Retry, Transport, parse_mailbox};
+    let smtp = match get("HUDDLE_SMTP_URL") {
+        Some(url) => Some(Transport::smtp(&url).map_err(|e| invalid("HUDDLE_SMTP_URL", e))?),
+        None if env == Environment::Production => {
+            return Err(invalid("HUDDLE_SMTP_URL", "required when HUDDLE_ENV=production: password reset links go out by mail, e.g. smtps://user:password@smtp.example.org"));
+        }
+        None => None,
+    };
+    let from = match get("HUDDLE_MAIL_FROM") {
+        Some(from) => parse_mailbox(&from).map_err(|e| invalid("HUDDLE_MAIL_FROM", e))?,
+        None if env == Environment::Production => {
+            return Err(invalid("HUDDLE_MAIL_FROM", "required when HUDDLE_ENV=production, e.g. Huddle <huddle@example.org>"));
+        }
+        None => parse_mailbox("Huddle <huddle@localhost>").expect("a valid sender"),
+    };
+    Ok(MailSettings { smtp, from, retry: Retry::default() })
 }
 
 /// `HUDDLE_MEETING_MAX_PEERS` (2-8), `HUDDLE_STUN_URLS`, `HUDDLE_TURN_URLS` with
@@ -157,7 +187,12 @@ impl Config {
         if origins.is_empty() && env == Environment::Production {
             return Err(invalid("HUDDLE_ORIGINS", "required when HUDDLE_ENV=production (or set HUDDLE_PUBLIC_URL), e.g. https://huddle.example.org"));
         }
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls })
+        if public_url.is_none() && env == Environment::Production {
+            // Links in mail are built from it, never from a request's Host header.
+            return Err(invalid("HUDDLE_PUBLIC_URL", "required when HUDDLE_ENV=production: links in mail lead there, e.g. https://huddle.example.org"));
+        }
+        let mail = mail_settings(&get, env)?;
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail })
     }
 }
 
@@ -315,6 +350,8 @@ mod tests {
             ("HUDDLE_STUN_URLS", "http://stun.example.org"),
             ("HUDDLE_TURN_URLS", "https://turn.example.org"),
             ("HUDDLE_TURN_SECRET", "a-secret-without-urls"),
+            ("HUDDLE_SMTP_URL", "mail.example.org"),
+            ("HUDDLE_MAIL_FROM", "not an address"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };
@@ -324,13 +361,20 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_to_start_without_a_secret_or_origins_and_uses_secure_cookies() {
+    fn production_refuses_to_start_without_a_secret_origins_or_mail_and_uses_secure_cookies() {
         let err = config(&[("HUDDLE_ENV", "production")]).err().unwrap();
         assert_eq!(err.var, "HUDDLE_JWT_SECRET");
         let err = config(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET)]).err().unwrap();
         assert_eq!(err.var, "HUDDLE_ORIGINS");
-        let c = config(&[("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_PUBLIC_URL", "https://a.example:8443/huddle/")])
-            .unwrap();
+        let origins_only = [("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_ORIGINS", "https://a.example")];
+        assert_eq!(config(&origins_only).err().unwrap().var, "HUDDLE_PUBLIC_URL");
+        let mut vars = vec![("HUDDLE_ENV", "production"), ("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_PUBLIC_URL", "https://a.example:8443/huddle/")];
+        assert_eq!(config(&vars).err().unwrap().var, "HUDDLE_SMTP_URL");
+        vars.push(("HUDDLE_SMTP_URL", "smtps://huddle:pw@smtp.example.org"));
+        assert_eq!(config(&vars).err().unwrap().var, "HUDDLE_MAIL_FROM");
+        vars.push(("HUDDLE_MAIL_FROM", "Huddle <huddle@a.example>"));
+        let c = config(&vars).unwrap();
+        assert!(c.mail.smtp.is_some());
         assert!(c.secure_cookies);
         assert_eq!(c.origins, ["https://a.example:8443"]);
         assert_eq!(c.public_url.as_deref(), Some("https://a.example:8443/huddle"));

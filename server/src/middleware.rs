@@ -87,7 +87,8 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     let policy = nonce.filter(|_| html).and_then(|n| HeaderValue::try_from(app::content_security_policy(&n)).ok());
     h.insert(CONTENT_SECURITY_POLICY, policy.unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    // A handler may be stricter (the reset link's redirect says `no-referrer`).
+    h.entry(REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }

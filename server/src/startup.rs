@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::middleware::{self, AllowedOrigins, FormLinks};
 use app::server::auth::{self, AuthConfig, LoginThrottle, AddressRate};
 use app::server::hub::Hub;
+use app::server::mail::{Mailer, Transport};
 use app::server::{AppState, db};
 use app::{App, shell};
 use axum::Router;
@@ -48,11 +49,17 @@ impl Application {
         let db = db::connect_and_migrate(&config.database_url).await?;
         // Calls live in memory: whatever a stopped process left open has ended.
         db::meetings::close_all_open(&db, app::server::now_ms()).await?;
+        // Logins ended shortly before a restart: their access tokens are still refused.
+        let revoked = auth::revoked::RevokedLogins::default();
+        let access_ttl = AuthConfig::ACCESS_TTL.as_millis() as i64;
+        for (login, at) in db::sessions::revoked_since(&db, app::server::now_ms() - access_ttl).await? {
+            revoked.add(&[login], at, access_ttl);
+        }
         tokio::task::spawn_blocking(auth::password::warm_up);
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.addr, source })?;
-        let router = router(config, db, addr);
+        let router = router(config, db, addr, revoked);
         Ok(Self { listener, router })
     }
 
@@ -67,13 +74,17 @@ impl Application {
     }
 }
 
-fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
+fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    // Links in mail lead to the public URL; without one (development), to this server itself.
+    let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let transport = config.mail.smtp.clone().unwrap_or_else(|| Transport::Folder(config.data_dir.join("mail")));
+    let mailer = Mailer::new(transport, config.mail.from.clone(), config.mail.retry.clone());
     let state = AppState {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(Duration::from_secs(60))),
@@ -84,6 +95,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         db,
         leptos_options: leptos_options.clone(),
         public_url: config.public_url.as_deref().map(Into::into),
+        revoked: Arc::new(revoked),
+        recovery: Arc::new(auth::recovery::Recovery::new(mailer, base_url)),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
@@ -99,6 +112,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr) -> Router {
         .route("/readyz", get(readyz))
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
         .route("/meetings/{code}/attendance.csv", get(app::server::export::attendance_csv))
+        .route(auth::recovery::RESET_LINK_PATH, get(auth::recovery::open_reset_link))
         .route("/ws", get(crate::ws::upgrade))
         .route("/auth/renew", post(crate::ws::renew))
         .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))

@@ -118,8 +118,7 @@ pub async fn logout() -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         if let Some(s) = ctx::session() {
-            db::sessions::revoke(&state.db, s.user_id, s.session_id, now_ms()).await?;
-            state.hub.signed_out(s.user_id, Logins::One(s.session_id));
+            auth::session::end_logins(&state, s.user_id, Logins::One(s.session_id)).await?;
         }
         ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
         leptos_axum::redirect("/login");
@@ -134,8 +133,7 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        db::sessions::revoke_all(&state.db, s.user_id, None, now_ms()).await?;
-        state.hub.signed_out(s.user_id, Logins::AllBut(None));
+        auth::session::end_logins(&state, s.user_id, Logins::AllBut(None)).await?;
         ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
         leptos_axum::redirect("/login");
         Ok(())
@@ -171,10 +169,9 @@ pub async fn revoke_session(id: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        if !db::sessions::revoke(&state.db, s.user_id, id, now_ms()).await? {
+        if !auth::session::end_logins(&state, s.user_id, Logins::One(id)).await? {
             return Err(AppError::NotFound);
         }
-        state.hub.signed_out(s.user_id, Logins::One(id));
         if id == s.session_id {
             ctx::set_cookies(&auth::cookies::clear_pair(&state.auth));
             leptos_axum::redirect("/login");
@@ -230,8 +227,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         auth::password::check_strength(&new, "new_password", &[&user.username, &user.email, &user.name])?;
         let hash = auth::password::hash(new).await.map_err(|_| AppError::Internal)?;
         db::users::set_password_hash(&state.db, s.user_id, &hash).await?;
-        db::sessions::revoke_all(&state.db, s.user_id, Some(s.session_id), now_ms()).await?;
-        state.hub.signed_out(s.user_id, Logins::AllBut(Some(s.session_id)));
+        auth::session::end_logins(&state, s.user_id, Logins::AllBut(Some(s.session_id))).await?;
         Ok(())
     })
     .await

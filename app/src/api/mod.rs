@@ -6,4 +6,5 @@ pub mod budgets;
 pub mod chat;
 pub mod expenses;
 pub mod meetings;
+pub mod recovery;
 pub mod reports;

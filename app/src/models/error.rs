@@ -35,6 +35,8 @@ pub enum AppError {
     NotFound,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
+    #[error("This link has expired or was already used. Ask for a new one.")]
+    LinkExpired,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error("The request could not be understood.")]
@@ -66,6 +68,7 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
             AppError::RateLimited { .. } => 429,
+            AppError::LinkExpired => 410,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
         }

@@ -71,14 +71,20 @@ pub fn RegisterPage() -> impl IntoView {
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let value = failure(action.value());
+    let reset = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("reset").is_some_and(|v| v == "done"));
+    let password_was_reset = move || reset;
     view! {
         <Title text="Log in"/>
         <SignedOut page=move || view! {
             <section class="page narrow">
                 <h1>"Log in"</h1>
+                <Show when=password_was_reset>
+                    <p class="ok" role="status">"Your password was changed and every device signed out. Log in with the new one."</p>
+                </Show>
                 <ActionForm action=action attr:class="stack">
                     <Field value name="login" label="Username or email" autocomplete="username" check=check_login/>
                     <Field value name="password" label="Password" kind="password" autocomplete="current-password"/>
+                    <p class="hint"><A href="/forgot-password">"Forgot your password?"</A></p>
                     <NextPage/>
                     <FormError value/>
                     <Submit pending=action.pending() label="Log in" busy="Logging in…"/>

@@ -8,6 +8,7 @@ mod expenses;
 mod reports;
 mod home;
 mod meetings;
+mod recovery;
 mod sessions;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
@@ -18,6 +19,7 @@ pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
 pub use meetings::{MeetingPage, MeetingsPage};
+pub use recovery::{ForgotPasswordPage, ResetPasswordPage};
 pub use sessions::SessionsPage;
 
 use crate::app::use_session;
@@ -51,6 +53,8 @@ lazy_pages! {
     HomeRoute => HomePage,
     RegisterRoute => RegisterPage,
     LoginRoute => LoginPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    ResetPasswordRoute => ResetPasswordPage,
     ProfileRoute => ProfilePage,
     SessionsRoute => SessionsPage,
     ExpensesRoute => ExpensesPage,

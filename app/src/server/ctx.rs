@@ -60,6 +60,12 @@ pub fn client_ip() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The value of the request's cookie `name`.
+pub fn cookie(name: &str) -> Option<String> {
+    let parts = parts()?;
+    super::auth::cookies::read(&parts.headers, name).map(str::to_owned)
+}
+
 /// The client's `User-Agent`, shortened for storage.
 pub fn user_agent() -> String {
     let ua = parts().and_then(|p| p.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));

@@ -7,6 +7,7 @@ pub mod ctx;
 pub mod db;
 pub mod export;
 pub mod hub;
+pub mod mail;
 pub mod signing;
 pub mod state;
 

@@ -1,5 +1,7 @@
 //! The state every handler and server function reaches.
 
+use super::auth::recovery::Recovery;
+use super::auth::revoked::RevokedLogins;
 use super::auth::{AuthConfig, LoginThrottle, AddressRate};
 use super::db::Db;
 use super::hub::Hub;
@@ -24,6 +26,10 @@ pub struct AppState {
     /// `https://host` as users reach the site (`HUDDLE_PUBLIC_URL`), for links shown in full;
     /// without it, the origin each request came to.
     pub public_url: Option<std::sync::Arc<str>>,
+    /// Logins ended within an access token's lifetime: their access tokens are refused.
+    pub revoked: Arc<RevokedLogins>,
+    /// Outgoing mail and the password reset links it carries.
+    pub recovery: Arc<Recovery>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

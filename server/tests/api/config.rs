@@ -44,3 +44,18 @@ fn production_without_its_origins_refuses_to_start() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("HUDDLE_ORIGINS: required when HUDDLE_ENV=production"), "{stderr}");
 }
+
+#[test]
+fn production_without_a_public_url_or_mail_refuses_to_start() {
+    let secret = ("HUDDLE_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    let (code, stderr) = run_huddle(&[("HUDDLE_ENV", "production"), secret, ("HUDDLE_ORIGINS", "https://huddle.example.org")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_PUBLIC_URL: required when HUDDLE_ENV=production"), "{stderr}");
+    let url = ("HUDDLE_PUBLIC_URL", "https://huddle.example.org");
+    let (code, stderr) = run_huddle(&[("HUDDLE_ENV", "production"), secret, url]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_SMTP_URL: required when HUDDLE_ENV=production"), "{stderr}");
+    let (code, stderr) = run_huddle(&[("HUDDLE_ENV", "production"), secret, url, ("HUDDLE_SMTP_URL", "smtps://u:hunter2@smtp.example.org:99999")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_SMTP_URL: not a usable SMTP URL") && !stderr.contains("hunter2"), "{stderr}");
+}

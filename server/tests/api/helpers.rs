@@ -84,6 +84,12 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         signups_per_hour: 100_000,
         // A dropped socket's seat is kept 2 s here (30 s in production): the test of it waits.
         calls: app::server::hub::calls::CallConfig { grace: std::time::Duration::from_secs(2), max_peers: 3, ..Default::default() },
+        // Mail goes to files in the test's data folder unless a test points it at an SMTP server.
+        mail: server::config::MailSettings {
+            smtp: None,
+            from: app::server::mail::parse_mailbox("Huddle <huddle@huddle.test>").unwrap(),
+            retry: app::server::mail::Retry::default(),
+        },
     }
 }
 
@@ -368,6 +374,20 @@ impl Socket {
     pub async fn send_text(&mut self, text: &str) {
         use futures::SinkExt;
         self.ws.send(WsMessage::text(text)).await.expect("frame sent");
+    }
+
+    /// Waits (5 s at most) for the server to close this socket; returns the close code.
+    pub async fn expect_closed(&mut self) -> u16 {
+        use futures::StreamExt;
+        let closed = async {
+            while let Some(Ok(frame)) = self.ws.next().await {
+                if let WsMessage::Close(c) = frame {
+                    return c.map_or(1005, |c| u16::from(c.code));
+                }
+            }
+            1006
+        };
+        tokio::time::timeout(Duration::from_secs(5), closed).await.expect("the socket closed within 5 s")
     }
 
     /// The next server frame (5 s at most).

@@ -2,6 +2,8 @@
 
 pub mod cookies;
 pub mod password;
+pub mod recovery;
+pub mod revoked;
 pub mod session;
 pub mod throttle;
 pub mod tokens;

@@ -3,6 +3,7 @@
 
 use super::cookies::{self, ACCESS, REFRESH};
 use super::tokens::{self, RefreshDecision};
+use crate::server::hub::Logins;
 use crate::server::{AppState, db, now_ms};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -51,7 +52,9 @@ pub fn access_expiry(state: &AppState, headers: &HeaderMap) -> Option<i64> {
 
 async fn resolve(state: &AppState, headers: &HeaderMap) -> (Option<CurrentSession>, Vec<String>) {
     let access = bearer(headers).or_else(|| cookies::read(headers, ACCESS));
-    if let Some((user_id, session_id)) = access.and_then(|t| tokens::verify_access(&state.auth.jwt_secret, t)) {
+    let valid = access.and_then(|t| tokens::verify_access(&state.auth.jwt_secret, t));
+    // A token of a login that has ended is refused even though it has not expired.
+    if let Some((user_id, session_id)) = valid.filter(|&(_, login)| !state.revoked.contains(login, now_ms())) {
         return (Some(CurrentSession { user_id, session_id }), Vec::new());
     }
     let Some(presented) = cookies::read(headers, REFRESH).filter(|t| !t.is_empty()) else {
@@ -89,8 +92,7 @@ pub async fn renew(state: &AppState, presented: &str) -> Result<Renewal, sqlx::E
         RefreshDecision::Reject => Ok(Renewal::SignedOut),
         RefreshDecision::Reuse { user_id, session_id } => {
             tracing::warn!(user_id, session_id, "refresh token reused: revoking its login");
-            db::sessions::revoke(&state.db, user_id, session_id, now).await?;
-            state.hub.signed_out(user_id, crate::server::hub::Logins::One(session_id));
+            end_logins(state, user_id, Logins::One(session_id)).await?;
             Ok(Renewal::SignedOut)
         }
         RefreshDecision::Grace { user_id, session_id } => Ok(Renewal::Kept(CurrentSession { user_id, session_id })),
@@ -126,4 +128,24 @@ pub async fn start_login(
     let session_id = db::sessions::start(&state.db, user_id, user_agent, &hash, now, expires).await?;
     let session = CurrentSession { user_id, session_id };
     Ok((session, cookie_pair(state, session, &refresh, now)))
+}
+
+/// Ends logins of `user_id`: in the database, for the access tokens already issued to them,
+/// and for their open sockets. False when `Logins::One` named no active login of the user.
+pub async fn end_logins(state: &AppState, user_id: i64, which: Logins) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let ended = match which {
+        Logins::One(id) if db::sessions::revoke(&state.db, user_id, id, now).await? => vec![id],
+        Logins::One(_) => return Ok(false),
+        Logins::AllBut(keep) => db::sessions::revoke_all(&state.db, user_id, keep, now).await?,
+    };
+    logins_ended(state, user_id, &ended, which, now);
+    Ok(true)
+}
+
+/// After logins were ended in the database (`ended`, at `now`): their access tokens stop
+/// working and their sockets close.
+pub fn logins_ended(state: &AppState, user_id: i64, ended: &[i64], which: Logins, now: i64) {
+    state.revoked.add(ended, now, state.auth.access_ttl.as_millis() as i64);
+    state.hub.signed_out(user_id, which);
 }

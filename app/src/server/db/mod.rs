@@ -3,6 +3,7 @@
 //! Rules that keep the SQL portable: `$n` placeholders, `returning id`, integer ids and
 //! millisecond timestamps, no backend-specific types, columns always listed.
 
+pub mod account_tokens;
 pub mod budgets;
 pub mod categories;
 pub mod chat;

@@ -111,18 +111,28 @@ pub async fn revoke(db: &Db, user_id: i64, session_id: i64, now: i64) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
-/// Ends every login of `user_id` except `keep` (if given).
+/// Ends every login of `user_id` except `keep` (if given); returns the ids of those it ended.
 #[tracing::instrument(skip(db))]
-pub async fn revoke_all(db: &Db, user_id: i64, keep: Option<i64>, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "update sessions set revoked_at = $1 where user_id = $2 and revoked_at is null and id <> $3",
+pub async fn revoke_all<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: i64,
+    keep: Option<i64>,
+    now: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update sessions set revoked_at = $1 where user_id = $2 and revoked_at is null and id <> $3 returning id",
     )
     .bind(now)
     .bind(user_id)
     .bind(keep.unwrap_or(-1))
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .fetch_all(db)
+    .await
+}
+
+/// The logins ended after `since`, with when: their access tokens may still be alive.
+#[tracing::instrument(skip(db))]
+pub async fn revoked_since(db: &Db, since: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("select id, revoked_at from sessions where revoked_at > $1").bind(since).fetch_all(db).await
 }
 
 #[derive(FromRow)]

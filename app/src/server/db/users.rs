@@ -123,7 +123,7 @@ pub async fn set_name(db: &Db, id: i64, name: &str) -> Result<(), sqlx::Error> {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn set_password_hash(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+pub async fn set_password_hash<'e>(db: impl sqlx::Executor<'e, Database = sqlx::Any>, id: i64, hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("update users set password_hash = $1 where id = $2").bind(hash).bind(id).execute(db).await?;
     Ok(())
 }

@@ -1,0 +1,49 @@
+//! Account recovery: asking for a password reset link and using it.
+
+use crate::models::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    models::Email,
+    server::{auth::recovery, ctx},
+};
+
+/// Mails a reset link to `email` if an account has it. The answer is the same either way.
+#[server(endpoint = "forgot_password")]
+pub async fn forgot_password(email: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let email = Email::parse(&email)?;
+        state.recovery.check_rate(&ctx::client_ip(), &email.key())?;
+        recovery::request_reset(&state, email);
+        leptos_axum::redirect("/forgot-password?sent=1");
+        Ok(())
+    })
+    .await
+}
+
+/// Whether the reset link this browser opened still works.
+#[server(endpoint = "reset_link")]
+pub async fn reset_link() -> Result<bool, AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        recovery::reset_link_works(&state, ctx::cookie(recovery::RESET_COOKIE).as_deref()).await
+    })
+    .await
+}
+
+/// Sets a new password with the reset link this browser opened; every login of the account
+/// ends. Then the person signs in with it.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(new_password: String, confirm_password: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let token = ctx::cookie(recovery::RESET_COOKIE);
+        recovery::reset_password(&state, token.as_deref(), &new_password, &confirm_password).await?;
+        ctx::set_cookies(&[recovery::reset_cookie(&state.auth, None)]);
+        leptos_axum::redirect("/login?reset=done");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,212 @@
+//! Password reset by a link sent by mail (OWASP's Forgot Password cheat sheet).
+//!
+//! Asking for a link always gets the same answer in the same time: the lookup, the link and the
+//! mail happen in a task of their own after the answer is decided. A link is 256 random bits,
+//! stored as a SHA-256, valid 30 minutes, only the newest one per user works, and using it is
+//! one transaction (claim the link, set the password, end every login) so a used or expired
+//! link changes nothing. Opening the mailed URL moves the token into a short-lived HttpOnly
+//! cookie and redirects, so the token never sits in the address bar or a `Referer`.
+
+use super::AuthConfig;
+use super::throttle::AddressRate;
+use crate::models::{AppError, Email, Password};
+use crate::server::db::account_tokens::{self, Purpose};
+use crate::server::mail::{Mail, Mailer, escape_html};
+use crate::server::{AppState, db, now_ms};
+use std::time::Duration;
+
+/// How long a reset link works.
+pub const RESET_TTL: Duration = Duration::from_secs(30 * 60);
+/// The cookie that carries a reset token from the opened link to the form that uses it.
+pub const RESET_COOKIE: &str = "huddle_reset";
+/// Where a reset link leads first (a plain route that moves the token into the cookie).
+pub const RESET_LINK_PATH: &str = "/reset-password/link";
+
+/// Mail, links and the limits on asking for them.
+pub struct Recovery {
+    pub mailer: Mailer,
+    /// `https://huddle.example.org`: where links in mail lead (`HUDDLE_PUBLIC_URL`, never a
+    /// request's `Host`).
+    pub base_url: String,
+    /// Reset requests per client address, and per email address asked about.
+    pub per_ip: AddressRate,
+    pub per_address: AddressRate,
+}
+
+impl Recovery {
+    pub fn new(mailer: Mailer, base_url: String) -> Self {
+        Self { mailer, base_url, per_ip: AddressRate::per_hour(20), per_address: AddressRate::per_hour(5) }
+    }
+
+    /// Refuses the request when this client or this address asked too often.
+    pub fn check_rate(&self, ip: &str, email_key: &str) -> Result<(), AppError> {
+        let limited = |wait: Duration| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) };
+        self.per_ip.check(&ip.to_string()).map_err(limited)?;
+        self.per_address.check(&email_key.to_string()).map_err(limited)
+    }
+}
+
+/// A reset token as it may appear in a link: 43 URL-safe base64 characters (256 bits).
+pub fn is_token(s: &str) -> bool {
+    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `Set-Cookie` values for the reset cookie: set for the life of a link, or cleared.
+pub fn reset_cookie(config: &AuthConfig, token: Option<&str>) -> String {
+    let secure = if config.secure_cookies { "; Secure" } else { "" };
+    let (value, max_age) = match token {
+        Some(t) => (t, RESET_TTL.as_secs()),
+        None => ("", 0),
+    };
+    format!("{RESET_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// `GET /reset-password/link?token=…`, the link in the mail: keeps the token in a short-lived
+/// HttpOnly cookie and sends the browser on to the form, so the token leaves the address bar
+/// and never reaches another site in a `Referer`. A malformed token is not kept (the form then
+/// says the link does not work).
+pub async fn open_reset_link(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY, SET_COOKIE};
+    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
+    let cookie = reset_cookie(&state.auth, token.as_deref().filter(|t| is_token(t)));
+    let headers = [(LOCATION, "/reset-password".to_string()), (SET_COOKIE, cookie), (REFERRER_POLICY, "no-referrer".into()), (CACHE_CONTROL, "no-store".into())];
+    (http::StatusCode::SEE_OTHER, headers).into_response()
+}
+
+/// Starts sending a reset link to `email` if an account has it; returns at once either way.
+pub fn request_reset(state: &AppState, email: Email) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_reset_link(&state, &email).await {
+            tracing::error!(error = %e, "could not issue a password reset link");
+        }
+    });
+}
+
+async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), sqlx::Error> {
+    let Some(user) = db::users::by_email_key(&state.db, &email.key()).await? else {
+        return Ok(());
+    };
+    let token = crate::server::signing::random_token(32);
+    let now = now_ms();
+    let expires = now + RESET_TTL.as_millis() as i64;
+    account_tokens::issue(&state.db, user.id, Purpose::Reset, &super::tokens::hash_refresh_token(&token), None, now, expires).await?;
+    let link = format!("{}{RESET_LINK_PATH}?token={token}", state.recovery.base_url);
+    state.recovery.mailer.send(reset_mail(&user.name, &user.email, &link));
+    Ok(())
+}
+
+/// Whether the reset token in the cookie still works.
+pub async fn reset_link_works(state: &AppState, token: Option<&str>) -> Result<bool, AppError> {
+    let Some(token) = token.filter(|t| is_token(t)) else { return Ok(false) };
+    let hash = super::tokens::hash_refresh_token(token);
+    Ok(account_tokens::find_live(&state.db, &hash, Purpose::Reset, now_ms()).await?.is_some())
+}
+
+/// Sets a new password with the reset token `token`, ends every login of the account and
+/// mails its owner. Returns the account's id.
+pub async fn reset_password(state: &AppState, token: Option<&str>, new: &str, confirm: &str) -> Result<i64, AppError> {
+    let token = token.filter(|t| is_token(t)).ok_or(AppError::LinkExpired)?;
+    let hash = super::tokens::hash_refresh_token(token);
+    let live = account_tokens::find_live(&state.db, &hash, Purpose::Reset, now_ms()).await?.ok_or(AppError::LinkExpired)?;
+    let user = db::users::by_id(&state.db, live.user_id).await?.ok_or(AppError::LinkExpired)?;
+    let password = Password::parse_field(new, "new_password")?;
+    if new != confirm {
+        let message = "The two passwords are not the same.".into();
+        return Err(AppError::Validation { field: "confirm_password".into(), message });
+    }
+    super::password::check_strength(&password, "new_password", &[&user.username, &user.email, &user.name])?;
+    let password_hash = super::password::hash(password).await.map_err(|_| AppError::Internal)?;
+    // The slow hash is done; now the link is claimed, the password set and every login ended
+    // at once, or none of it happens.
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    if account_tokens::claim(&mut tx, &hash, Purpose::Reset, now).await?.is_none() {
+        return Err(AppError::LinkExpired);
+    }
+    account_tokens::void_all(&mut tx, user.id, Purpose::Reset, now).await?;
+    db::users::set_password_hash(&mut *tx, user.id, &password_hash).await?;
+    let ended = db::sessions::revoke_all(&mut *tx, user.id, None, now).await?;
+    tx.commit().await?;
+    super::session::logins_ended(state, user.id, &ended, crate::server::hub::Logins::AllBut(None), now);
+    state.throttle.clear(&format!("account:{}", user.id));
+    state.recovery.mailer.send(changed_mail(&user.name, &user.email, &state.recovery.base_url));
+    Ok(user.id)
+}
+
+fn reset_mail(name: &str, address: &str, link: &str) -> Mail {
+    let minutes = RESET_TTL.as_secs() / 60;
+    Mail {
+        to_name: name.to_string(),
+        to_address: address.to_string(),
+        subject: "Reset your Huddle password".into(),
+        text: format!(
+            "Hello {name},\n\nSomeone (we hope you) asked to reset the password of your Huddle account.\n\
+             Open this link within {minutes} minutes to choose a new one:\n\n{link}\n\n\
+             The link works once. If you did not ask for it, ignore this mail: your password stays as it is.\n"
+        ),
+        html: format!(
+            "<p>Hello {name_html},</p><p>Someone (we hope you) asked to reset the password of your Huddle account. \
+             Open this link within {minutes} minutes to choose a new one:</p>\
+             <p><a href=\"{link_html}\">Choose a new password</a></p>\
+             <p>The link works once. If you did not ask for it, ignore this mail: your password stays as it is.</p>",
+            name_html = escape_html(name),
+            link_html = escape_html(link),
+        ),
+        link: Some(link.to_string()),
+    }
+}
+
+fn changed_mail(name: &str, address: &str, base_url: &str) -> Mail {
+    let again = format!("{base_url}/forgot-password");
+    Mail {
+        to_name: name.to_string(),
+        to_address: address.to_string(),
+        subject: "Your Huddle password was changed".into(),
+        text: format!(
+            "Hello {name},\n\nThe password of your Huddle account was just changed with a reset link, \
+             and every device that was signed in has been signed out.\n\n\
+             If this was not you, reset it again at once: {again}\n"
+        ),
+        html: format!(
+            "<p>Hello {name_html},</p><p>The password of your Huddle account was just changed with a reset link, \
+             and every device that was signed in has been signed out.</p>\
+             <p>If this was not you, <a href=\"{again_html}\">reset it again</a> at once.</p>",
+            name_html = escape_html(name),
+            again_html = escape_html(&again),
+        ),
+        link: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_well_formed_token_is_looked_up() {
+        let t = crate::server::signing::random_token(32);
+        assert!(is_token(&t), "{t}");
+        assert!(!is_token(&t[1..]));
+        assert!(!is_token(&format!("{}'", &t[1..])));
+        assert!(!is_token(""));
+    }
+
+    #[test]
+    fn the_reset_cookie_is_http_only_and_short_lived() {
+        let c = reset_cookie(&AuthConfig::new(vec![0; 32], true), Some("t"));
+        assert!(c.starts_with("huddle_reset=t;") && c.contains("HttpOnly") && c.contains("Max-Age=1800") && c.contains("Secure"));
+        assert!(reset_cookie(&AuthConfig::new(vec![0; 32], false), None).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn names_in_mail_are_text_not_markup() {
+        let m = reset_mail("<script>x</script>", "a@example.org", "https://h.test/reset-password/link?token=a&b");
+        assert!(!m.html.contains("<script>") && m.html.contains("&lt;script&gt;"));
+        assert!(m.html.contains("token=a&amp;b") && m.text.contains("token=a&b"));
+    }
+}
