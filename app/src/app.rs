@@ -5,7 +5,7 @@ use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
     BudgetsRoute, CategoriesRoute, ChatIndexRoute, ChatPage, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
-    ForgotPasswordRoute, LoginRoute, MeetingRoute, ResetPasswordRoute, MeetingsRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
+    ForgotPasswordRoute, LoginRoute, MeetingRoute, ResetPasswordRoute, VerifyEmailRoute, MeetingsRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -208,6 +208,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/expenses") view={Lazy::<ExpensesRoute>::new()} ssr=SsrMode::Async/>

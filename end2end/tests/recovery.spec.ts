@@ -67,3 +67,40 @@ test('a forgotten password is replaced through the link in the mail', async ({ p
   await open(page, '/reset-password', info);
   await expect(page.getByTestId('reset-link-gone')).toBeVisible();
 });
+
+/** The newest link confirming `address`, from the mail the server wrote. */
+async function verificationLink(address: string, after = 0): Promise<string> {
+  const dir = join(process.env.E2E_DATA_DIR!, 'mail');
+  let link: string | undefined;
+  await expect
+    .poll(() => {
+      const files = (() => { try { return readdirSync(dir).sort(); } catch { return []; } })();
+      const links = files
+        .map((f) => readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+        .filter((m) => m.includes(`<${address}>`) && m.includes('Subject: Confirm your email address for Huddle'))
+        .map((m) => m.match(/http:\/\/\S+\/verify-email\/link\?token=[A-Za-z0-9_-]{43}/)?.[0]);
+      link = links.length > after ? links[links.length - 1] : undefined;
+      return link;
+    }, { timeout: 10_000 })
+    .toBeTruthy();
+  return link!;
+}
+
+test('a new account confirms its address from the mail, after asking for the link again', async ({ page }, info) => {
+  const username = await register(page, info);
+  const address = `${username}@example.org`;
+  await verificationLink(address);
+  const reminder = page.getByTestId('verify-reminder');
+  await expect(reminder).toContainText(`Please confirm your email address ${address}`);
+
+  await reminder.getByRole('button', { name: 'Send the link again' }).click();
+  await expect(page).toHaveURL(/\/verify-email\?sent=1$/);
+  await expect(page.getByRole('heading', { name: 'Check your inbox' })).toBeVisible();
+
+  await page.goto(await verificationLink(address, 1));
+  await expect(page).toHaveURL(/\/verify-email\?result=done$/);
+  await expect(page.getByTestId('verify-result')).toHaveText('Your email address is confirmed. Thank you.');
+  await open(page, '/', info);
+  await expect(page.getByRole('heading', { name: 'Welcome back, Grace Hopper' })).toBeVisible();
+  await expect(page.getByTestId('verify-reminder')).toHaveCount(0);
+});

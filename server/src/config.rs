@@ -36,8 +36,10 @@ pub struct Config {
     pub signups_per_hour: u32,
     /// Seats per call, STUN and TURN servers.
     pub calls: app::server::hub::calls::CallConfig,
-    /// Outgoing mail (password reset links).
+    /// Outgoing mail (password reset and verification links).
     pub mail: MailSettings,
+    /// Sign-in waits for a confirmed address; sign-up never reveals an address's account.
+    pub require_verified_email: bool,
 }
 
 /// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
@@ -192,7 +194,11 @@ impl Config {
             return Err(invalid("HUDDLE_PUBLIC_URL", "required when HUDDLE_ENV=production: links in mail lead there, e.g. https://huddle.example.org"));
         }
         let mail = mail_settings(&get, env)?;
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail })
+        let require_verified_email = match get("HUDDLE_REQUIRE_VERIFIED_EMAIL") {
+            None => false,
+            Some(v) => parse_bool(&v).ok_or_else(|| invalid("HUDDLE_REQUIRE_VERIFIED_EMAIL", format!("expected true or false, got {v:?}")))?,
+        };
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email })
     }
 }
 
@@ -352,6 +358,7 @@ mod tests {
             ("HUDDLE_TURN_SECRET", "a-secret-without-urls"),
             ("HUDDLE_SMTP_URL", "mail.example.org"),
             ("HUDDLE_MAIL_FROM", "not an address"),
+            ("HUDDLE_REQUIRE_VERIFIED_EMAIL", "sometimes"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };

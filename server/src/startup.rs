@@ -83,7 +83,13 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .build();
     // Links in mail lead to the public URL; without one (development), to this server itself.
     let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let transport = config.mail.smtp.clone().unwrap_or_else(|| Transport::Folder(config.data_dir.join("mail")));
+    let transport = config.mail.smtp.clone().unwrap_or_else(|| {
+        let dir = config.data_dir.join("mail");
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::error!(error = %e, path = %dir.display(), "cannot make the folder development mail is written to");
+        }
+        Transport::Folder(dir)
+    });
     let mailer = Mailer::new(transport, config.mail.from.clone(), config.mail.retry.clone());
     let state = AppState {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
@@ -96,7 +102,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         leptos_options: leptos_options.clone(),
         public_url: config.public_url.as_deref().map(Into::into),
         revoked: Arc::new(revoked),
-        recovery: Arc::new(auth::recovery::Recovery::new(mailer, base_url)),
+        recovery: Arc::new(auth::recovery::Recovery::new(mailer, base_url, config.require_verified_email)),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
@@ -113,6 +119,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
         .route("/meetings/{code}/attendance.csv", get(app::server::export::attendance_csv))
         .route(auth::recovery::RESET_LINK_PATH, get(auth::recovery::open_reset_link))
+        .route(auth::verification::VERIFY_LINK_PATH, get(auth::verification::open_verify_link))
         .route("/ws", get(crate::ws::upgrade))
         .route("/auth/renew", post(crate::ws::renew))
         .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::{
     models::{DisplayName, Email, LoginName, Password, Username},
     server::hub::Logins,
-    server::{auth, auth::throttle, ctx, db, now_ms},
+    server::{auth, auth::throttle, auth::verification, ctx, db, now_ms},
 };
 #[cfg(feature = "ssr")]
 use std::time::Instant;
@@ -38,7 +38,19 @@ pub async fn register(name: String, username: String, email: String, password: S
             currency: state.default_currency.code,
             created_at: now_ms(),
         };
+        if state.recovery.require_verified {
+            // Sign-in waits for the address to be confirmed, and the answer is the same whether
+            // or not the address already has an account (its owner is told by mail).
+            match db::users::create(&state.db, &new).await {
+                Ok(user_id) => verification::send_link(&state, user_id, name.as_str(), email.as_str()),
+                Err(e) if db::violated_unique(&e).is_some_and(|c| c.contains("email")) => verification::warn_owner(&state, &email),
+                Err(e) => return Err(taken_field(e)),
+            }
+            leptos_axum::redirect("/verify-email?sent=1");
+            return Ok(());
+        }
         let user_id = db::users::create(&state.db, &new).await.map_err(taken_field)?;
+        verification::send_link(&state, user_id, name.as_str(), email.as_str());
         let (_, cookies) = auth::session::start_login(&state, user_id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
         leptos_axum::redirect(next.as_deref().and_then(crate::models::local_path).unwrap_or("/"));
@@ -94,6 +106,12 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         };
         state.throttle.clear(&pair_key);
         state.throttle.clear(&account_key);
+        if state.recovery.require_verified && user.email_verified_at.is_none() {
+            if verification::check_resend_rate(&state, user.id).is_ok() {
+                verification::send_link(&state, user.id, &user.name, &user.email);
+            }
+            return Err(AppError::EmailUnverified);
+        }
         let (_, cookies) = auth::session::start_login(&state, user.id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
         ctx::set_cookies(&[auth::cookies::theme(&state.auth, crate::models::Theme::from_db(&user.theme))]);
@@ -228,6 +246,36 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         let hash = auth::password::hash(new).await.map_err(|_| AppError::Internal)?;
         db::users::set_password_hash(&state.db, s.user_id, &hash).await?;
         auth::session::end_logins(&state, s.user_id, Logins::AllBut(Some(s.session_id))).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Starts changing the account's address: a link goes to the new one, which replaces the old
+/// only when it is opened. Needs the password.
+#[server(endpoint = "change_email")]
+pub async fn change_email(email: String, password: String) -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        // The password form's count: guessing through this form is no easier than through that one.
+        let account_key = format!("password-change:{}", s.user_id);
+        throttled(&state, &account_key, throttle::PER_ACCOUNT_AND_ADDRESS)?;
+        let email = Email::parse(&email)?;
+        let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
+        if !auth::password::verify(password, Some(user.password_hash.clone())).await {
+            state.throttle.record_failure(&[&account_key], std::time::Instant::now());
+            return Err(AppError::Validation { field: "password".into(), message: "That is not your current password.".into() });
+        }
+        if email.key() == user.email.to_lowercase() {
+            return Err(AppError::Validation { field: "email".into(), message: "That is already your address.".into() });
+        }
+        match db::users::by_email_key(&state.db, &email.key()).await? {
+            Some(_) if state.recovery.require_verified => verification::warn_owner(&state, &email),
+            Some(_) => return Err(AppError::Validation { field: "email".into(), message: "An account with that email already exists.".into() }),
+            None => verification::send_link(&state, s.user_id, &user.name, email.as_str()),
+        }
+        leptos_axum::redirect("/verify-email?sent=1");
         Ok(())
     })
     .await

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::{
     models::Email,
-    server::{auth::recovery, ctx},
+    server::{auth::recovery, auth::verification, ctx, db},
 };
 
 /// Mails a reset link to `email` if an account has it. The answer is the same either way.
@@ -43,6 +43,21 @@ pub async fn reset_password(new_password: String, confirm_password: String) -> R
         recovery::reset_password(&state, token.as_deref(), &new_password, &confirm_password).await?;
         ctx::set_cookies(&[recovery::reset_cookie(&state.auth, None)]);
         leptos_axum::redirect("/login?reset=done");
+        Ok(())
+    })
+    .await
+}
+
+/// Mails the signed-in user a new link confirming their address.
+#[server(endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        verification::check_resend_rate(&state, s.user_id)?;
+        let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
+        verification::send_link(&state, user.id, &user.name, &user.email);
+        leptos_axum::redirect("/verify-email?sent=1");
         Ok(())
     })
     .await

@@ -37,6 +37,8 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("This link has expired or was already used. Ask for a new one.")]
     LinkExpired,
+    #[error("Confirm your email address first: we have mailed you a new link.")]
+    EmailUnverified,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error("The request could not be understood.")]
@@ -69,6 +71,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::RateLimited { .. } => 429,
             AppError::LinkExpired => 410,
+            AppError::EmailUnverified => 403,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
         }

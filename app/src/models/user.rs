@@ -17,6 +17,8 @@ pub struct User {
     /// IANA time zone whose calendar the user's "today" follows.
     pub time_zone: String,
     pub theme: Theme,
+    /// Whether the address was confirmed by a link mailed to it.
+    pub email_verified: bool,
 }
 
 /// The colours a user chose: their device's setting, or always light, or always dark.

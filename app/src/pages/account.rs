@@ -1,7 +1,7 @@
 //! Register, log in, and the profile.
 
 use super::{SignedIn, SignedOut, next_page};
-use crate::api::auth::{ChangePassword, Login, Register, UpdateProfile};
+use crate::api::auth::{ChangeEmail, ChangePassword, Login, Register, UpdateProfile};
 use crate::api::expenses::{SetCurrency, SetTimeZone, list_time_zones};
 use crate::models::money::CURRENCIES;
 use crate::app::use_session;
@@ -126,6 +126,8 @@ fn Profile(
     zone: ServerAction<SetTimeZone>,
 ) -> impl IntoView {
     let zones = Resource::new(|| (), |_| list_time_zones());
+    let change_email = ServerAction::<ChangeEmail>::new();
+    let email_value = failure(change_email.value());
     let current_zone = user.time_zone.clone();
     let (rename_value, change_value, currency_value) = (failure(rename.value()), failure(change.value()), failure(currency.value()));
     let current = user.currency.clone();
@@ -139,6 +141,15 @@ fn Profile(
                 <dt>"Email"</dt><dd>{user.email.clone()}</dd>
                 <dt>"Member since"</dt><dd>{format_date(user.created_at)}</dd>
             </dl>
+            <super::VerifyReminder user=user.clone()/>
+            <h2>"Change your email address"</h2>
+            <p class="hint">"We mail a link to the new address; it replaces the old one when you open it."</p>
+            <ActionForm action=change_email attr:class="stack">
+                <Field value=email_value name="email" label="New email address" kind="email" autocomplete="email" check=check_email/>
+                <Field value=email_value name="password" label="Your password" kind="password" autocomplete="current-password"/>
+                <FormError value=email_value/>
+                <Submit pending=change_email.pending() label="Send the link" busy="Sending…"/>
+            </ActionForm>
             <h2>"Change your name"</h2>
             <ActionForm action=rename attr:class="stack">
                 <Field value=rename_value name="name" label="Name" autocomplete="name" check=check_name initial=user.name.clone()/>

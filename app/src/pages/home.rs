@@ -38,6 +38,7 @@ fn Dashboard(user: User) -> impl IntoView {
     view! {
         <section class="page">
             <h1>{format!("Welcome back, {}", user.name)}</h1>
+            <crate::pages::VerifyReminder user=user.clone()/>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {
                     let currency = currency.clone();

@@ -9,6 +9,7 @@ mod reports;
 mod home;
 mod meetings;
 mod recovery;
+mod verify;
 mod sessions;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
@@ -20,6 +21,7 @@ pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
 pub use meetings::{MeetingPage, MeetingsPage};
 pub use recovery::{ForgotPasswordPage, ResetPasswordPage};
+pub use verify::{VerifyEmailPage, VerifyReminder};
 pub use sessions::SessionsPage;
 
 use crate::app::use_session;
@@ -55,6 +57,7 @@ lazy_pages! {
     LoginRoute => LoginPage,
     ForgotPasswordRoute => ForgotPasswordPage,
     ResetPasswordRoute => ResetPasswordPage,
+    VerifyEmailRoute => VerifyEmailPage,
     ProfileRoute => ProfilePage,
     SessionsRoute => SessionsPage,
     ExpensesRoute => ExpensesPage,

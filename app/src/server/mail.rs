@@ -35,7 +35,7 @@ pub struct Mail {
 #[derive(Clone)]
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    /// Development: each mail becomes a file in this folder.
+    /// Development: each mail becomes a file in this folder (made when the server starts).
     Folder(PathBuf),
 }
 
@@ -146,7 +146,6 @@ impl Inner {
     }
 
     async fn write(&self, dir: &std::path::Path, message: &Message, mail: &Mail) -> std::io::Result<()> {
-        tokio::fs::create_dir_all(dir).await?;
         let n = self.written.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!("{}-{n}.eml", crate::server::now_ms()));
         tokio::fs::write(&path, message.formatted()).await?;
@@ -193,6 +192,7 @@ mod tests {
     #[tokio::test]
     async fn development_mail_is_a_file_with_both_bodies() {
         let dir = std::env::temp_dir().join(format!("huddle-mail-{}-{}", std::process::id(), crate::server::now_ms()));
+        std::fs::create_dir_all(&dir).unwrap();
         let mailer = Mailer::new(Transport::Folder(dir.clone()), "Huddle <huddle@localhost>".parse().unwrap(), Retry::default());
         mailer.send(Mail {
             to_name: "Ada".into(),

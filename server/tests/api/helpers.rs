@@ -90,6 +90,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
             from: app::server::mail::parse_mailbox("Huddle <huddle@huddle.test>").unwrap(),
             retry: app::server::mail::Retry::default(),
         },
+        require_verified_email: false,
     }
 }
 

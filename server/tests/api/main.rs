@@ -17,3 +17,4 @@ mod smtp;
 mod socket_limits;
 mod storage;
 mod tokens;
+mod verification;

@@ -94,6 +94,19 @@ impl SmtpCapture {
         files.into_iter().filter_map(|p| std::fs::read_to_string(p).ok()).map(|raw| Captured { raw }).collect()
     }
 
+    /// Waits (at most 10 s) until `n` mails with this subject have arrived, and returns them.
+    pub async fn with_subject(&self, subject: &str, n: usize) -> Vec<Captured> {
+        let started = Instant::now();
+        loop {
+            let mails: Vec<Captured> = self.mails().into_iter().filter(|m| m.header("subject").as_deref() == Some(subject)).collect();
+            if mails.len() >= n {
+                return mails;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "expected {n} mails {subject:?}, got {}", mails.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (at most 10 s) until `n` mails have arrived, and returns them.
     pub async fn wait_for(&self, n: usize) -> Vec<Captured> {
         let started = Instant::now();

@@ -7,6 +7,7 @@ pub mod revoked;
 pub mod session;
 pub mod throttle;
 pub mod tokens;
+pub mod verification;
 
 pub use session::{authenticate, CurrentSession};
 pub use throttle::{LoginThrottle, AddressRate};

@@ -31,11 +31,14 @@ pub struct Recovery {
     /// Reset requests per client address, and per email address asked about.
     pub per_ip: AddressRate,
     pub per_address: AddressRate,
+    /// `HUDDLE_REQUIRE_VERIFIED_EMAIL`: sign-in waits for a confirmed address, and sign-up and
+    /// changes of address never reveal whether an address has an account.
+    pub require_verified: bool,
 }
 
 impl Recovery {
-    pub fn new(mailer: Mailer, base_url: String) -> Self {
-        Self { mailer, base_url, per_ip: AddressRate::per_hour(20), per_address: AddressRate::per_hour(5) }
+    pub fn new(mailer: Mailer, base_url: String, require_verified: bool) -> Self {
+        Self { mailer, base_url, per_ip: AddressRate::per_hour(20), per_address: AddressRate::per_hour(5), require_verified }
     }
 
     /// Refuses the request when this client or this address asked too often.

@@ -40,6 +40,10 @@ pub async fn issue(
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
+    // Lock the user's row first (a portable `for update`): two links issued at once for one user
+    // then take turns, and the second voids the first (under PostgreSQL's read committed, two
+    // concurrent transactions would each miss the other's uncommitted link).
+    sqlx::query("update users set id = id where id = $1").bind(user_id).execute(&mut *tx).await?;
     void_all(&mut tx, user_id, purpose, now).await?;
     sqlx::query(
         "insert into account_tokens (token_hash, user_id, purpose, email, created_at, expires_at)

@@ -31,11 +31,10 @@ const MEETING_FROM: &str = "meetings m join rooms r on r.id = m.room_id join use
 /// `Ok(None)` when the code is taken (draw another).
 #[tracing::instrument(skip(db))]
 pub async fn create_by_code(db: &Db, code: &MeetingCode, host: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    // Writes first, and a taken code is the unique constraint's answer: on SQLite a transaction
+    // that reads before it writes cannot wait for another writer (its upgrade fails at once
+    // with "database is locked" when someone committed meanwhile).
     let mut tx = db.begin().await?;
-    let taken: Option<(i64,)> = sqlx::query_as("select id from meetings where code = $1").bind(code.as_str()).fetch_optional(&mut *tx).await?;
-    if taken.is_some() {
-        return Ok(None);
-    }
     let (room,): (i64,) = sqlx::query_as(
         "insert into rooms (kind, name, topic, created_by, last_activity_at, created_at)
          values ('meeting', $1, '', $2, $3, $3) returning id",
@@ -46,7 +45,7 @@ pub async fn create_by_code(db: &Db, code: &MeetingCode, host: i64, now: i64) ->
     .fetch_one(&mut *tx)
     .await?;
     add_member(&mut tx, room, host, now).await?;
-    let id = insert(&mut tx, code, room, host, now).await?;
+    let Some(id) = insert(&mut tx, code, room, host, now).await? else { return Ok(None) };
     tx.commit().await?;
     Ok(Some(id))
 }
@@ -55,17 +54,15 @@ pub async fn create_by_code(db: &Db, code: &MeetingCode, host: i64, now: i64) ->
 #[tracing::instrument(skip(db))]
 pub async fn create_in_room(db: &Db, code: &MeetingCode, room: i64, host: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let taken: Option<(i64,)> = sqlx::query_as("select id from meetings where code = $1").bind(code.as_str()).fetch_optional(&mut *tx).await?;
-    if taken.is_some() {
-        return Ok(None);
-    }
-    let id = insert(&mut tx, code, room, host, now).await?;
+    let Some(id) = insert(&mut tx, code, room, host, now).await? else { return Ok(None) };
     tx.commit().await?;
     Ok(Some(id))
 }
 
-async fn insert(tx: &mut super::chat::Tx<'_>, code: &MeetingCode, room: i64, host: i64, now: i64) -> Result<i64, sqlx::Error> {
-    let (id,): (i64,) = sqlx::query_as(
+/// Inserts the meeting; `None` when its code is taken (the transaction is then unusable on
+/// PostgreSQL and must be dropped).
+async fn insert(tx: &mut super::chat::Tx<'_>, code: &MeetingCode, room: i64, host: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let inserted = sqlx::query_scalar(
         "insert into meetings (code, room_id, host_id, created_at) values ($1, $2, $3, $4) returning id",
     )
     .bind(code.as_str())
@@ -73,8 +70,12 @@ async fn insert(tx: &mut super::chat::Tx<'_>, code: &MeetingCode, room: i64, hos
     .bind(host)
     .bind(now)
     .fetch_one(&mut **tx)
-    .await?;
-    Ok(id)
+    .await;
+    match inserted {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if super::violated_unique(&e).is_some_and(|c| c.contains("code")) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[tracing::instrument(skip(db))]

@@ -17,6 +17,8 @@ pub struct UserRow {
     pub page_size: i64,
     pub time_zone: String,
     pub theme: String,
+    /// When the current address was confirmed; `None` until then.
+    pub email_verified_at: Option<i64>,
 }
 
 impl UserRow {
@@ -30,6 +32,7 @@ impl UserRow {
             currency: self.currency,
             time_zone: self.time_zone,
             theme: crate::models::Theme::from_db(&self.theme),
+            email_verified: self.email_verified_at.is_some(),
         }
     }
 }
@@ -72,7 +75,7 @@ pub async fn create(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
 macro_rules! select_user_where {
     ($cond:literal) => {
         concat!(
-            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme from users where ",
+            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme, email_verified_at from users where ",
             $cond
         )
     };
@@ -149,4 +152,23 @@ pub async fn set_time_zone(db: &Db, id: i64, zone: &str) -> Result<(), sqlx::Err
 pub async fn set_theme(db: &Db, id: i64, theme: &str) -> Result<(), sqlx::Error> {
     sqlx::query("update users set theme = $1 where id = $2").bind(theme).bind(id).execute(db).await?;
     Ok(())
+}
+
+/// Makes `email` the user's confirmed address (the one it had, or the new one a link confirmed).
+#[tracing::instrument(skip(db))]
+pub async fn confirm_email<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: i64,
+    email: &str,
+    email_key: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set email = $1, email_key = $2, email_verified_at = $3 where id = $4")
+        .bind(email)
+        .bind(email_key)
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
 }
