@@ -70,7 +70,7 @@ test('the sessions page lists each login and revokes another device', async ({ p
 test('the profile shows the account and changes the name', async ({ page }, info) => {
   const username = await register(page, info);
   await open(page, '/profile', info);
-  await expect(page.getByText(`${username}@example.org`)).toBeVisible();
+  await expect(page.locator('dl.facts').getByText(`${username}@example.org`)).toBeVisible();
   await page.getByLabel('Name', { exact: true }).fill('Grace B. Hopper');
   await page.getByRole('button', { name: 'Save name' }).click();
   await expect(page.getByTestId('profile-name')).toHaveText('Grace B. Hopper');

@@ -43,7 +43,9 @@ pub async fn issue(
     // Lock the user's row first (a portable `for update`): two links issued at once for one user
     // then take turns, and the second voids the first (under PostgreSQL's read committed, two
     // concurrent transactions would each miss the other's uncommitted link).
-    sqlx::query("update users set id = id where id = $1").bind(user_id).execute(&mut *tx).await?;
+    // (A column no foreign key points at: rewriting `id` would make SQLite check every table
+    // that references users.)
+    sqlx::query("update users set email_verified_at = email_verified_at where id = $1").bind(user_id).execute(&mut *tx).await?;
     void_all(&mut tx, user_id, purpose, now).await?;
     sqlx::query(
         "insert into account_tokens (token_hash, user_id, purpose, email, created_at, expires_at)
