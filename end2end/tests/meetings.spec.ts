@@ -2,6 +2,10 @@ import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { createRoom, inviteLink, joinByLink, live, person, send } from './chat-helpers';
 import { jsEnabled, open } from './helpers';
 
+// The calls here run one after another in one worker: two of them at once (five browsers
+// sending video) starve a two-core machine and every wait runs out.
+test.describe.configure({ mode: 'default' });
+
 // Every RTCPeerConnection the page makes, so the test can read its state and stats.
 const RECORD_PEERS = () => {
   const Native = window.RTCPeerConnection;
@@ -244,6 +248,7 @@ test('a call in a room: a member not in it sees it on, joins from the room, then
 test('through TURN: with only relayed candidates allowed, the call connects through coturn', async ({ browser }, info) => {
   test.skip(!jsEnabled(info), 'a call needs JavaScript');
   test.skip(!process.env.E2E_TURN_URL, 'needs the coturn that scripts/test.sh starts');
+  test.setTimeout(90_000);
   // Each browser may use nothing but the TURN server's relayed addresses.
   const RELAY_ONLY = () => {
     const Native = window.RTCPeerConnection;
