@@ -1,5 +1,6 @@
 //! The Huddle server: configuration, the router and its middleware, start-up.
 
+pub mod admin;
 pub mod client_errors;
 pub mod config;
 pub mod middleware;

@@ -13,6 +13,10 @@ async fn main() -> ExitCode {
         eprintln!("huddle: .env: {e}");
         return ExitCode::from(2);
     }
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("admin") {
+        return admin(args.skip(1)).await;
+    }
     server::telemetry::init();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -34,6 +38,35 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!("huddle: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// `huddle admin …`: exit 0 when done, 2 for a bad argument or configuration, 1 when the
+/// command could not be carried out.
+async fn admin(args: impl Iterator<Item = String>) -> ExitCode {
+    let command = match server::admin::parse(args) {
+        Ok(command) => command,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("huddle admin: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match server::admin::run(command, config).await {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("huddle admin: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Set `HUDDLE_TEST_DATABASE=postgres` to run them against PostgreSQL.
 
 mod accounts;
+mod admin;
 mod budgets;
 mod chat;
 mod config;

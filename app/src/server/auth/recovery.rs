@@ -94,13 +94,18 @@ async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), sqlx::Er
     let Some(user) = db::users::by_email_key(&state.db, &email.key()).await? else {
         return Ok(());
     };
-    let token = crate::server::signing::random_token(32);
-    let now = now_ms();
-    let expires = now + RESET_TTL.as_millis() as i64;
-    account_tokens::issue(&state.db, user.id, Purpose::Reset, &super::tokens::hash_refresh_token(&token), None, now, expires).await?;
-    let link = format!("{}{RESET_LINK_PATH}?token={token}", state.recovery.base_url);
+    let link = issue_reset_link(&state.db, user.id, &state.recovery.base_url, RESET_TTL).await?;
     state.recovery.mailer.send(reset_mail(&user.name, &user.email, &link));
     Ok(())
+}
+
+/// A new reset link for `user_id`, valid for `ttl`; the user's earlier links stop working.
+pub async fn issue_reset_link(db: &crate::server::db::Db, user_id: i64, base_url: &str, ttl: Duration) -> Result<String, sqlx::Error> {
+    let token = crate::server::signing::random_token(32);
+    let now = now_ms();
+    let expires = now + ttl.as_millis() as i64;
+    account_tokens::issue(db, user_id, Purpose::Reset, &super::tokens::hash_refresh_token(&token), None, now, expires).await?;
+    Ok(format!("{base_url}{RESET_LINK_PATH}?token={token}"))
 }
 
 /// Whether the reset token in the cookie still works.

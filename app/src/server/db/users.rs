@@ -172,3 +172,9 @@ pub async fn confirm_email<'e>(
         .await
         .map(drop)
 }
+
+/// Every user, oldest first (the admin command's list).
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &Db) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(select_user_where!("id > 0 order by id")).fetch_all(db).await
+}
