@@ -34,7 +34,10 @@ async function check(page: Page): Promise<string[]> {
 }
 
 test('signed-out pages have no serious accessibility violations', async ({ page }, info) => {
-  for (const path of ['/', '/login', '/register', '/no-such-page']) {
+  // axe takes seconds per page on a loaded two-core machine (30 s for the first four, once).
+  test.setTimeout(90_000);
+  const recovery = ['/forgot-password', '/forgot-password?sent=1', '/reset-password', '/verify-email?result=done', '/verify-email?result=expired'];
+  for (const path of ['/', '/login', '/register', ...recovery, '/no-such-page']) {
     await open(page, path, info);
     expect(await serious(page, info), path).toEqual([]);
   }
