@@ -104,3 +104,26 @@ test('a new account confirms its address from the mail, after asking for the lin
   await expect(page.getByRole('heading', { name: 'Welcome back, Grace Hopper' })).toBeVisible();
   await expect(page.getByTestId('verify-reminder')).toHaveCount(0);
 });
+
+test('a new email address replaces the old one once its link is opened', async ({ page }, info) => {
+  const username = await register(page, info);
+  const address = `${username}.new@example.org`;
+  await open(page, '/profile', info);
+  await page.getByLabel('New email address', { exact: true }).fill(address);
+  await page.getByLabel('Your password', { exact: true }).fill('not-my-password-at-all');
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  await expect(page.locator('#f-password-error')).toHaveText('That is not your current password.');
+
+  await page.getByLabel('New email address', { exact: true }).fill(address);
+  await page.getByLabel('Your password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  await expect(page).toHaveURL(/\/verify-email\?sent=1$/);
+  await open(page, '/profile', info);
+  await expect(page.locator('dl.facts')).toContainText(`${username}@example.org`);
+
+  await page.goto(await verificationLink(address));
+  await expect(page.getByTestId('verify-result')).toHaveText('Your email address is confirmed. Thank you.');
+  await open(page, '/profile', info);
+  await expect(page.locator('dl.facts')).toContainText(address);
+  await expect(page.getByTestId('verify-reminder')).toHaveCount(0);
+});

@@ -28,20 +28,10 @@ pub async fn register(name: String, username: String, email: String, password: S
             return Err(AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) });
         }
         let hash = auth::password::hash(password).await.map_err(|_| AppError::Internal)?;
-        let new = db::users::NewUser {
-            name: name.as_str(),
-            username: username.as_str(),
-            username_key: &username.key(),
-            email: email.as_str(),
-            email_key: &email.key(),
-            password_hash: &hash,
-            currency: state.default_currency.code,
-            created_at: now_ms(),
-        };
         if state.recovery.require_verified {
             // Sign-in waits for the address to be confirmed, and the answer is the same whether
             // or not the address already has an account (its owner is told by mail).
-            match db::users::create(&state.db, &new).await {
+            match db::users::create_account(&state.db, &name, &username, &email, &hash, state.default_currency.code, now_ms()).await {
                 Ok(user_id) => verification::send_link(&state, user_id, name.as_str(), email.as_str()),
                 Err(e) if db::violated_unique(&e).is_some_and(|c| c.contains("email")) => verification::warn_owner(&state, &email),
                 Err(e) => return Err(taken_field(e)),
@@ -49,7 +39,8 @@ pub async fn register(name: String, username: String, email: String, password: S
             leptos_axum::redirect("/verify-email?sent=1");
             return Ok(());
         }
-        let user_id = db::users::create(&state.db, &new).await.map_err(taken_field)?;
+        let created = db::users::create_account(&state.db, &name, &username, &email, &hash, state.default_currency.code, now_ms()).await;
+        let user_id = created.map_err(taken_field)?;
         verification::send_link(&state, user_id, name.as_str(), email.as_str());
         let (_, cookies) = auth::session::start_login(&state, user_id, &ctx::user_agent()).await?;
         ctx::set_cookies(&cookies);
@@ -83,10 +74,7 @@ pub async fn login(login: String, password: String, next: Option<String>) -> Res
         let ip = ctx::client_ip();
         let ip_key = format!("ip:{ip}");
         throttled(&state, &ip_key, throttle::PER_ADDRESS)?;
-        let user = match &name {
-            LoginName::Username(u) => db::users::by_username_key(&state.db, &u.key()).await?,
-            LoginName::Email(e) => db::users::by_email_key(&state.db, &e.key()).await?,
-        };
+        let user = db::users::by_login(&state.db, &name).await?;
         // One count per account, whether it is named by username or by email.
         let account_key = match &user {
             Some(u) => format!("account:{}", u.id),
@@ -270,6 +258,8 @@ pub async fn change_email(email: String, password: String) -> Result<(), AppErro
         if email.key() == user.email.to_lowercase() {
             return Err(AppError::Validation { field: "email".into(), message: "That is already your address.".into() });
         }
+        // Each try may mail someone: a few an hour, counted alike whether the address is free.
+        verification::check_resend_rate(&state, s.user_id)?;
         match db::users::by_email_key(&state.db, &email.key()).await? {
             Some(_) if state.recovery.require_verified => verification::warn_owner(&state, &email),
             Some(_) => return Err(AppError::Validation { field: "email".into(), message: "An account with that email already exists.".into() }),

@@ -134,3 +134,37 @@ async fn when_addresses_must_be_confirmed_sign_up_reveals_nothing_and_sign_in_wa
     assert_eq!(open(&mut app.browser(), &link).await, "/verify-email?result=done");
     assert_eq!(first.login("ada", STRONG_PASSWORD).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn changing_the_address_again_and_again_is_limited() {
+    let smtp = SmtpCapture::start();
+    let app = app_with_mail(&smtp, false).await;
+    let mut ada = app.signed_up("ada").await;
+    // Changing the address: a few links an hour, then 429 with nothing mailed.
+    for i in 0..5 {
+        let res = ada.call("change_email", &[("email", &format!("victim{i}@example.org")), ("password", STRONG_PASSWORD)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = ada.call("change_email", &[("email", "victim9@example.org"), ("password", STRONG_PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    smtp.with_subject(CONFIRM, 6).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(smtp.mails().iter().all(|m| !m.header("to").unwrap().contains("victim9")));
+}
+
+/// Strict mode: signing up again and again with someone's address warns them a few times only.
+#[tokio::test]
+async fn trying_an_address_again_and_again_warns_its_owner_a_few_times_only() {
+    let smtp = SmtpCapture::start();
+    let app = app_with_mail(&smtp, true).await;
+    app.browser().register("bob").await;
+    for i in 0..8 {
+        let form = [("name", "Eve"), ("username", &format!("eve{i}") as &str), ("email", "bob@example.org"), ("password", STRONG_PASSWORD)];
+        assert_eq!(app.browser().call("register", &form).await.status(), StatusCode::OK);
+    }
+    let warnings = smtp.with_subject("Someone tried to use your address on Huddle", 5).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(smtp.with_subject("Someone tried to use your address on Huddle", 5).await.len(), warnings.len());
+    assert_eq!(warnings.len(), 5);
+}

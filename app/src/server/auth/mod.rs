@@ -1,6 +1,7 @@
 //! Authentication: password hashing, tokens, the session cookies and login throttling.
 
 pub mod cookies;
+pub mod links;
 pub mod password;
 pub mod recovery;
 pub mod revoked;

@@ -11,7 +11,8 @@ use super::AuthConfig;
 use super::throttle::AddressRate;
 use crate::models::{AppError, Email, Password};
 use crate::server::db::account_tokens::{self, Purpose};
-use crate::server::mail::{Mail, Mailer, escape_html};
+use super::links;
+use crate::server::mail::{Mail, Mailer};
 use crate::server::{AppState, db, now_ms};
 use std::time::Duration;
 
@@ -28,9 +29,12 @@ pub struct Recovery {
     /// `https://huddle.example.org`: where links in mail lead (`HUDDLE_PUBLIC_URL`, never a
     /// request's `Host`).
     pub base_url: String,
-    /// Reset requests per client address, and per email address asked about.
+    /// Reset requests per client address, and per email address asked about (also: warnings
+    /// to the owner of an address someone else tried to use).
     pub per_ip: AddressRate,
     pub per_address: AddressRate,
+    /// Verification mails per user (resends and changes of address).
+    pub per_account: AddressRate,
     /// `HUDDLE_REQUIRE_VERIFIED_EMAIL`: sign-in waits for a confirmed address, and sign-up and
     /// changes of address never reveal whether an address has an account.
     pub require_verified: bool,
@@ -38,7 +42,7 @@ pub struct Recovery {
 
 impl Recovery {
     pub fn new(mailer: Mailer, base_url: String, require_verified: bool) -> Self {
-        Self { mailer, base_url, per_ip: AddressRate::per_hour(20), per_address: AddressRate::per_hour(5), require_verified }
+        Self { mailer, base_url, per_ip: AddressRate::per_hour(20), per_address: AddressRate::per_hour(5), per_account: AddressRate::per_hour(5), require_verified }
     }
 
     /// Refuses the request when this client or this address asked too often.
@@ -47,11 +51,6 @@ impl Recovery {
         self.per_ip.check(&ip.to_string()).map_err(limited)?;
         self.per_address.check(&email_key.to_string()).map_err(limited)
     }
-}
-
-/// A reset token as it may appear in a link: 43 URL-safe base64 characters (256 bits).
-pub fn is_token(s: &str) -> bool {
-    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `Set-Cookie` values for the reset cookie: set for the life of a link, or cleared.
@@ -74,8 +73,7 @@ pub async fn open_reset_link(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     use http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY, SET_COOKIE};
-    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
-    let cookie = reset_cookie(&state.auth, token.as_deref().filter(|t| is_token(t)));
+    let cookie = reset_cookie(&state.auth, links::token_param(query.as_deref()).as_deref());
     let headers = [(LOCATION, "/reset-password".to_string()), (SET_COOKIE, cookie), (REFERRER_POLICY, "no-referrer".into()), (CACHE_CONTROL, "no-store".into())];
     (http::StatusCode::SEE_OTHER, headers).into_response()
 }
@@ -101,25 +99,21 @@ async fn send_reset_link(state: &AppState, email: &Email) -> Result<(), sqlx::Er
 
 /// A new reset link for `user_id`, valid for `ttl`; the user's earlier links stop working.
 pub async fn issue_reset_link(db: &crate::server::db::Db, user_id: i64, base_url: &str, ttl: Duration) -> Result<String, sqlx::Error> {
-    let token = crate::server::signing::random_token(32);
-    let now = now_ms();
-    let expires = now + ttl.as_millis() as i64;
-    account_tokens::issue(db, user_id, Purpose::Reset, &super::tokens::hash_refresh_token(&token), None, now, expires).await?;
-    Ok(format!("{base_url}{RESET_LINK_PATH}?token={token}"))
+    links::issue(db, user_id, Purpose::Reset, None, base_url, RESET_LINK_PATH, ttl).await
 }
 
 /// Whether the reset token in the cookie still works.
 pub async fn reset_link_works(state: &AppState, token: Option<&str>) -> Result<bool, AppError> {
-    let Some(token) = token.filter(|t| is_token(t)) else { return Ok(false) };
-    let hash = super::tokens::hash_refresh_token(token);
+    let Some(token) = token.filter(|t| links::is_token(t)) else { return Ok(false) };
+    let hash = links::hash(token);
     Ok(account_tokens::find_live(&state.db, &hash, Purpose::Reset, now_ms()).await?.is_some())
 }
 
 /// Sets a new password with the reset token `token`, ends every login of the account and
 /// mails its owner. Returns the account's id.
 pub async fn reset_password(state: &AppState, token: Option<&str>, new: &str, confirm: &str) -> Result<i64, AppError> {
-    let token = token.filter(|t| is_token(t)).ok_or(AppError::LinkExpired)?;
-    let hash = super::tokens::hash_refresh_token(token);
+    let token = token.filter(|t| links::is_token(t)).ok_or(AppError::LinkExpired)?;
+    let hash = links::hash(token);
     let live = account_tokens::find_live(&state.db, &hash, Purpose::Reset, now_ms()).await?.ok_or(AppError::LinkExpired)?;
     let user = db::users::by_id(&state.db, live.user_id).await?.ok_or(AppError::LinkExpired)?;
     let password = Password::parse_field(new, "new_password")?;
@@ -148,61 +142,33 @@ pub async fn reset_password(state: &AppState, token: Option<&str>, new: &str, co
 
 fn reset_mail(name: &str, address: &str, link: &str) -> Mail {
     let minutes = RESET_TTL.as_secs() / 60;
-    Mail {
-        to_name: name.to_string(),
-        to_address: address.to_string(),
-        subject: "Reset your Huddle password".into(),
-        text: format!(
-            "Hello {name},\n\nSomeone (we hope you) asked to reset the password of your Huddle account.\n\
-             Open this link within {minutes} minutes to choose a new one:\n\n{link}\n\n\
-             The link works once. If you did not ask for it, ignore this mail: your password stays as it is.\n"
-        ),
-        html: format!(
-            "<p>Hello {name_html},</p><p>Someone (we hope you) asked to reset the password of your Huddle account. \
-             Open this link within {minutes} minutes to choose a new one:</p>\
-             <p><a href=\"{link_html}\">Choose a new password</a></p>\
-             <p>The link works once. If you did not ask for it, ignore this mail: your password stays as it is.</p>",
-            name_html = escape_html(name),
-            link_html = escape_html(link),
-        ),
-        link: Some(link.to_string()),
-    }
+    Mail::compose(
+        name,
+        address,
+        "Reset your Huddle password",
+        &[&format!("Someone (we hope you) asked to reset the password of your Huddle account. Open this link within {minutes} minutes to choose a new one:")],
+        Some(("Choose a new password", link)),
+        &["The link works once. If you did not ask for it, ignore this mail: your password stays as it is."],
+    )
 }
 
 fn changed_mail(name: &str, address: &str, base_url: &str) -> Mail {
-    let again = format!("{base_url}/forgot-password");
-    Mail {
-        to_name: name.to_string(),
-        to_address: address.to_string(),
-        subject: "Your Huddle password was changed".into(),
-        text: format!(
-            "Hello {name},\n\nThe password of your Huddle account was just changed with a reset link, \
-             and every device that was signed in has been signed out.\n\n\
-             If this was not you, reset it again at once: {again}\n"
-        ),
-        html: format!(
-            "<p>Hello {name_html},</p><p>The password of your Huddle account was just changed with a reset link, \
-             and every device that was signed in has been signed out.</p>\
-             <p>If this was not you, <a href=\"{again_html}\">reset it again</a> at once.</p>",
-            name_html = escape_html(name),
-            again_html = escape_html(&again),
-        ),
-        link: None,
-    }
+    Mail::compose(
+        name,
+        address,
+        "Your Huddle password was changed",
+        &[
+            "The password of your Huddle account was just changed with a reset link, and every device that was signed in has been signed out.",
+            "If this was not you, choose a new password at once:",
+        ],
+        Some(("Reset it again", &format!("{base_url}/forgot-password"))),
+        &[],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_a_well_formed_token_is_looked_up() {
-        let t = crate::server::signing::random_token(32);
-        assert!(is_token(&t), "{t}");
-        assert!(!is_token(&t[1..]));
-        assert!(!is_token(&format!("{}'", &t[1..])));
-        assert!(!is_token(""));
-    }
 
     #[test]
     fn the_reset_cookie_is_http_only_and_short_lived() {

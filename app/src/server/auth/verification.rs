@@ -3,10 +3,10 @@
 //! the newest works, one use), valid 24 hours. Opening the link confirms at once: it carries no
 //! password and changes nothing but the address it names, so there is no form to go through.
 
-use super::recovery::is_token;
+use super::links;
 use crate::models::{AppError, Email};
 use crate::server::db::account_tokens::{self, Purpose};
-use crate::server::mail::{Mail, escape_html};
+use crate::server::mail::Mail;
 use crate::server::{AppState, db, now_ms};
 use std::time::Duration;
 
@@ -19,23 +19,24 @@ pub const VERIFY_LINK_PATH: &str = "/verify-email/link";
 pub fn send_link(state: &AppState, user_id: i64, name: &str, address: &str) {
     let (state, name, address) = (state.clone(), name.to_string(), address.to_string());
     tokio::spawn(async move {
-        let token = crate::server::signing::random_token(32);
-        let now = now_ms();
-        let hash = super::tokens::hash_refresh_token(&token);
-        let expires = now + VERIFY_TTL.as_millis() as i64;
-        if let Err(e) = account_tokens::issue(&state.db, user_id, Purpose::Verify, &hash, Some(&address), now, expires).await {
-            tracing::error!(error = %e, "could not issue an email verification link");
-            return;
+        let base = &state.recovery.base_url;
+        match links::issue(&state.db, user_id, Purpose::Verify, Some(&address), base, VERIFY_LINK_PATH, VERIFY_TTL).await {
+            Ok(link) => state.recovery.mailer.send(verify_mail(&name, &address, &link)),
+            Err(e) => tracing::error!(error = %e, "could not issue an email verification link"),
         }
-        let link = format!("{}{VERIFY_LINK_PATH}?token={token}", state.recovery.base_url);
-        state.recovery.mailer.send(verify_mail(&name, &address, &link));
     });
 }
 
 /// Tells the owner of `address` that someone tried to use it for another account (sign-up or
-/// change of address while addresses are kept secret): they learn of it, the other person does not.
+/// change of address while addresses are kept secret): they learn of it, the other person does
+/// not. At most a few such mails an hour per address, however many tries: nobody can use
+/// Huddle to flood someone's inbox.
 pub fn warn_owner(state: &AppState, address: &Email) {
-    let (state, key) = (state.clone(), address.key());
+    let key = address.key();
+    if state.recovery.per_address.check(&format!("warned:{key}")).is_err() {
+        return;
+    }
+    let state = state.clone();
     tokio::spawn(async move {
         match db::users::by_email_key(&state.db, &key).await {
             Ok(Some(owner)) => state.recovery.mailer.send(taken_mail(&owner.name, &owner.email, &state.recovery.base_url)),
@@ -67,9 +68,13 @@ impl Verified {
 /// Uses a verification token: confirms the account's address, or replaces it with the new one
 /// the link was sent to. One transaction; an unusable link changes nothing.
 pub async fn verify(state: &AppState, token: Option<&str>) -> Result<Verified, sqlx::Error> {
-    let Some(token) = token.filter(|t| is_token(t)) else { return Ok(Verified::Expired) };
-    let hash = super::tokens::hash_refresh_token(token);
+    let Some(token) = token.filter(|t| links::is_token(t)) else { return Ok(Verified::Expired) };
+    let hash = links::hash(token);
     let now = now_ms();
+    // Read first: a flood of made-up tokens costs a lookup each, never the write lock.
+    if account_tokens::find_live(&state.db, &hash, Purpose::Verify, now).await?.is_none() {
+        return Ok(Verified::Expired);
+    }
     let mut tx = state.db.begin().await?;
     let Some(live) = account_tokens::claim(&mut tx, &hash, Purpose::Verify, now).await? else {
         return Ok(Verified::Expired);
@@ -93,8 +98,7 @@ pub async fn open_verify_link(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     use http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY};
-    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned());
-    let outcome = match verify(&state, token.as_deref()).await {
+    let outcome = match verify(&state, links::token_param(query.as_deref()).as_deref()).await {
         Ok(v) => v.as_str(),
         Err(e) => {
             tracing::error!(error = %e, "email verification failed");
@@ -105,52 +109,37 @@ pub async fn open_verify_link(
     (http::StatusCode::SEE_OTHER, headers).into_response()
 }
 
-/// Refuses a resend when this user asked for too many links this hour.
+/// Refuses another verification mail (a resend, a change of address) when this user had too
+/// many this hour.
 pub fn check_resend_rate(state: &AppState, user_id: i64) -> Result<(), AppError> {
     state
         .recovery
-        .per_address
-        .check(&format!("verify:{user_id}"))
+        .per_account
+        .check(&user_id.to_string())
         .map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })
 }
 
 fn verify_mail(name: &str, address: &str, link: &str) -> Mail {
-    Mail {
-        to_name: name.to_string(),
-        to_address: address.to_string(),
-        subject: "Confirm your email address for Huddle".into(),
-        text: format!(
-            "Hello {name},\n\nOpen this link within 24 hours to confirm that {address} is your address on Huddle:\n\n{link}\n\n\
-             If you did not ask for this, ignore this mail.\n"
-        ),
-        html: format!(
-            "<p>Hello {name_html},</p><p>Open this link within 24 hours to confirm that {address_html} is your address on Huddle:</p>\
-             <p><a href=\"{link_html}\">Confirm my address</a></p><p>If you did not ask for this, ignore this mail.</p>",
-            name_html = escape_html(name),
-            address_html = escape_html(address),
-            link_html = escape_html(link),
-        ),
-        link: Some(link.to_string()),
-    }
+    Mail::compose(
+        name,
+        address,
+        "Confirm your email address for Huddle",
+        &[&format!("Open this link within 24 hours to confirm that {address} is your address on Huddle:")],
+        Some(("Confirm my address", link)),
+        &["If you did not ask for this, ignore this mail."],
+    )
 }
 
 fn taken_mail(name: &str, address: &str, base_url: &str) -> Mail {
-    let reset = format!("{base_url}/forgot-password");
-    Mail {
-        to_name: name.to_string(),
-        to_address: address.to_string(),
-        subject: "Someone tried to use your address on Huddle".into(),
-        text: format!(
-            "Hello {name},\n\nSomeone just tried to use {address} for another Huddle account. It is yours, so nothing changed.\n\n\
-             If it was you and you forgot your password, choose a new one here: {reset}\n"
-        ),
-        html: format!(
-            "<p>Hello {name_html},</p><p>Someone just tried to use {address_html} for another Huddle account. It is yours, so nothing changed.</p>\
-             <p>If it was you and you forgot your password, <a href=\"{reset_html}\">choose a new one</a>.</p>",
-            name_html = escape_html(name),
-            address_html = escape_html(address),
-            reset_html = escape_html(&reset),
-        ),
-        link: None,
-    }
+    Mail::compose(
+        name,
+        address,
+        "Someone tried to use your address on Huddle",
+        &[
+            &format!("Someone just tried to use {address} for another Huddle account. It is yours, so nothing changed."),
+            "If it was you and you forgot your password, choose a new one here:",
+        ],
+        Some(("Choose a new password", &format!("{base_url}/forgot-password"))),
+        &[],
+    )
 }
