@@ -111,12 +111,12 @@ test('a new email address replaces the old one once its link is opened', async (
   await open(page, '/profile', info);
   await page.getByLabel('New email address', { exact: true }).fill(address);
   await page.getByLabel('Your password', { exact: true }).fill('not-my-password-at-all');
-  await page.getByRole('button', { name: 'Send the link' }).click();
+  await page.getByRole('button', { name: 'Send the link', exact: true }).click();
   await expect(page.locator('#f-password-error')).toHaveText('That is not your current password.');
 
   await page.getByLabel('New email address', { exact: true }).fill(address);
   await page.getByLabel('Your password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Send the link' }).click();
+  await page.getByRole('button', { name: 'Send the link', exact: true }).click();
   await expect(page).toHaveURL(/\/verify-email\?sent=1$/);
   await open(page, '/profile', info);
   await expect(page.locator('dl.facts')).toContainText(`${username}@example.org`);

@@ -36,6 +36,16 @@ enum Command {
         /// The account's username or email address.
         account: String,
     },
+    /// Makes an account premium (as if it had paid), e.g. for a server that sells nothing.
+    GrantPremium {
+        /// The account's username or email address.
+        account: String,
+    },
+    /// Takes premium away from an account (its paid orders stay in its history).
+    RevokePremium {
+        /// The account's username or email address.
+        account: String,
+    },
     /// Lists every account.
     ListUsers,
 }
@@ -79,17 +89,7 @@ pub async fn run(admin: Admin, config: Config) -> Result<String, AdminError> {
             // A password nobody knows until the owner sets theirs through the link.
             let unknown = Password::parse(&app::server::signing::random_token(32)).map_err(field)?;
             let hash = app::server::auth::password::hash(unknown).await.map_err(|_| failed("cannot hash a password"))?;
-            let new = db::users::NewUser {
-                name: name.as_str(),
-                username: username.as_str(),
-                username_key: &username.key(),
-                email: email.as_str(),
-                email_key: &email.key(),
-                password_hash: &hash,
-                currency: config.default_currency.code,
-                created_at: now_ms(),
-            };
-            let id = db::users::create(&db, &new).await.map_err(|e| match db::violated_unique(&e) {
+            let id = db::users::create_account(&db, &name, &username, &email, &hash, config.default_currency.code, now_ms()).await.map_err(|e| match db::violated_unique(&e) {
                 Some(c) if c.contains("username") => AdminError::Usage(format!("--username: {} is taken", username.as_str())),
                 Some(c) if c.contains("email") => AdminError::Usage(format!("--email: an account with {} exists", email.as_str())),
                 _ => failed(e),
@@ -99,24 +99,41 @@ pub async fn run(admin: Admin, config: Config) -> Result<String, AdminError> {
         }
         Command::ResetPassword { account } => {
             let login = LoginName::parse(&account).map_err(|e| AdminError::Usage(e.message))?;
-            let user = match &login {
-                LoginName::Username(u) => db::users::by_username_key(&db, &u.key()).await,
-                LoginName::Email(e) => db::users::by_email_key(&db, &e.key()).await,
-            }
-            .map_err(failed)?
+            let user = db::users::by_login(&db, &login)
+                .await
+                .map_err(failed)?
             .ok_or_else(|| failed(format!("no account with the username or email {account:?}")))?;
             let link = recovery::issue_reset_link(&db, user.id, &base_url, recovery::RESET_TTL).await.map_err(failed)?;
             Ok(format!("one-time link for {} (works once, for 30 minutes):\n{link}", user.username))
         }
+        Command::GrantPremium { account } => set_premium(&db, &account, true).await,
+        Command::RevokePremium { account } => set_premium(&db, &account, false).await,
         Command::ListUsers => {
             let users = db::users::list(&db).await.map_err(failed)?;
-            let mut out = format!("{:>6}  {:<20} {:<32} {:<9} {:<10} {}", "id", "username", "email", "verified", "created", "name");
+            let mut out = format!("{:>6}  {:<20} {:<32} {:<9} {:<8} {:<10} {}", "id", "username", "email", "verified", "premium", "created", "name");
             for u in users {
                 let created = app::models::time::format_date(u.created_at);
                 let verified = if u.email_verified_at.is_some() { "yes" } else { "no" };
-                out.push_str(&format!("\n{:>6}  {:<20} {:<32} {:<9} {:<10} {}", u.id, u.username, u.email, verified, created, u.name));
+                let premium = if u.premium_since.is_some() { "yes" } else { "no" };
+                out.push_str(&format!("\n{:>6}  {:<20} {:<32} {:<9} {:<8} {:<10} {}", u.id, u.username, u.email, verified, premium, created, u.name));
             }
             Ok(out)
         }
     }
+}
+
+async fn set_premium(db: &db::Db, account: &str, premium: bool) -> Result<String, AdminError> {
+    let login = LoginName::parse(account).map_err(|e| AdminError::Usage(e.message))?;
+    let user = db::users::by_login(db, &login)
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| failed(format!("no account with the username or email {account:?}")))?;
+    let already = user.premium_since.is_some() == premium;
+    db::payments::set_premium(db, user.id, premium, now_ms()).await.map_err(failed)?;
+    Ok(match (premium, already) {
+        (true, false) => format!("{} is premium now", user.username),
+        (true, true) => format!("{} was premium already", user.username),
+        (false, false) => format!("{} is no longer premium", user.username),
+        (false, true) => format!("{} was not premium", user.username),
+    })
 }

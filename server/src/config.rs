@@ -40,6 +40,9 @@ pub struct Config {
     pub mail: MailSettings,
     /// Sign-in waits for a confirmed address; sign-up never reveals an address's account.
     pub require_verified_email: bool,
+    /// Who sells premium, and for how much.
+    pub payments: app::server::premium::ProviderConfig,
+    pub premium_price: app::server::premium::Price,
 }
 
 /// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
@@ -68,6 +71,48 @@ fn mail_settings(get: &impl Fn(&str) -> Option<String>, env: Environment) -> Res
         None => parse_mailbox("Huddle <huddle@localhost>").expect("a valid sender"),
     };
     Ok(MailSettings { smtp, from, retry: Retry::default() })
+}
+
+/// `HUDDLE_PAYMENTS` (`demo`, `razorpay` or `off`; dev defaults to `demo`, production to `off`:
+/// a server that takes money says so), `HUDDLE_PREMIUM_PRICE` and `HUDDLE_PREMIUM_CURRENCY`,
+/// and Razorpay's keys.
+fn payments(
+    get: &impl Fn(&str) -> Option<String>,
+    env: Environment,
+    default_currency: &'static Currency,
+) -> Result<(app::server::premium::ProviderConfig, app::server::premium::Price), ConfigError> {
+    use app::server::premium::{Price, ProviderConfig, razorpay::Keys};
+    let currency = match get("HUDDLE_PREMIUM_CURRENCY") {
+        None => default_currency,
+        Some(code) => Currency::find(&code.to_ascii_uppercase())
+            .ok_or_else(|| invalid("HUDDLE_PREMIUM_CURRENCY", format!("expected an ISO 4217 code Huddle knows (EUR, INR, …), got {code:?}")))?,
+    };
+    let raw = get("HUDDLE_PREMIUM_PRICE").unwrap_or_else(|| "5".into());
+    let amount = app::models::money::Amount::parse(&raw, currency.decimals)
+        .map_err(|e| invalid("HUDDLE_PREMIUM_PRICE", format!("{} (got {raw:?}, e.g. 5.00)", e.message)))?
+        .minor();
+    let price = Price { amount, currency };
+    let default = if env == Environment::Production { "off" } else { "demo" };
+    let provider = match get("HUDDLE_PAYMENTS").unwrap_or_else(|| default.into()).as_str() {
+        "off" => ProviderConfig::Off,
+        "demo" => ProviderConfig::Demo,
+        "razorpay" => {
+            let need = |var: &'static str| get(var).ok_or_else(|| invalid(var, "required with HUDDLE_PAYMENTS=razorpay (from Razorpay's dashboard)"));
+            let api_url = get("HUDDLE_RAZORPAY_API_URL").unwrap_or_else(|| "https://api.razorpay.com".into()).trim_end_matches('/').to_string();
+            let local = ["http://127.0.0.1:", "http://localhost:"].iter().any(|p| api_url.starts_with(p));
+            if !api_url.starts_with("https://") && !local {
+                return Err(invalid("HUDDLE_RAZORPAY_API_URL", format!("expected an https:// URL, got {api_url:?}")));
+            }
+            ProviderConfig::Razorpay(Keys {
+                key_id: need("HUDDLE_RAZORPAY_KEY_ID")?,
+                key_secret: need("HUDDLE_RAZORPAY_KEY_SECRET")?,
+                webhook_secret: need("HUDDLE_RAZORPAY_WEBHOOK_SECRET")?,
+                api_url,
+            })
+        }
+        other => return Err(invalid("HUDDLE_PAYMENTS", format!("expected demo, razorpay or off, got {other:?}"))),
+    };
+    Ok((provider, price))
 }
 
 /// `HUDDLE_MEETING_MAX_PEERS` (2-8), `HUDDLE_STUN_URLS`, `HUDDLE_TURN_URLS` with
@@ -198,7 +243,8 @@ impl Config {
             None => false,
             Some(v) => parse_bool(&v).ok_or_else(|| invalid("HUDDLE_REQUIRE_VERIFIED_EMAIL", format!("expected true or false, got {v:?}")))?,
         };
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email })
+        let (payments, premium_price) = payments(&get, env, default_currency)?;
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price })
     }
 }
 
@@ -359,6 +405,10 @@ mod tests {
             ("HUDDLE_SMTP_URL", "mail.example.org"),
             ("HUDDLE_MAIL_FROM", "not an address"),
             ("HUDDLE_REQUIRE_VERIFIED_EMAIL", "sometimes"),
+            ("HUDDLE_PAYMENTS", "paypal"),
+            ("HUDDLE_PREMIUM_PRICE", "-5"),
+            ("HUDDLE_PREMIUM_PRICE", "five"),
+            ("HUDDLE_PREMIUM_CURRENCY", "XYZ"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };
@@ -385,6 +435,30 @@ mod tests {
         assert!(c.secure_cookies);
         assert_eq!(c.origins, ["https://a.example:8443"]);
         assert_eq!(c.public_url.as_deref(), Some("https://a.example:8443/huddle"));
+    }
+
+    #[test]
+    fn premium_is_sold_by_the_demo_provider_in_dev_and_by_no_one_in_production_unless_configured() {
+        use app::server::premium::ProviderConfig;
+        let dev = config(&[("HUDDLE_JWT_SECRET", SECRET), ("HUDDLE_PREMIUM_PRICE", "4.99"), ("HUDDLE_PREMIUM_CURRENCY", "inr")]).unwrap();
+        assert!(matches!(dev.payments, ProviderConfig::Demo));
+        assert_eq!((dev.premium_price.amount, dev.premium_price.currency.code), (499, "INR"));
+        let production = [
+            ("HUDDLE_ENV", "production"),
+            ("HUDDLE_JWT_SECRET", SECRET),
+            ("HUDDLE_PUBLIC_URL", "https://a.example"),
+            ("HUDDLE_SMTP_URL", "smtps://huddle:pw@smtp.example.org"),
+            ("HUDDLE_MAIL_FROM", "huddle@a.example"),
+        ];
+        assert!(matches!(config(&production).unwrap().payments, ProviderConfig::Off));
+        let mut razorpay = production.to_vec();
+        razorpay.extend([("HUDDLE_PAYMENTS", "razorpay"), ("HUDDLE_RAZORPAY_KEY_ID", "rzp_live_x"), ("HUDDLE_RAZORPAY_KEY_SECRET", "s")]);
+        assert_eq!(config(&razorpay).err().unwrap().var, "HUDDLE_RAZORPAY_WEBHOOK_SECRET");
+        razorpay.push(("HUDDLE_RAZORPAY_WEBHOOK_SECRET", "w"));
+        let ProviderConfig::Razorpay(keys) = config(&razorpay).unwrap().payments else { panic!("razorpay configured") };
+        assert_eq!(keys.api_url, "https://api.razorpay.com");
+        razorpay.push(("HUDDLE_RAZORPAY_API_URL", "http://api.example.org"));
+        assert_eq!(config(&razorpay).err().unwrap().var, "HUDDLE_RAZORPAY_API_URL");
     }
 
     #[test]

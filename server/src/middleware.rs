@@ -85,7 +85,10 @@ pub async fn security_headers(mut req: Request, next: Next) -> Response {
     }
     let html = h.get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     let policy = nonce.filter(|_| html).and_then(|n| HeaderValue::try_from(app::content_security_policy(&n)).ok());
-    h.insert(CONTENT_SECURITY_POLICY, policy.unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")));
+    // A handler may set its own (the Razorpay checkout page lets Razorpay's script in).
+    if !h.contains_key(CONTENT_SECURITY_POLICY) {
+        h.insert(CONTENT_SECURITY_POLICY, policy.unwrap_or(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'")));
+    }
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // A handler may be stricter (the reset link's redirect says `no-referrer`).
     h.entry(REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));

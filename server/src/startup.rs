@@ -5,6 +5,7 @@ use crate::middleware::{self, AllowedOrigins, FormLinks};
 use app::server::auth::{self, AuthConfig, LoginThrottle, AddressRate};
 use app::server::hub::Hub;
 use app::server::mail::{Mailer, Transport};
+use app::server::premium::{self, Payments};
 use app::server::{AppState, db};
 use app::{App, shell};
 use axum::Router;
@@ -91,6 +92,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         Transport::Folder(dir)
     });
     let mailer = Mailer::new(transport, config.mail.from.clone(), config.mail.retry.clone());
+    // The demo provider's webhooks come to this server itself, as it listens.
+    let payments = Payments::new(config.payments, config.premium_price, &config.jwt_secret, format!("http://{}", loopback_if_any(addr)));
     let state = AppState {
         auth: Arc::new(AuthConfig::new(config.jwt_secret, config.secure_cookies)),
         throttle: Arc::new(LoginThrottle::new(Duration::from_secs(60))),
@@ -103,6 +106,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         public_url: config.public_url.as_deref().map(Into::into),
         revoked: Arc::new(revoked),
         recovery: Arc::new(auth::recovery::Recovery::new(mailer, base_url, config.require_verified_email)),
+        payments: Arc::new(payments),
     };
     let origins = AllowedOrigins(Arc::new(config.origins));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
@@ -120,6 +124,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .route("/meetings/{code}/attendance.csv", get(app::server::export::attendance_csv))
         .route(auth::recovery::RESET_LINK_PATH, get(auth::recovery::open_reset_link))
         .route(auth::verification::VERIFY_LINK_PATH, get(auth::verification::open_verify_link))
+        .route("/premium/checkout/{order}", get(premium::routes::checkout))
+        .route("/premium/checkout/{order}/demo", post(premium::routes::demo_choice))
         .route("/ws", get(crate::ws::upgrade))
         .route("/auth/renew", post(crate::ws::renew))
         .route(app::components::failures::REPORT_PATH, post(crate::client_errors::report))
@@ -127,12 +133,25 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(form_links, middleware::keep_form_input))
         .layer(axum::middleware::from_fn_with_state(origins, middleware::refuse_cross_origin))
+        // Posted by the payment provider (its checkout page, its servers), not by our pages: not
+        // behind the cross-origin guard or a session. Their signatures are what is trusted.
+        .route(premium::CALLBACK_PATH, post(premium::routes::callback))
+        .route(premium::WEBHOOK_PATH, post(premium::routes::webhook))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
         .with_state(state)
+}
+
+/// `addr`, or the loopback address on its port when it listens on every address (0.0.0.0).
+fn loopback_if_any(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    }
 }
 
 /// The name the build gave the main module, its JS and the stylesheet (`huddle.<hash>`, from

@@ -6,5 +6,6 @@ pub mod budgets;
 pub mod chat;
 pub mod expenses;
 pub mod meetings;
+pub mod premium;
 pub mod recovery;
 pub mod reports;

@@ -7,6 +7,7 @@ pub mod expense;
 pub mod form_link;
 pub mod meeting;
 pub mod money;
+pub mod premium;
 pub mod text;
 pub mod time;
 pub mod timeline;

@@ -87,6 +87,11 @@ impl Day {
     pub fn month_key(self) -> String {
         format!("{:04}-{:02}", self.year, self.month)
     }
+
+    /// "November 2026".
+    pub fn month_label(self) -> String {
+        format!("{} {}", MONTHS[(self.month as usize).clamp(1, 12) - 1], self.year)
+    }
 }
 
 impl std::fmt::Display for Day {
@@ -94,6 +99,9 @@ impl std::fmt::Display for Day {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 }
+
+pub const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
 pub fn is_leap_year(y: i32) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0

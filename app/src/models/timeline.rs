@@ -48,8 +48,7 @@ pub fn local_day(ms: i64, offset: i32) -> i64 {
 /// "Today", "Yesterday", or a date such as "Saturday 21 November 2026".
 pub fn day_label(day: i64, today: i64) -> String {
     const WEEKDAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
-    const MONTHS: [&str; 12] =
-        ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    use super::time::MONTHS;
     match today - day {
         0 => "Today".into(),
         1 => "Yesterday".into(),

@@ -19,6 +19,8 @@ pub struct User {
     pub theme: Theme,
     /// Whether the address was confirmed by a link mailed to it.
     pub email_verified: bool,
+    /// Whether the account has premium (bought, or granted by the admin command).
+    pub premium: bool,
 }
 
 /// The colours a user chose: their device's setting, or always light, or always dark.

@@ -142,6 +142,7 @@ fn Profile(
                 <dt>"Member since"</dt><dd>{format_date(user.created_at)}</dd>
             </dl>
             <super::VerifyReminder user=user.clone()/>
+            <super::premium::PremiumSection/>
             <h2>"Change your email address"</h2>
             <p class="hint">"We mail a link to the new address; it replaces the old one when you open it."</p>
             <ActionForm action=change_email attr:class="stack">

@@ -8,6 +8,7 @@ mod expenses;
 mod reports;
 mod home;
 mod meetings;
+mod premium;
 mod recovery;
 mod verify;
 mod sessions;
@@ -20,6 +21,7 @@ pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
 pub use meetings::{MeetingPage, MeetingsPage};
+pub use premium::LeaderboardPage;
 pub use recovery::{ForgotPasswordPage, ResetPasswordPage};
 pub use verify::{VerifyEmailPage, VerifyReminder};
 pub use sessions::SessionsPage;
@@ -71,6 +73,7 @@ lazy_pages! {
     RoomRoute => RoomPage,
     MeetingsRoute => MeetingsPage,
     MeetingRoute => MeetingPage,
+    LeaderboardRoute => LeaderboardPage,
 }
 
 /// Renders `page` for the signed-in user; sends anyone else to the login page.

@@ -8,6 +8,7 @@ pub mod db;
 pub mod export;
 pub mod hub;
 pub mod mail;
+pub mod premium;
 pub mod signing;
 pub mod state;
 

@@ -30,6 +30,8 @@ pub struct AppState {
     pub revoked: Arc<RevokedLogins>,
     /// Outgoing mail and the password reset links it carries.
     pub recovery: Arc<Recovery>,
+    /// Premium through payment orders.
+    pub payments: Arc<super::premium::Payments>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -91,6 +91,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
             retry: app::server::mail::Retry::default(),
         },
         require_verified_email: false,
+        payments: app::server::premium::ProviderConfig::Demo,
+        premium_price: app::server::premium::Price { amount: 500, currency: app::models::money::Currency::find("EUR").unwrap() },
     }
 }
 
@@ -132,6 +134,7 @@ pub async fn spawn_app() -> TestApp {
 /// A server whose configuration `adjust` changed first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     server::telemetry::init_for_tests();
+    app::server::premium::install_tls_provider();
     let turn = ONE_SERVER_AT_A_TIME.lock().await;
     let database = TestDatabase::create().await;
     let mut config = test_config(database.dir.clone(), database.url.clone());
@@ -247,6 +250,12 @@ impl Browser {
     /// Posts nothing to a plain route (not a server function), keeping cookies.
     pub async fn post(&mut self, path: &str) -> Response {
         let req = self.http.post(format!("{}{path}", self.base));
+        self.send_as_page(req).await
+    }
+
+    /// Posts a form to a plain route (not a server function) as a page of ours would.
+    pub async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send_as_page(req).await
     }
 

@@ -51,10 +51,12 @@ impl From<ExpenseRow> for Expense {
     }
 }
 
-/// Stores an expense. The category must be checked as the user's own before.
+/// Stores an expense and counts it in the user's totals, in one transaction. The category must
+/// be checked as the user's own before.
 #[tracing::instrument(skip(db, e))]
 pub async fn insert(db: &Db, user_id: i64, e: &ExpenseInput, now: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut tx = db.begin().await?;
+    let id = sqlx::query_scalar(
         "insert into expenses (user_id, category_id, amount_minor, description, note, spent_on, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
     )
@@ -65,13 +67,21 @@ pub async fn insert(db: &Db, user_id: i64, e: &ExpenseInput, now: i64) -> Result
     .bind(e.note.as_deref())
     .bind(e.spent_on.to_string())
     .bind(now)
-    .fetch_one(db)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    super::totals::add(&mut tx, user_id, &e.spent_on.to_string(), e.amount.minor()).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
-/// Rewrites one of the user's expenses. False when it is not theirs or does not exist.
+/// Rewrites one of the user's expenses and moves its amount in the totals, in one transaction.
+/// False when it is not theirs or does not exist.
 #[tracing::instrument(skip(db, e))]
 pub async fn update(db: &Db, user_id: i64, id: i64, e: &ExpenseInput, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // Writes only, the old amount taken out first (SQLite: a read before the first write
+    // could see a stale snapshot).
+    super::totals::remove_expense(&mut tx, user_id, id).await?;
     let done = sqlx::query(
         "update expenses set category_id = $1, amount_minor = $2, description = $3, note = $4, spent_on = $5,
          updated_at = $6 where id = $7 and user_id = $8",
@@ -84,15 +94,27 @@ pub async fn update(db: &Db, user_id: i64, id: i64, e: &ExpenseInput, now: i64) 
     .bind(now)
     .bind(id)
     .bind(user_id)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    super::totals::add(&mut tx, user_id, &e.spent_on.to_string(), e.amount.minor()).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
+/// Deletes one of the user's expenses and takes it out of the totals, in one transaction.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &Db, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("delete from expenses where id = $1 and user_id = $2").bind(id).bind(user_id).execute(db).await?;
-    Ok(done.rows_affected() == 1)
+    let mut tx = db.begin().await?;
+    super::totals::remove_expense(&mut tx, user_id, id).await?;
+    let done = sqlx::query("delete from expenses where id = $1 and user_id = $2").bind(id).bind(user_id).execute(&mut *tx).await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 const SELECT: &str = "select e.id, e.amount_minor, e.description, e.note, e.category_id, c.name as category, e.spent_on

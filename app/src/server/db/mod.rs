@@ -9,7 +9,9 @@ pub mod categories;
 pub mod chat;
 pub mod expenses;
 pub mod meetings;
+pub mod payments;
 pub mod sessions;
+pub mod totals;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

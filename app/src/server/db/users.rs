@@ -1,7 +1,7 @@
 //! The `users` aggregate.
 
 use super::Db;
-use crate::models::User;
+use crate::models::{DisplayName, Email, LoginName, User, Username};
 use sqlx::FromRow;
 
 /// A stored user with its password hash: never leaves the server.
@@ -19,6 +19,8 @@ pub struct UserRow {
     pub theme: String,
     /// When the current address was confirmed; `None` until then.
     pub email_verified_at: Option<i64>,
+    /// Since when the account is premium; `None` when it is not.
+    pub premium_since: Option<i64>,
 }
 
 impl UserRow {
@@ -33,6 +35,7 @@ impl UserRow {
             time_zone: self.time_zone,
             theme: crate::models::Theme::from_db(&self.theme),
             email_verified: self.email_verified_at.is_some(),
+            premium: self.premium_since.is_some(),
         }
     }
 }
@@ -71,11 +74,44 @@ pub async fn create(db: &Db, u: &NewUser<'_>) -> Result<i64, sqlx::Error> {
     Ok(id)
 }
 
+/// Creates an account from checked fields (sign-up, the admin command): the lookup keys are
+/// derived here, the built-in categories seeded.
+pub async fn create_account(
+    db: &Db,
+    name: &DisplayName,
+    username: &Username,
+    email: &Email,
+    password_hash: &str,
+    currency: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let (username_key, email_key) = (username.key(), email.key());
+    let new = NewUser {
+        name: name.as_str(),
+        username: username.as_str(),
+        username_key: &username_key,
+        email: email.as_str(),
+        email_key: &email_key,
+        password_hash,
+        currency,
+        created_at: now,
+    };
+    create(db, &new).await
+}
+
+/// The user a login form names, by username or by email.
+pub async fn by_login(db: &Db, name: &LoginName) -> Result<Option<UserRow>, sqlx::Error> {
+    match name {
+        LoginName::Username(u) => by_username_key(db, &u.key()).await,
+        LoginName::Email(e) => by_email_key(db, &e.key()).await,
+    }
+}
+
 /// `select` of every `UserRow` column, followed by a `where` clause.
 macro_rules! select_user_where {
     ($cond:literal) => {
         concat!(
-            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme, email_verified_at from users where ",
+            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme, email_verified_at, premium_since from users where ",
             $cond
         )
     };
