@@ -5,7 +5,7 @@ use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
     BudgetsRoute, CategoriesRoute, ChatIndexRoute, ChatPage, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
-    ForgotPasswordRoute, LeaderboardRoute, LoginRoute, MeetingRoute, ResetPasswordRoute, VerifyEmailRoute, MeetingsRoute, NotFound, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
+    ForgotPasswordRoute, LeaderboardRoute, LoginRoute, MeetingRoute, ResetPasswordRoute, VerifyEmailRoute, MeetingsRoute, NotFound, PremiumRoute, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -224,6 +224,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/rooms") view={Lazy::<RoomDirectoryRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/meetings") view={Lazy::<MeetingsRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/meetings/:code") view={Lazy::<MeetingRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/premium") view={Lazy::<PremiumRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/leaderboard") view={Lazy::<LeaderboardRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>

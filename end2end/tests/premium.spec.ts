@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { addExpense, open, register } from './helpers';
 
 // Premium bought through the demo provider (the server's default in development): its checkout
-// page, the signed callback it posts back, and the order history on the profile. The same steps
+// page, the signed callback it posts back, and the order history on the premium page. The same steps
 // with and without JavaScript: the checkout is plain forms.
 
 test('premium is bought through the demo checkout and shows on the profile', async ({ page }, info) => {
@@ -10,6 +10,8 @@ test('premium is bought through the demo checkout and shows on the profile', asy
   await open(page, '/leaderboard', info);
   await expect(page.getByTestId('leaderboard-locked')).toHaveText('The leaderboard comes with premium.');
   await open(page, '/profile', info);
+  await expect(page.getByTestId('profile-premium')).toContainText('No');
+  await page.getByRole('link', { name: 'Premium and your orders' }).click();
   const premium = page.locator('#premium');
   await expect(premium.getByTestId('premium-status')).toContainText('Premium adds the spending leaderboard');
   await expect(premium).toContainText('demo mode: no money moves');
@@ -21,7 +23,7 @@ test('premium is bought through the demo checkout and shows on the profile', asy
   await expect(page.getByRole('heading', { name: 'Payment approved' })).toBeVisible();
   await page.getByRole('button', { name: 'Return to Huddle' }).click();
 
-  await expect(page).toHaveURL(/\/profile\?premium=done/);
+  await expect(page).toHaveURL(/\/premium\?result=done/);
   await expect(page.getByTestId('premium-result')).toHaveText('Payment received: premium is yours.');
   await expect(premium.getByTestId('premium-status')).toContainText('Premium since');
   await expect(premium.getByRole('button', { name: /^Go premium/ })).toHaveCount(0);
@@ -43,14 +45,16 @@ test('premium is bought through the demo checkout and shows on the profile', asy
   const mine = page.getByTestId('this-month').locator('li.me');
   await expect(mine).toContainText(`@${username}`);
   await expect(mine).toContainText('12,50');
+  await open(page, '/profile', info);
+  await expect(page.getByTestId('profile-premium')).toContainText('Yes');
 });
 
 test('a declined demo payment leaves the account as it was', async ({ page }, info) => {
   await register(page, info);
-  await open(page, '/profile', info);
+  await open(page, '/premium', info);
   await page.locator('#premium').getByRole('button', { name: /^Go premium for/ }).click();
   await page.getByRole('button', { name: 'Decline' }).click();
-  await expect(page).toHaveURL(/\/profile\?premium=declined/);
+  await expect(page).toHaveURL(/\/premium\?result=declined/);
   await expect(page.getByTestId('premium-result')).toContainText('The payment was declined');
   const premium = page.locator('#premium');
   await expect(premium.getByRole('button', { name: /^Go premium for/ })).toBeVisible();

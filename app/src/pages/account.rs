@@ -140,9 +140,10 @@ fn Profile(
                 <dt>"Username"</dt><dd>{user.username.clone()}</dd>
                 <dt>"Email"</dt><dd>{user.email.clone()}</dd>
                 <dt>"Member since"</dt><dd>{format_date(user.created_at)}</dd>
+                <dt>"Premium"</dt>
+                <dd data-testid="profile-premium">{if user.premium { "Yes" } else { "No" }} " · " <A href="/premium">"Premium and your orders"</A></dd>
             </dl>
             <super::VerifyReminder user=user.clone()/>
-            <super::premium::PremiumSection/>
             <h2>"Change your email address"</h2>
             <p class="hint">"We mail a link to the new address; it replaces the old one when you open it."</p>
             <ActionForm action=change_email attr:class="stack">

@@ -21,7 +21,7 @@ pub use expenses::{EditExpensePage, ExpensesPage};
 pub use reports::ReportsPage;
 pub use home::{HomePage, NotFound};
 pub use meetings::{MeetingPage, MeetingsPage};
-pub use premium::LeaderboardPage;
+pub use premium::{LeaderboardPage, PremiumPage};
 pub use recovery::{ForgotPasswordPage, ResetPasswordPage};
 pub use verify::{VerifyEmailPage, VerifyReminder};
 pub use sessions::SessionsPage;
@@ -74,6 +74,7 @@ lazy_pages! {
     MeetingsRoute => MeetingsPage,
     MeetingRoute => MeetingPage,
     LeaderboardRoute => LeaderboardPage,
+    PremiumRoute => PremiumPage,
 }
 
 /// Renders `page` for the signed-in user; sends anyone else to the login page.

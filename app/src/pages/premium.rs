@@ -1,5 +1,6 @@
-//! The profile's premium section: status, "Go premium", what the last payment did, and the
-//! order history.
+//! `/premium`: status, "Go premium", what the last payment did, the order history and the
+//! leaderboard switch; and `/leaderboard`. Pages of their own (lazy routes), so the profile's
+//! first load does not grow with them.
 
 use crate::api::premium::{GoPremium, SetLeaderboard, get_leaderboard, premium_status};
 use crate::components::form::{FormError, Submit, failure};
@@ -11,7 +12,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-/// What `?premium=` (set by the checkout's way back) says happened. Fixed texts only.
+/// What `?result=` (set by the checkout's way back) says happened. Fixed texts only.
 fn result_text(result: &str) -> Option<(&'static str, bool)> {
     Some(match result {
         "done" => ("Payment received: premium is yours.", true),
@@ -24,17 +25,25 @@ fn result_text(result: &str) -> Option<(&'static str, bool)> {
 }
 
 #[component]
-pub fn PremiumSection() -> impl IntoView {
+pub fn PremiumPage() -> impl IntoView {
+    view! {
+        <Title text="Premium"/>
+        <super::SignedIn page=|_user| view! { <PremiumSection/> }/>
+    }
+}
+
+#[component]
+fn PremiumSection() -> impl IntoView {
     let status = Resource::new(|| (), |_| premium_status());
     // Only for its error (a no-JS failure comes back in the URL): the form below is a plain post,
     // because its answer is a redirect to the checkout, a page outside this app.
     let go = ServerAction::<GoPremium>::new();
     let go_error = failure(go.value());
     let show = ServerAction::<SetLeaderboard>::new();
-    let result = use_query_map().with_untracked(|q| q.get("premium")).and_then(|r| result_text(&r));
+    let result = use_query_map().with_untracked(|q| q.get("result")).and_then(|r| result_text(&r));
     view! {
-        <section id="premium" aria-labelledby="premium-heading">
-            <h2 id="premium-heading">"Premium"</h2>
+        <section class="page narrow" id="premium">
+            <h1>"Premium"</h1>
             {result.map(|(text, ok)| view! {
                 <p class=if ok { "ok" } else { "form-error" } role="status" data-testid="premium-result">{text}</p>
             })}
@@ -71,7 +80,7 @@ fn premium_view(p: PremiumView, go_error: Signal<Option<crate::models::AppError>
         .into_any(),
     };
     let orders = (!p.orders.is_empty()).then(|| view! {
-        <h3>"Your orders"</h3>
+        <h2>"Your orders"</h2>
         <table class="orders" data-testid="orders">
             <thead><tr><th scope="col">"Date"</th><th scope="col">"Amount"</th><th scope="col">"Status"</th><th scope="col">"Order"</th></tr></thead>
             <tbody>
@@ -95,7 +104,7 @@ fn premium_view(p: PremiumView, go_error: Signal<Option<crate::models::AppError>
     let show_value = failure(show.value());
     let saved = move || show.value().with(|v| matches!(v, Some(Ok(()))));
     let leaderboard = view! {
-        <h3>"Leaderboard"</h3>
+        <h2>"Leaderboard"</h2>
         <p class="hint">"Premium members see who spends most, this month and in all time. You appear on it only if you choose to."</p>
         <ActionForm action=show attr:class="stack">
             <label class="check"><input type="checkbox" name="show" value="on" checked=p.on_leaderboard/>" Show me on the leaderboard"</label>
@@ -129,7 +138,7 @@ fn LeaderboardView() -> impl IntoView {
                     match board.await {
                         Ok(Some(lb)) => view! {
                             {(!lb.me_on).then(|| view! {
-                                <p class="notice">"You are not on it. " <A href="/profile#premium">"Choose to appear"</A> " in your profile."</p>
+                                <p class="notice">"You are not on it. " <A href="/premium">"Choose to appear"</A> " on the premium page."</p>
                             })}
                             <h2>{format!("This month: {}", lb.month)}</h2>
                             {boards(lb.this_month, "this-month")}
@@ -138,7 +147,7 @@ fn LeaderboardView() -> impl IntoView {
                         }.into_any(),
                         Ok(None) => view! {
                             <p data-testid="leaderboard-locked">"The leaderboard comes with premium."</p>
-                            <p><A href="/profile#premium">"Go premium"</A></p>
+                            <p><A href="/premium">"Go premium"</A></p>
                         }.into_any(),
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     }

@@ -17,9 +17,9 @@ fn demo_webhook_secret() -> Vec<u8> {
     app::server::signing::tag(SECRET, "demo webhook", &[], 32)
 }
 
-/// Starts an order as the profile's button does; the provider's order id.
+/// Starts an order as the premium page's button does; the provider's order id.
 async fn start_order(b: &mut Browser) -> String {
-    let res = b.form_post("go_premium", "/profile", &[]).await;
+    let res = b.form_post("go_premium", "/premium", &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
     let location = res.headers()["location"].to_str().unwrap().to_string();
     location.strip_prefix("/premium/checkout/").expect("the checkout").to_string()
@@ -101,7 +101,7 @@ async fn the_demo_checkout_grants_premium_once_for_its_callback_and_its_webhook(
     assert!(signature::verify_callback(&demo_key(), &order, &payment, &signature), "the demo signs like Razorpay");
 
     let res = callback(&mut ada, &order, &payment, &signature).await;
-    assert_eq!(location(&res), "/profile?premium=done#premium");
+    assert_eq!(location(&res), "/premium?result=done");
     let after = status(&mut ada).await;
     let since = after["since"].as_i64().expect("premium now");
     assert_eq!(after["orders"][0]["status"], "Paid");
@@ -116,13 +116,13 @@ async fn the_demo_checkout_grants_premium_once_for_its_callback_and_its_webhook(
     })
     .await;
     let res = callback(&mut ada, &order, &payment, &signature).await;
-    assert_eq!(location(&res), "/profile?premium=done#premium");
+    assert_eq!(location(&res), "/premium?result=done");
     let again = status(&mut ada).await;
     assert_eq!(again["since"].as_i64(), Some(since));
     assert_eq!(again["orders"].as_array().unwrap().len(), 1);
 
     // Premium now: no second order, and no way back from paid.
-    assert_eq!(ada.form_post("go_premium", "/profile", &[]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(ada.form_post("go_premium", "/premium", &[]).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(status(&mut ada).await["orders"].as_array().unwrap().len(), 1);
     let failed = payment_event("payment.failed", &order, "pay_other", 500);
     assert_eq!(webhook(&app, &demo_webhook_secret(), "evt_late_failure", &failed).await, StatusCode::OK);
@@ -140,26 +140,26 @@ async fn forged_and_replayed_payments_are_refused_and_fail_the_order() {
     // A forged signature: refused, the order failed, nothing granted.
     let forged = start_order(&mut ada).await;
     let res = callback(&mut ada, &forged, "pay_made_up", &"0".repeat(64)).await;
-    assert_eq!(location(&res), "/profile?premium=failed#premium");
+    assert_eq!(location(&res), "/premium?result=failed");
     let s = status(&mut ada).await;
     assert_eq!(s["since"], serde_json::Value::Null);
     assert_eq!(s["orders"][0]["status"], "Failed");
     assert!(s["orders"][0]["failure"].as_str().unwrap().contains("signature"));
     // Signed with another key (one the attacker made up): refused too.
     let other_key = signature::callback(b"not the key", &forged, "pay_x");
-    assert_eq!(location(&callback(&mut ada, &forged, "pay_x", &other_key).await), "/profile?premium=failed#premium");
+    assert_eq!(location(&callback(&mut ada, &forged, "pay_x", &other_key).await), "/premium?result=failed");
 
     // Ada pays a new order; Bob replays her payment onto his own order.
     let paid = start_order(&mut ada).await;
     let approved = ada.post_form(&format!("/premium/checkout/{paid}/demo"), &[("choice", "pay")]).await.text().await.unwrap();
     let (payment, sig) = (hidden(&approved, "razorpay_payment_id"), hidden(&approved, "razorpay_signature"));
-    assert_eq!(location(&callback(&mut ada, &paid, &payment, &sig).await), "/profile?premium=done#premium");
+    assert_eq!(location(&callback(&mut ada, &paid, &payment, &sig).await), "/premium?result=done");
 
     let bobs = start_order(&mut bob).await;
-    assert_eq!(location(&callback(&mut bob, &bobs, &payment, &sig).await), "/profile?premium=failed#premium");
+    assert_eq!(location(&callback(&mut bob, &bobs, &payment, &sig).await), "/premium?result=failed");
     // Even a valid signature of (his order, her payment) would not do: a payment pays one order.
     let resigned = signature::callback(&demo_key(), &bobs, &payment);
-    assert_eq!(location(&callback(&mut bob, &bobs, &payment, &resigned).await), "/profile?premium=failed#premium");
+    assert_eq!(location(&callback(&mut bob, &bobs, &payment, &resigned).await), "/premium?result=failed");
     let s = status(&mut bob).await;
     assert_eq!(s["since"], serde_json::Value::Null);
     assert_eq!(s["orders"][0]["status"], "Failed");
@@ -171,8 +171,8 @@ async fn forged_and_replayed_payments_are_refused_and_fail_the_order() {
     let res = app.browser().get(&format!("/premium/checkout/{bobs}")).await;
     assert!(location(&res).starts_with("/login"), "{:?}", res.headers());
     // An unknown order, an empty post: failed, never a 500.
-    assert_eq!(location(&callback(&mut bob, "order_unknown", "pay_x", "00").await), "/profile?premium=failed#premium");
-    assert_eq!(location(&bob.post_form("/premium/callback", &[]).await), "/profile?premium=failed#premium");
+    assert_eq!(location(&callback(&mut bob, "order_unknown", "pay_x", "00").await), "/premium?result=failed");
+    assert_eq!(location(&bob.post_form("/premium/callback", &[]).await), "/premium?result=failed");
 }
 
 #[tokio::test]
@@ -217,16 +217,16 @@ async fn a_pending_demo_payment_grants_premium_when_its_webhook_arrives_and_a_de
     let mut ada = app.signed_up("ada").await;
     let declined = start_order(&mut ada).await;
     let res = ada.post_form(&format!("/premium/checkout/{declined}/demo"), &[("choice", "decline")]).await;
-    assert_eq!(location(&res), "/profile?premium=declined#premium");
+    assert_eq!(location(&res), "/premium?result=declined");
     let s = status(&mut ada).await;
     assert_eq!((s["orders"][0]["status"].as_str(), s["since"].as_i64()), (Some("Failed"), None));
     // The buttons of a failed order do nothing more.
     let res = ada.post_form(&format!("/premium/checkout/{declined}/demo"), &[("choice", "pay")]).await;
-    assert_eq!(location(&res), "/profile?premium=failed#premium");
+    assert_eq!(location(&res), "/premium?result=failed");
 
     let pending = start_order(&mut ada).await;
     let res = ada.post_form(&format!("/premium/checkout/{pending}/demo"), &[("choice", "pending")]).await;
-    assert_eq!(location(&res), "/profile?premium=pending#premium");
+    assert_eq!(location(&res), "/premium?result=pending");
     assert_eq!(status(&mut ada).await["since"], serde_json::Value::Null, "not before the provider confirms");
     wait_for(async || status(&mut ada).await["since"].is_i64()).await;
     assert_eq!(status(&mut ada).await["orders"][0]["status"], "Paid");
@@ -324,7 +324,7 @@ async fn razorpay_orders_are_created_over_its_api_and_paid_through_its_signed_ca
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&res), "/profile?premium=done#premium");
+    assert_eq!(location(&res), "/premium?result=done");
     assert!(status(&mut ada).await["since"].is_i64());
 
     // Its webhook for the same payment, signed with the webhook secret: counted once.

@@ -18,9 +18,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use std::time::Duration;
 
-/// Where the profile says how buying premium went (`?premium=done|pending|declined|failed`).
-fn back_to_profile(result: &str) -> Response {
-    Redirect::to(&format!("/profile?premium={result}#premium")).into_response()
+/// Back to the premium page, which says how buying went (`?result=done|pending|declined|failed|error`).
+fn back_to_premium(result: &str) -> Response {
+    Redirect::to(&format!("/premium?result={result}")).into_response()
 }
 
 /// The order `id` of the signed-in user, or the answer to send instead.
@@ -46,8 +46,8 @@ pub async fn checkout(
         Err(res) => return res,
     };
     match order.status() {
-        Status::Paid => return back_to_profile("done"),
-        Status::Failed => return back_to_profile("failed"),
+        Status::Paid => return back_to_premium("done"),
+        Status::Failed => return back_to_premium("failed"),
         Status::Created => {}
     }
     let price = money(&order.currency, order.amount);
@@ -59,7 +59,7 @@ pub async fn checkout(
         }
         (super::DEMO, _) if state.payments.provider_name() == Some(super::DEMO) => demo_page(&css, &order, &price),
         // An order of a provider this server no longer uses.
-        _ => back_to_profile("failed"),
+        _ => back_to_premium("failed"),
     }
 }
 
@@ -82,7 +82,7 @@ fn demo_page(css: &str, order: &OrderRow, price: &str) -> Response {
          <button type=\"submit\" name=\"choice\" value=\"pay\" class=\"primary\">Pay {price}</button>\
          <button type=\"submit\" name=\"choice\" value=\"pending\">Pay, confirmed later (pending)</button>\
          <button type=\"submit\" name=\"choice\" value=\"decline\">Decline</button>\
-         </form><p><a href=\"/profile#premium\">Cancel</a></p>"
+         </form><p><a href=\"/premium\">Cancel</a></p>"
     );
     Html(document(css, "Demo checkout", &body)).into_response()
 }
@@ -105,7 +105,7 @@ fn razorpay_page(css: &str, key_id: &str, order: &OrderRow, price: &str, base_ur
     let body = format!(
         "<h1>Pay for premium</h1><p>Huddle premium, {price}. Razorpay's payment window opens on this page.</p>\
          <noscript><p class=\"form-error\">Razorpay's checkout needs JavaScript.</p></noscript>\
-         <p><a href=\"/profile#premium\">Cancel</a></p>\
+         <p><a href=\"/premium\">Cancel</a></p>\
          <script src=\"https://checkout.razorpay.com/v1/checkout.js\" nonce=\"{nonce}\"></script>\
          <script nonce=\"{nonce}\">new Razorpay({options}).open();</script>",
         price = escape_html(price),
@@ -144,7 +144,7 @@ pub async fn demo_choice(
         return (StatusCode::UNPROCESSABLE_ENTITY, "Choose pay, pending or decline.").into_response();
     };
     if order.provider != super::DEMO || state.payments.provider_name() != Some(super::DEMO) || order.status() != Status::Created {
-        return back_to_profile(if order.status() == Status::Paid { "done" } else { "failed" });
+        return back_to_premium(if order.status() == Status::Paid { "done" } else { "failed" });
     }
     let demo = state.payments.demo();
     match choice {
@@ -167,11 +167,11 @@ pub async fn demo_choice(
         }
         Choice::Pending => {
             demo.pay(&order.provider_order_id, order.amount, &order.currency, DEMO_PENDING_DELAY);
-            back_to_profile("pending")
+            back_to_premium("pending")
         }
         Choice::Decline => {
             demo.decline(&order.provider_order_id, order.amount, &order.currency).await;
-            back_to_profile("declined")
+            back_to_premium("declined")
         }
     }
 }
@@ -181,9 +181,9 @@ pub async fn demo_choice(
 pub async fn callback(State(state): State<AppState>, form: Result<Form<CallbackForm>, FormRejection>) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
     match super::callback(&state, &form).await {
-        Ok(Outcome::Granted | Outcome::AlreadyPaid) => back_to_profile("done"),
-        Ok(Outcome::Refused) | Err(AppError::NotFound) => back_to_profile("failed"),
-        Err(_) => back_to_profile("error"),
+        Ok(Outcome::Granted | Outcome::AlreadyPaid) => back_to_premium("done"),
+        Ok(Outcome::Refused) | Err(AppError::NotFound) => back_to_premium("failed"),
+        Err(_) => back_to_premium("error"),
     }
 }
 
