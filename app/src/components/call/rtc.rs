@@ -243,6 +243,14 @@ impl Rtc {
             let mut samples = vec![0.0_f32; 1024];
             // Until another stream replaces this one, or the page goes.
             while meter.get() == generation && ui.phase.try_get_untracked().is_some() {
+                // A context made before the page had a click or key press (the page was loaded
+                // rather than reached by a click in the app) starts suspended and reads
+                // silence: it starts once the person has interacted with the page.
+                if context.state() == web_sys::AudioContextState::Suspended
+                    && let Ok(resumed) = context.resume()
+                {
+                    let _ = JsFuture::from(resumed).await;
+                }
                 analyser.get_float_time_domain_data(&mut samples);
                 let level = if ui.mine.get_untracked().mic { super::level_of(&samples) } else { 0.0 };
                 ui.mic_level.set(level);
