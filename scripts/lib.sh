@@ -72,6 +72,7 @@ ensure_brotli() { ensure_debian brotli brotli; }
 
 # The SMTP server the Rust tests send mail to: aiosmtpd from PyPI, pinned, in its own venv.
 AIOSMTPD_VERSION=1.4.6
+MOTO_VERSION=5.1.18
 ensure_aiosmtpd() {
   local venv="$TOOLS/smtp"
   if [ "$("$venv/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)' 2>/dev/null)" = "$AIOSMTPD_VERSION" ]; then
@@ -84,6 +85,19 @@ ensure_aiosmtpd() {
 }
 
 # Installs a Debian package whether or not it brings a command.
+# moto's S3 server, which the saved-reports tests keep reports in (an S3-compatible bucket on
+# loopback, started and stopped by the test).
+ensure_moto() {
+  local venv="$TOOLS/moto"
+  if [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" = "$MOTO_VERSION" ]; then
+    return
+  fi
+  say "installing moto $MOTO_VERSION into .tools/moto"
+  ensure_debian python3 python3
+  python3 -m venv "$venv" 2>/dev/null || { ensure_debian_package python3-venv; python3 -m venv "$venv"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
 ensure_debian_package() {
   dpkg -s "$1" >/dev/null 2>&1 && return
   say "installing $1 from Debian"

@@ -27,6 +27,7 @@ ensure_debian turnserver coturn
 ensure_debian chromium chromium
 ensure_debian npm nodejs npm
 ensure_aiosmtpd
+ensure_moto
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -47,6 +47,25 @@ test('premium is bought through the demo checkout and shows on the profile', asy
   await expect(mine).toContainText('12,50');
   await open(page, '/profile', info);
   await expect(page.getByTestId('profile-premium')).toContainText('Yes');
+
+  // Premium keeps each CSV export: the one made now is listed and downloads again.
+  await open(page, '/reports', info);
+  const exported = page.waitForEvent('download');
+  await page.getByTestId('csv-link').click();
+  const first = await (await exported).path();
+  // It is stored once the download has ended: look until it is listed.
+  const saved = page.getByTestId('saved-reports');
+  await expect.poll(async () => {
+    await open(page, '/premium', info);
+    await expect(saved).toBeVisible();
+    return saved.locator('tbody tr').count();
+  }).toBe(1);
+  const again = page.waitForEvent('download');
+  await saved.getByRole('link', { name: /^Download/ }).click();
+  const second = await (await again).path();
+  const { readFileSync } = await import('node:fs');
+  expect(readFileSync(second, 'utf8')).toBe(readFileSync(first, 'utf8'));
+  expect(readFileSync(second, 'utf8')).toContain('Lunch');
 });
 
 test('a declined demo payment leaves the account as it was', async ({ page }, info) => {

@@ -43,6 +43,9 @@ pub struct Config {
     /// Who sells premium, and for how much.
     pub payments: app::server::premium::ProviderConfig,
     pub premium_price: app::server::premium::Price,
+    /// Where premium accounts' CSV exports are kept, and for how long.
+    pub saved_reports: app::server::saved_reports::StoreConfig,
+    pub saved_reports_keep: std::time::Duration,
 }
 
 /// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
@@ -113,6 +116,33 @@ fn payments(
         other => return Err(invalid("HUDDLE_PAYMENTS", format!("expected demo, razorpay or off, got {other:?}"))),
     };
     Ok((provider, price))
+}
+
+/// `HUDDLE_REPORTS_BUCKET` with its endpoint, region and keys, or a folder in the data folder.
+fn report_store(get: &impl Fn(&str) -> Option<String>, data_dir: &Path) -> Result<app::server::saved_reports::StoreConfig, ConfigError> {
+    use app::server::saved_reports::StoreConfig;
+    let Some(bucket) = get("HUDDLE_REPORTS_BUCKET") else {
+        for var in ["HUDDLE_REPORTS_S3_ENDPOINT", "HUDDLE_REPORTS_S3_ACCESS_KEY_ID", "HUDDLE_REPORTS_S3_SECRET_ACCESS_KEY"] {
+            if get(var).is_some() {
+                return Err(invalid(var, "set without HUDDLE_REPORTS_BUCKET"));
+            }
+        }
+        return Ok(StoreConfig::Folder(data_dir.join("reports")));
+    };
+    let endpoint = get("HUDDLE_REPORTS_S3_ENDPOINT");
+    if let Some(e) = &endpoint
+        && !(e.starts_with("https://") || e.starts_with("http://"))
+    {
+        return Err(invalid("HUDDLE_REPORTS_S3_ENDPOINT", format!("expected a URL like https://s3.example.org, got {e:?}")));
+    }
+    let need = |var: &'static str| get(var).ok_or_else(|| invalid(var, "required with HUDDLE_REPORTS_BUCKET"));
+    Ok(StoreConfig::S3 {
+        bucket,
+        endpoint,
+        region: get("HUDDLE_REPORTS_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        access_key_id: need("HUDDLE_REPORTS_S3_ACCESS_KEY_ID")?,
+        secret_access_key: need("HUDDLE_REPORTS_S3_SECRET_ACCESS_KEY")?,
+    })
 }
 
 /// `HUDDLE_MEETING_MAX_PEERS` (2-8), `HUDDLE_STUN_URLS`, `HUDDLE_TURN_URLS` with
@@ -244,7 +274,9 @@ impl Config {
             Some(v) => parse_bool(&v).ok_or_else(|| invalid("HUDDLE_REQUIRE_VERIFIED_EMAIL", format!("expected true or false, got {v:?}")))?,
         };
         let (payments, premium_price) = payments(&get, env, default_currency)?;
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price })
+        let saved_reports = report_store(&get, &data_dir)?;
+        let saved_reports_keep = std::time::Duration::from_secs(86_400 * count("HUDDLE_SAVED_REPORTS_DAYS", 30, 3650)? as u64);
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep })
     }
 }
 
@@ -409,6 +441,8 @@ mod tests {
             ("HUDDLE_PREMIUM_PRICE", "-5"),
             ("HUDDLE_PREMIUM_PRICE", "five"),
             ("HUDDLE_PREMIUM_CURRENCY", "XYZ"),
+            ("HUDDLE_SAVED_REPORTS_DAYS", "0"),
+            ("HUDDLE_REPORTS_S3_ENDPOINT", "http://127.0.0.1:9000"),
         ];
         for (var, value) in cases {
             let secret = if var == "HUDDLE_JWT_SECRET" { value } else { SECRET };

@@ -37,6 +37,8 @@ pub enum StartupError {
     Database(#[from] sqlx::Error),
     #[error("HUDDLE_ADDR: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("saved reports: {0}")]
+    Reports(String),
 }
 
 /// A bound, ready-to-serve Huddle.
@@ -60,7 +62,8 @@ impl Application {
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.addr, source })?;
-        let router = router(config, db, addr, revoked);
+        let saved = app::server::saved_reports::SavedReports::new(&config.saved_reports, config.saved_reports_keep).map_err(StartupError::Reports)?;
+        let router = router(config, db, addr, revoked, saved);
         Ok(Self { listener, router })
     }
 
@@ -75,7 +78,7 @@ impl Application {
     }
 }
 
-fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins) -> Router {
+fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins, saved: app::server::saved_reports::SavedReports) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
@@ -107,7 +110,9 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         revoked: Arc::new(revoked),
         recovery: Arc::new(auth::recovery::Recovery::new(mailer, base_url, config.require_verified_email)),
         payments: Arc::new(payments),
+        saved_reports: Arc::new(saved),
     };
+    app::server::saved_reports::spawn_sweeper(state.clone());
     let origins = AllowedOrigins(Arc::new(config.origins));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
     let routes = generate_route_list(App);
@@ -121,6 +126,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
+        .route("/reports/saved/{id}", get(app::server::saved_reports::download))
         .route("/meetings/{code}/attendance.csv", get(app::server::export::attendance_csv))
         .route(auth::recovery::RESET_LINK_PATH, get(auth::recovery::open_reset_link))
         .route(auth::verification::VERIFY_LINK_PATH, get(auth::verification::open_verify_link))

@@ -1,7 +1,7 @@
 //! Premium: its status with the order history, and starting an order.
 
 use crate::models::AppError;
-use crate::models::premium::{Leaderboard, PremiumView};
+use crate::models::premium::{Leaderboard, PremiumView, SavedReport};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -50,6 +50,17 @@ pub async fn set_leaderboard(show: Option<String>) -> Result<(), AppError> {
         let s = ctx::require_session()?;
         crate::server::db::totals::set_on_leaderboard(&state.db, s.user_id, show.is_some()).await?;
         Ok(())
+    })
+    .await
+}
+
+/// The user's kept CSV exports, newest first; `None` when the user is not premium.
+#[server(endpoint = "saved_reports")]
+pub async fn saved_reports() -> Result<Option<Vec<SavedReport>>, AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        crate::server::saved_reports::list(&state, s.user_id).await
     })
     .await
 }

@@ -72,3 +72,17 @@ pub struct Place {
     pub total: String,
     pub me: bool,
 }
+
+/// A kept CSV export (premium), downloadable until it expires.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SavedReport {
+    pub id: i64,
+    /// Range and filters, in words.
+    pub description: String,
+    pub file_name: String,
+    pub rows: i64,
+    /// Bytes.
+    pub size: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}

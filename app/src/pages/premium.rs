@@ -2,9 +2,9 @@
 //! leaderboard switch; and `/leaderboard`. Pages of their own (lazy routes), so the profile's
 //! first load does not grow with them.
 
-use crate::api::premium::{GoPremium, SetLeaderboard, get_leaderboard, premium_status};
+use crate::api::premium::{GoPremium, SetLeaderboard, get_leaderboard, premium_status, saved_reports};
 use crate::components::form::{FormError, Submit, failure};
-use crate::models::premium::{Board, OrderStatus, PremiumView};
+use crate::models::premium::{Board, OrderStatus, PremiumView, SavedReport};
 use crate::models::time::format_date;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -40,6 +40,7 @@ fn PremiumSection() -> impl IntoView {
     let go = ServerAction::<GoPremium>::new();
     let go_error = failure(go.value());
     let show = ServerAction::<SetLeaderboard>::new();
+    let saved = Resource::new(|| (), |_| saved_reports());
     let result = use_query_map().with_untracked(|q| q.get("result")).and_then(|r| result_text(&r));
     view! {
         <section class="page narrow" id="premium">
@@ -54,6 +55,9 @@ fn PremiumSection() -> impl IntoView {
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
+            </Suspense>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move { saved.await.ok().flatten().map(saved_view) })}
             </Suspense>
         </section>
     }
@@ -178,4 +182,45 @@ fn boards(boards: Vec<Board>, id: &'static str) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// The kept CSV exports of a premium account, with a download link each.
+fn saved_view(reports: Vec<SavedReport>) -> impl IntoView {
+    let list = if reports.is_empty() {
+        view! { <p class="muted" data-testid="saved-reports">"Nothing yet: every CSV export you make from Expenses or Reports is kept here."</p> }.into_any()
+    } else {
+        view! {
+            <table class="orders" data-testid="saved-reports">
+                <thead><tr><th scope="col">"Exported"</th><th scope="col">"What"</th><th scope="col">"Rows"</th><th scope="col">"Size"</th><th scope="col">"Until"</th><th scope="col"><span class="visually-hidden">"Download"</span></th></tr></thead>
+                <tbody>
+                    {reports.into_iter().map(|r| {
+                        let label = format!("Download {} ({})", r.description, format_date(r.created_at));
+                        view! {
+                        <tr>
+                            <td>{format_date(r.created_at)}</td>
+                            <td>{r.description}</td>
+                            <td>{r.rows}</td>
+                            <td>{size(r.size)}</td>
+                            <td>{format_date(r.expires_at)}</td>
+                            <td><a href=format!("/reports/saved/{}", r.id) download=r.file_name aria-label=label>"Download"</a></td>
+                        </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }.into_any()
+    };
+    view! {
+        <h2>"Saved reports"</h2>
+        <p class="hint">"Premium keeps each CSV export so you can download it again, until the date shown."</p>
+        {list}
+    }
+}
+
+fn size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
 }

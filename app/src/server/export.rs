@@ -41,7 +41,17 @@ pub async fn expenses_csv(
         filter.from.map_or("start".into(), |d| d.to_string()),
         filter.to.map_or("today".into(), |d| d.to_string())
     );
-    let mut res = Body::from_stream(rows(state, session.user_id, filter, currency)).into_response();
+    // Premium: the export is also kept (saved reports), once it has been sent whole.
+    let keep = match user.premium_since {
+        Some(_) => Some(Kept { file_name: name.clone(), description: describe(&state, session.user_id, &filter).await }),
+        None => None,
+    };
+    let chunks = rows(state.clone(), session.user_id, filter, currency);
+    let body = match keep {
+        Some(kept) => Body::from_stream(keep_copy(state, session.user_id, kept, chunks)),
+        None => Body::from_stream(futures::StreamExt::map(chunks, |c| c.map(|c| c.text))),
+    };
+    let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"{name}\"")) {
@@ -50,14 +60,90 @@ pub async fn expenses_csv(
     res
 }
 
+/// Some CSV text and how many expenses it holds.
+struct Chunk {
+    text: String,
+    rows: i64,
+}
+
+/// What a kept export is called and says it holds.
+struct Kept {
+    file_name: String,
+    description: String,
+}
+
+/// The range and filters of an export, in words, for the saved reports list.
+async fn describe(state: &AppState, user_id: i64, f: &ExpenseFilter) -> String {
+    let mut parts = vec![match (f.from, f.to) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        (Some(a), None) => format!("from {a}"),
+        (None, Some(b)) => format!("until {b}"),
+        (None, None) => "all dates".to_string(),
+    }];
+    if let Some(id) = f.category_id {
+        let categories = db::categories::list(&state.db, user_id).await.unwrap_or_default();
+        parts.push(categories.into_iter().find(|c| c.id == id).map_or("one category".into(), |c| format!("category {}", c.name)));
+    }
+    if let Some(text) = &f.text {
+        parts.push(format!("containing \"{text}\""));
+    }
+    parts.join(", ")
+}
+
+/// Passes the export through and keeps a copy; once it has ended without an error (and is not
+/// larger than a saved report may be), the copy is stored in a task of its own.
+fn keep_copy(
+    state: AppState,
+    user_id: i64,
+    kept: Kept,
+    chunks: impl futures::Stream<Item = Result<Chunk, std::io::Error>> + Send + 'static,
+) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
+    use futures::StreamExt;
+    struct Copy {
+        bytes: Vec<u8>,
+        rows: i64,
+        too_big: bool,
+        kept: Kept,
+    }
+    let copy = Copy { bytes: Vec::new(), rows: 0, too_big: false, kept };
+    futures::stream::unfold((Box::pin(chunks), Some(copy)), move |(mut chunks, copy)| {
+        let state = state.clone();
+        async move {
+            let mut copy = copy?;
+            match chunks.next().await {
+                Some(Ok(chunk)) => {
+                    if !copy.too_big && copy.bytes.len() + chunk.text.len() > super::saved_reports::MAX_SIZE {
+                        (copy.too_big, copy.bytes) = (true, Vec::new());
+                    } else if !copy.too_big {
+                        copy.bytes.extend_from_slice(chunk.text.as_bytes());
+                        copy.rows += chunk.rows;
+                    }
+                    Some((Ok(chunk.text), (chunks, Some(copy))))
+                }
+                // Failed midway: nothing is kept.
+                Some(Err(e)) => Some((Err(e), (chunks, None))),
+                None => {
+                    if !copy.too_big {
+                        tokio::spawn(async move {
+                            let Copy { bytes, rows, kept, .. } = copy;
+                            state.saved_reports.save(&state.db, user_id, &kept.file_name, &kept.description, rows, bytes).await;
+                        });
+                    }
+                    None
+                }
+            }
+        }
+    })
+}
+
 /// The header line, then the rows newest first, one database page at a time.
 fn rows(
     state: AppState,
     user_id: i64,
     filter: ExpenseFilter,
     currency: &'static Currency,
-) -> impl futures::Stream<Item = Result<String, std::io::Error>> {
-    let header = futures::stream::once(async { Ok("date,description,category,amount,currency,note\r\n".to_string()) });
+) -> impl futures::Stream<Item = Result<Chunk, std::io::Error>> + Send + 'static {
+    let header = futures::stream::once(async { Ok(Chunk { text: "date,description,category,amount,currency,note\r\n".to_string(), rows: 0 }) });
     let body = futures::stream::unfold(Some(None::<Cursor>), move |cursor| {
         let (state, filter) = (state.clone(), filter.clone());
         async move {
@@ -66,8 +152,8 @@ fn rows(
                 Ok(items) if items.is_empty() => None,
                 Ok(items) => {
                     let next = (items.len() as i64 == BATCH).then(|| items.last().and_then(cursor_of)).flatten();
-                    let chunk: String = items.iter().map(|e| line(e, currency)).collect();
-                    Some((Ok(chunk), next.map(Some)))
+                    let text: String = items.iter().map(|e| line(e, currency)).collect();
+                    Some((Ok(Chunk { text, rows: items.len() as i64 }), next.map(Some)))
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "CSV export failed midway");

@@ -9,6 +9,7 @@ pub mod export;
 pub mod hub;
 pub mod mail;
 pub mod premium;
+pub mod saved_reports;
 pub mod signing;
 pub mod state;
 

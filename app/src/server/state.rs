@@ -32,6 +32,8 @@ pub struct AppState {
     pub recovery: Arc<Recovery>,
     /// Premium through payment orders.
     pub payments: Arc<super::premium::Payments>,
+    /// Kept CSV exports of premium accounts.
+    pub saved_reports: Arc<super::saved_reports::SavedReports>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

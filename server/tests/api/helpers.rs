@@ -67,6 +67,7 @@ fn drop_pg_database(name: String) {
 }
 
 pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
+    let reports = data_dir.join("reports");
     Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         site_dir: data_dir.join("site"),
@@ -93,6 +94,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         require_verified_email: false,
         payments: app::server::premium::ProviderConfig::Demo,
         premium_price: app::server::premium::Price { amount: 500, currency: app::models::money::Currency::find("EUR").unwrap() },
+        saved_reports: app::server::saved_reports::StoreConfig::Folder(reports),
+        saved_reports_keep: std::time::Duration::from_secs(30 * 86_400),
     }
 }
 
@@ -134,7 +137,6 @@ pub async fn spawn_app() -> TestApp {
 /// A server whose configuration `adjust` changed first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     server::telemetry::init_for_tests();
-    app::server::premium::install_tls_provider();
     let turn = ONE_SERVER_AT_A_TIME.lock().await;
     let database = TestDatabase::create().await;
     let mut config = test_config(database.dir.clone(), database.url.clone());

@@ -16,6 +16,7 @@ mod premium;
 mod recovery;
 mod reports;
 mod room_access;
+mod saved_reports;
 mod smtp;
 mod socket_limits;
 mod storage;

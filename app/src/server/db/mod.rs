@@ -10,6 +10,7 @@ pub mod chat;
 pub mod expenses;
 pub mod meetings;
 pub mod payments;
+pub mod saved_reports;
 pub mod sessions;
 pub mod totals;
 pub mod users;

@@ -69,7 +69,6 @@ impl Payments {
     /// `secret` is the server's own (the demo provider's keys are derived from it); `self_url`
     /// is where this server listens, for the demo provider's webhooks.
     pub fn new(config: ProviderConfig, price: Price, secret: &[u8], self_url: String) -> Self {
-        install_tls_provider();
         let derived = |purpose| super::signing::tag(secret, purpose, &[], 32);
         let (provider, key_secret, webhook_secret) = match config {
             ProviderConfig::Off => (Provider::Off, derived("demo key"), derived("demo webhook")),
@@ -104,13 +103,6 @@ impl Payments {
         &self.demo
     }
 
-}
-
-/// Makes rustls with ring (the provider lettre uses too) the process's TLS provider, which
-/// every HTTP client (reqwest without a provider of its own) needs before it is built. Once is
-/// enough; again is harmless.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Where checkouts post their result, and providers their webhooks.

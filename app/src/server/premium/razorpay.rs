@@ -53,7 +53,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
             .build()
-            .expect("an HTTP client with a TLS provider installed");
+            .expect("an HTTP client (rustls with ring, native roots)");
         Self { keys, http }
     }
 
