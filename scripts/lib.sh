@@ -70,33 +70,27 @@ ensure_debian() {
 
 ensure_brotli() { ensure_debian brotli brotli; }
 
-# The SMTP server the Rust tests send mail to: aiosmtpd from PyPI, pinned, in its own venv.
+# Python test servers from PyPI, pinned, each in its own venv.
 AIOSMTPD_VERSION=1.4.6
 MOTO_VERSION=5.1.18
-ensure_aiosmtpd() {
-  local venv="$TOOLS/smtp"
-  if [ "$("$venv/bin/python" -c 'import aiosmtpd; print(aiosmtpd.__version__)' 2>/dev/null)" = "$AIOSMTPD_VERSION" ]; then
+# A Python tool pinned in a venv of its own under .tools: `ensure_pip_tool <folder> <module>
+# <version> <pip requirement>`; nothing happens when that version is already there.
+ensure_pip_tool() {
+  local venv="$TOOLS/$1" module="$2" version="$3" requirement="$4"
+  if [ "$("$venv/bin/python" -c "import $module; print($module.__version__)" 2>/dev/null)" = "$version" ]; then
     return
   fi
-  say "installing aiosmtpd $AIOSMTPD_VERSION into .tools/smtp"
+  say "installing $requirement into .tools/$1"
   ensure_debian python3 python3
   python3 -m venv "$venv" 2>/dev/null || { ensure_debian_package python3-venv; python3 -m venv "$venv"; }
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$requirement"
 }
 
-# Installs a Debian package whether or not it brings a command.
+# The SMTP server the mail tests send to.
+ensure_aiosmtpd() { ensure_pip_tool smtp aiosmtpd "$AIOSMTPD_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"; }
 # moto's S3 server, which the saved-reports tests keep reports in (an S3-compatible bucket on
 # loopback, started and stopped by the test).
-ensure_moto() {
-  local venv="$TOOLS/moto"
-  if [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" = "$MOTO_VERSION" ]; then
-    return
-  fi
-  say "installing moto $MOTO_VERSION into .tools/moto"
-  ensure_debian python3 python3
-  python3 -m venv "$venv" 2>/dev/null || { ensure_debian_package python3-venv; python3 -m venv "$venv"; }
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-}
+ensure_moto() { ensure_pip_tool moto moto "$MOTO_VERSION" "moto[server]==$MOTO_VERSION"; }
 
 ensure_debian_package() {
   dpkg -s "$1" >/dev/null 2>&1 && return

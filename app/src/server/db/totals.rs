@@ -71,8 +71,3 @@ pub async fn set_on_leaderboard(db: &Db, user_id: i64, on: bool) -> Result<(), s
     sqlx::query("update users set on_leaderboard = $1 where id = $2").bind(i64::from(on)).bind(user_id).execute(db).await.map(drop)
 }
 
-#[tracing::instrument(skip(db))]
-pub async fn on_leaderboard(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> {
-    let on: Option<i64> = sqlx::query_scalar("select cast(on_leaderboard as bigint) from users where id = $1").bind(user_id).fetch_optional(db).await?;
-    Ok(on == Some(1))
-}

@@ -21,6 +21,8 @@ pub struct UserRow {
     pub email_verified_at: Option<i64>,
     /// Since when the account is premium; `None` when it is not.
     pub premium_since: Option<i64>,
+    /// 1 when the user chose to appear on the leaderboard.
+    pub on_leaderboard: i64,
 }
 
 impl UserRow {
@@ -111,7 +113,7 @@ pub async fn by_login(db: &Db, name: &LoginName) -> Result<Option<UserRow>, sqlx
 macro_rules! select_user_where {
     ($cond:literal) => {
         concat!(
-            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme, email_verified_at, premium_since from users where ",
+            "select id, name, username, email, password_hash, created_at, currency, page_size, time_zone, theme, email_verified_at, premium_since, cast(on_leaderboard as bigint) as on_leaderboard from users where ",
             $cond
         )
     };

@@ -310,7 +310,7 @@ pub async fn view(state: &AppState, user_id: i64) -> Result<crate::models::premi
     let payments = &state.payments;
     Ok(PremiumView {
         since: user.premium_since,
-        on_leaderboard: db::totals::on_leaderboard(&state.db, user_id).await?,
+        on_leaderboard: user.on_leaderboard == 1,
         price: payments.provider_name().map(|_| payments.price.currency.format(payments.price.amount)),
         demo: payments.provider_name() == Some(DEMO),
         orders: orders
@@ -343,7 +343,7 @@ pub async fn leaderboard(state: &AppState, user_id: i64) -> Result<Option<crate:
     let today = super::clock::today_in(&user.time_zone);
     let this_month = boards(db::totals::leaderboard(&state.db, &today.month_key(), BOARD_ROWS).await?, user_id);
     let all_time = boards(db::totals::leaderboard(&state.db, db::totals::ALL, BOARD_ROWS).await?, user_id);
-    let me_on = db::totals::on_leaderboard(&state.db, user_id).await?;
+    let me_on = user.on_leaderboard == 1;
     Ok(Some(Leaderboard { month: today.month_label(), this_month, all_time, me_on }))
 }
 
