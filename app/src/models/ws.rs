@@ -118,9 +118,10 @@ pub enum ErrorCode {
     NotInCall,
 }
 
-/// What the server sends.
+/// What the server sends. The `type` key always comes first, so a client reads the fields
+/// straight from the frame (see [`super::tagged`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The first frame on every connection.
     Welcome { protocol: u32, user_id: i64 },
@@ -187,6 +188,8 @@ pub enum ServerMsg {
     /// One of your frames was refused. `client_id` names the message when it was a `send`.
     Error { code: ErrorCode, message: String, client_id: Option<String> },
 }
+
+crate::tag_first!(ServerMsg, "type");
 
 impl ServerMsg {
     /// Whether this frame is about the call this tab is in (the meeting page handles those).
