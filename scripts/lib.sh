@@ -99,23 +99,6 @@ ensure_debian_package() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
 }
 
-# Renames each lazily loaded module `x.wasm` to `x.<hash of its bytes>.wasm`, and its mentions in
-# the split loader (`"./x.wasm"`) and the server's preload manifest (`"x"`) with it. The loader
-# keeps its fixed name (the main module's JS imports it by that name): it is the one file of the
-# bundle the browser revalidates.
-name_chunks_by_content() {
-  local pkg="$SITE/pkg" script f base hash
-  script="$(mktemp)"
-  for f in "$pkg"/chunk_*.wasm "$pkg"/split_*.wasm; do
-    base="$(basename "$f" .wasm)"
-    hash="$(sha256sum "$f" | cut -c1-16)"
-    mv "$f" "$pkg/$base.$hash.wasm"
-    printf 's|"./%s.wasm"|"./%s.%s.wasm"|g\ns|"%s"|"%s.%s"|g\n' "$base" "$base" "$hash" "$base" "$base" "$hash" >> "$script"
-  done
-  sed -i -f "$script" "$pkg"/__wasm_split.*.js "$pkg/__wasm_split_manifest.json"
-  rm -f "$script"
-}
-
 # Builds the browser bundle (size profile) and lays out the site folder the server serves.
 build_site() {
   ensure_brotli
@@ -131,7 +114,9 @@ build_site() {
   # share one name, the hash of the bytes served (a new splitter or wasm-bindgen with the same
   # input must not reuse a name); the split loader, which the JS imports by a fixed name, is
   # the one file revalidated, and is told the JS's name.
-  # Cut at the lazy routes: one module per page (and chunks they share) beside the main one.
+  # Cut at the lazy routes: one module per page (and chunks they share) beside the main one,
+  # each named after its content, and a pack per page for its first visit (the splitter's
+  # `name_by_content_and_pack`).
   huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
@@ -141,7 +126,6 @@ build_site() {
   mv "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/$main.wasm"
   cp "$ROOT/style/main.css" "$SITE/pkg/$main.css"
   sed -i "s|\"./huddle.js\"|\"./$main.js\"|" "$SITE"/pkg/__wasm_split.*.js
-  name_chunks_by_content
   # What the server links from every page (read once at start-up).
   echo "$main" > "$SITE/bundle.txt"
   cp -r "$ROOT/public/." "$SITE/"
