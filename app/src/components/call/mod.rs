@@ -103,6 +103,15 @@ pub fn level_of(samples: &[f32]) -> f64 {
     (rms * 4.0).min(1.0)
 }
 
+/// What the microphone meter shows after a reading: the new level, or the last one shown
+/// falling by a third per reading (100 ms), whichever is higher. A meter that holds its peaks
+/// and falls back slowly shows a short sound long enough to be seen; one that jumped to each
+/// reading would flicker and mostly read zero between syllables.
+pub fn held_level(shown: f64, reading: f64) -> f64 {
+    let fallen = shown * (2.0 / 3.0);
+    if fallen < 0.005 { reading } else { reading.max(fallen) }
+}
+
 /// Lost packets as a share of those expected, between two readings of the counters.
 pub fn loss_between(before: (f64, f64), after: (f64, f64)) -> f64 {
     let (received, lost) = (after.0 - before.0, after.1 - before.1);
@@ -177,6 +186,21 @@ mod tests {
 
     fn tile(seat: SeatId, joined_at: i64, hand: bool) -> Tile {
         Tile { seat, user_id: seat as i64, name: format!("p{seat}"), state: CallState { hand, ..Default::default() }, joined_at, connection: "new".into() }
+    }
+
+    #[test]
+    fn the_meter_holds_a_short_sound_then_falls_to_zero() {
+        // A 20 ms beep seen by one reading, then silence.
+        let mut shown = held_level(0.0, 0.6);
+        assert_eq!(shown, 0.6);
+        shown = held_level(shown, 0.0);
+        assert!((shown - 0.4).abs() < 1e-9, "one reading later it still shows most of it: {shown}");
+        for _ in 0..20 {
+            shown = held_level(shown, 0.0);
+        }
+        assert_eq!(shown, 0.0, "two seconds of silence read zero");
+        // A louder sound shows at once.
+        assert_eq!(held_level(0.3, 0.9), 0.9);
     }
 
     #[test]

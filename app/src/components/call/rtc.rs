@@ -229,9 +229,13 @@ impl Rtc {
     /// Feeds the level meter from `stream`'s microphone, ten times a second, while the stream
     /// is the one in use.
     fn watch_level(&self, stream: &MediaStream) {
+        const WINDOW: usize = 8192;
         let Ok(context) = web_sys::AudioContext::new() else { return };
         let (Ok(source), Ok(analyser)) = (context.create_media_stream_source(stream), context.create_analyser()) else { return };
-        analyser.set_fft_size(1024);
+        // 8,192 samples (170 ms at 48 kHz) is longer than the 100 ms between readings, so no
+        // sound falls between two readings: a short sound (a click, a word's first consonant,
+        // Chromium's fake microphone beeps for 20 ms every 500 ms) is never missed.
+        analyser.set_fft_size(WINDOW as u32);
         if source.connect_with_audio_node(&analyser).is_err() {
             return;
         }
@@ -240,7 +244,7 @@ impl Rtc {
         self.meter.set(generation);
         let meter = self.meter.clone();
         leptos::task::spawn_local(async move {
-            let mut samples = vec![0.0_f32; 1024];
+            let mut samples = vec![0.0_f32; WINDOW];
             // Until another stream replaces this one, or the page goes.
             while meter.get() == generation && ui.phase.try_get_untracked().is_some() {
                 // A context made before the page had a click or key press (the page was loaded
@@ -253,7 +257,7 @@ impl Rtc {
                 }
                 analyser.get_float_time_domain_data(&mut samples);
                 let level = if ui.mine.get_untracked().mic { super::level_of(&samples) } else { 0.0 };
-                ui.mic_level.set(level);
+                ui.mic_level.set(super::held_level(ui.mic_level.get_untracked(), level));
                 sleep_ms(100).await;
             }
             let _ = context.close();
