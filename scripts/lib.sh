@@ -14,10 +14,20 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# The browser bundle is built by a pinned nightly: it rebuilds the standard library with
+# panics that stop at once (`-Cpanic=immediate-abort`, unstable), which leaves the panic
+# machinery and its messages out of the wasm (main module -8%, 2026-11-29). Everything else
+# (server, tests) builds on stable.
+WASM_TOOLCHAIN="nightly-2026-05-19"
+
 ensure_rust_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
+  fi
+  if ! rustup component list --toolchain "$WASM_TOOLCHAIN" --installed 2>/dev/null | grep -q '^rust-src'; then
+    say "installing $WASM_TOOLCHAIN with rust-src for the browser bundle"
+    rustup toolchain install "$WASM_TOOLCHAIN" --profile minimal --component rust-src
   fi
   local want have
   want="$(wasm_bindgen_version)"
@@ -104,8 +114,15 @@ build_site() {
   ensure_brotli
   ensure_wasm_split
   say "building the browser bundle (wasm, profile wasm-release)"
-  # .cargo/config.toml sets Leptos' erase_components for this and the server build alike.
-  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+  # .cargo/config.toml sets Leptos' erase_components for this and the server build alike; the
+  # flags below are added to its wasm flags. The standard library is rebuilt with the bundle
+  # (`-Zbuild-std`, optimised for size) so that panics abort at once, without formatting a
+  # message: a panic in the browser is a `RuntimeError: unreachable`, which the page's error
+  # listener reports to the server (`components::failures`).
+  ensure_rust_tools
+  cargo "+$WASM_TOOLCHAIN" build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
+    -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
+    --config 'target.wasm32-unknown-unknown.rustflags = ["-Zunstable-options", "-Cpanic=immediate-abort"]'
   local out="$ROOT/target/wasm32-unknown-unknown/wasm-release"
   rm -rf "$SITE/pkg"
   mkdir -p "$SITE/pkg"

@@ -40,6 +40,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 // The bundle's name carries its content hash (see `build_site`).
                 <link rel="stylesheet" href=stylesheet/>
+                <script nonce=leptos::nonce::use_nonce()>{crate::components::failures::ERROR_LISTENER}</script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

@@ -195,3 +195,15 @@ test('the chosen theme is stored and the server renders the page in it', async (
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
   expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(246, 247, 249)');
 });
+
+test('an error in the live page is reported to the server', async ({ page }, info) => {
+  test.skip(!jsEnabled(info), 'the listener is a script');
+  await open(page, '/login', info);
+  // A failure the app did not catch (a panic in the wasm is thrown as a RuntimeError the same
+  // way): the page's listener, allowed by the page's CSP nonce, sends it to /client-errors.
+  const report = page.waitForRequest((r) => new URL(r.url()).pathname === '/client-errors');
+  await page.evaluate(() => { setTimeout(() => { throw new Error('lost wake-up in the test'); }); });
+  const body = (await report).postData() ?? '';
+  expect(body.startsWith('/login\n')).toBe(true);
+  expect(body).toContain('lost wake-up in the test');
+});
