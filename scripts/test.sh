@@ -55,5 +55,12 @@ build_site
 start_coturn
 say "Playwright suite (JavaScript on and off)"
 cd end2end
-HUDDLE_BIN="$ROOT/target/debug/huddle" HUDDLE_SITE_DIR="$SITE" npx playwright test
+# The server's stderr is part of Playwright's output: a panic there (a page cut off mid-render
+# is a page that never comes alive) fails the run even when a retry passed the test.
+e2e_log="$(mktemp)"
+HUDDLE_BIN="$ROOT/target/debug/huddle" HUDDLE_SITE_DIR="$SITE" npx playwright test 2>&1 | tee "$e2e_log"
 node scripts/summary.mjs test-results/results.json
+if grep -q "panicked at" "$e2e_log"; then
+  echo "the server panicked during the browser suite (see its [WebServer] lines above)" >&2
+  exit 1
+fi

@@ -271,7 +271,13 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
     let before = Memo::new(move |_| query.with(|q| q.get("before").and_then(|v| v.parse::<i64>().ok())));
-    let structure = Memo::new(move |_| live.state.try_with(|s| s.structure).unwrap_or_default());
+    // Live changes to the room (members, name) fetch it again. Only in the browser: on the server
+    // nothing changes during a render, and this source runs on whichever thread polls the
+    // resource while the sidebar may be writing the same state on another; a read that meets
+    // that write lock fails, and the failure was a panic that cut the page off mid-render (seen
+    // in the server log as "already been disposed" at this line, and as a page that never
+    // became live).
+    let structure = Memo::new(move |_| if cfg!(feature = "hydrate") { live.state.try_with(|s| s.structure).unwrap_or_default() } else { 0 });
     let view_data = Resource::new(
         move || {
             let versions = [
