@@ -5,11 +5,11 @@ import { jsEnabled, open, register } from './helpers';
  * What a first visit downloads before the page is interactive, in compressed bytes on the wire.
  * The issue's goal is 300 KB; the budget below is what the build does today plus a little
  * room for the measurement's own variation: a change that grows the first load past it fails
- * here. It went up to 462,000 B as the app grew (sessions 6-9), then down to 385,000 B when each
- * page's modules came as one file (a "pack", `/expenses` 455,580 -> 376,528 B, 2026-11-29). See
- * docs/BENCHMARKS.md.
+ * here. It went up to 462,000 B as the app grew (sessions 6-9); in session 10 each page's modules
+ * came as one file (a "pack") and the bundle lost its panic machinery: `/expenses` 455,580 ->
+ * 348,900 B, `/login` 349,896 -> 299,566 B (2026-11-29), budget 356,000 B. See docs/BENCHMARKS.md.
  */
-const BUDGET_BYTES = 385_000;
+const BUDGET_BYTES = 356_000;
 const GOAL_BYTES = 300_000;
 
 /** Every route a signed-in user starts from, and the two a visitor does. */
