@@ -20,6 +20,7 @@ fn result_text(result: &str) -> Option<(&'static str, bool)> {
         "declined" => ("The payment was declined. Nothing was charged.", false),
         "failed" => ("The payment could not be verified, so premium was not granted.", false),
         "error" => ("Something went wrong on our side. Please try again.", false),
+        "already" => ("This account is already premium: nothing to pay.", true),
         _ => return None,
     })
 }

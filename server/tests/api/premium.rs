@@ -132,29 +132,36 @@ async fn the_demo_checkout_grants_premium_once_for_its_callback_and_its_webhook(
 use sqlx::Connection;
 
 #[tokio::test]
-async fn forged_and_replayed_payments_are_refused_and_fail_the_order() {
+async fn a_forged_callback_changes_nothing_a_replayed_payment_fails_and_nobody_pays_twice() {
     let app = spawn_app().await;
     let mut ada = app.signed_up("ada").await;
     let mut bob = app.signed_up("bob").await;
 
-    // A forged signature: refused, the order failed, nothing granted.
+    // A forged signature, posted by someone else who knows the order's id (the callback needs
+    // no session): refused, nothing granted, and the order is left as it was, so the real
+    // payment can still pay it.
     let forged = start_order(&mut ada).await;
-    let res = callback(&mut ada, &forged, "pay_made_up", &"0".repeat(64)).await;
+    let res = callback(&mut bob, &forged, "pay_made_up", &"0".repeat(64)).await;
     assert_eq!(location(&res), "/premium?result=failed");
     let s = status(&mut ada).await;
     assert_eq!(s["since"], serde_json::Value::Null);
-    assert_eq!(s["orders"][0]["status"], "Failed");
-    assert!(s["orders"][0]["failure"].as_str().unwrap().contains("signature"));
+    assert_eq!(s["orders"][0]["status"], "Created");
     // Signed with another key (one the attacker made up): refused too.
     let other_key = signature::callback(b"not the key", &forged, "pay_x");
     assert_eq!(location(&callback(&mut ada, &forged, "pay_x", &other_key).await), "/premium?result=failed");
-
-    // Ada pays a new order; Bob replays her payment onto his own order.
-    let paid = start_order(&mut ada).await;
-    let approved = ada.post_form(&format!("/premium/checkout/{paid}/demo"), &[("choice", "pay")]).await.text().await.unwrap();
+    assert_eq!(status(&mut ada).await["orders"][0]["status"], "Created");
+    // The checkout still takes Ada's payment; an order she opened before she was premium
+    // now takes nothing.
+    let earlier = start_order(&mut ada).await;
+    let approved = ada.post_form(&format!("/premium/checkout/{forged}/demo"), &[("choice", "pay")]).await.text().await.unwrap();
     let (payment, sig) = (hidden(&approved, "razorpay_payment_id"), hidden(&approved, "razorpay_signature"));
-    assert_eq!(location(&callback(&mut ada, &paid, &payment, &sig).await), "/premium?result=done");
+    assert_eq!(location(&callback(&mut ada, &forged, &payment, &sig).await), "/premium?result=done");
+    assert_eq!(location(&ada.get(&format!("/premium/checkout/{earlier}")).await), "/premium?result=already");
+    let twice = ada.post_form(&format!("/premium/checkout/{earlier}/demo"), &[("choice", "pay")]).await;
+    assert_eq!(location(&twice), "/premium?result=already");
 
+    // Bob replays Ada's payment onto his own order.
+    let paid = forged;
     let bobs = start_order(&mut bob).await;
     assert_eq!(location(&callback(&mut bob, &bobs, &payment, &sig).await), "/premium?result=failed");
     // Even a valid signature of (his order, her payment) would not do: a payment pays one order.

@@ -8,7 +8,7 @@ use crate::models::AppError;
 use crate::models::money::money;
 use crate::server::AppState;
 use crate::server::auth::CurrentSession;
-use crate::server::db::payments::{OrderRow, Status};
+use crate::server::db::{self, payments::{OrderRow, Status}};
 use crate::server::mail::escape_html;
 use axum::body::Bytes;
 use axum::extract::rejection::FormRejection;
@@ -23,15 +23,29 @@ fn back_to_premium(result: &str) -> Response {
     Redirect::to(&format!("/premium?result={result}")).into_response()
 }
 
-/// The order `id` of the signed-in user, or the answer to send instead.
-async fn owned(state: &AppState, session: Option<Extension<CurrentSession>>, id: &str) -> Result<OrderRow, Response> {
+/// The unpaid order `id` of the signed-in user, still to be paid, or the answer to send instead:
+/// a paid or failed order goes back to the premium page, and so does any order of an account
+/// that is premium already (a checkout opened before it became premium must not take money
+/// twice).
+async fn payable(state: &AppState, session: Option<Extension<CurrentSession>>, id: &str) -> Result<OrderRow, Response> {
     let Some(Extension(session)) = session else {
         return Err(Redirect::to(&format!("/login?next={}", super::checkout_path(id))).into_response());
     };
-    super::own_order(&state.db, session.user_id, id).await.map_err(|e| match e {
+    let internal = |e: AppError| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+    let order = super::own_order(&state.db, session.user_id, id).await.map_err(|e| match e {
         AppError::NotFound => (StatusCode::NOT_FOUND, "Not found.").into_response(),
-        other => (StatusCode::INTERNAL_SERVER_ERROR, other.to_string()).into_response(),
-    })
+        other => internal(other),
+    })?;
+    match order.status() {
+        Status::Paid => return Err(back_to_premium("done")),
+        Status::Failed => return Err(back_to_premium("failed")),
+        Status::Created => {}
+    }
+    let user = db::users::by_id(&state.db, session.user_id).await.map_err(|e| internal(e.into()))?;
+    if user.is_some_and(|u| u.premium_since.is_some()) {
+        return Err(back_to_premium("already"));
+    }
+    Ok(order)
 }
 
 /// `GET /premium/checkout/{order}`: the provider's checkout for an order of the signed-in user.
@@ -41,15 +55,10 @@ pub async fn checkout(
     nonce: Option<Extension<crate::CspNonce>>,
     Path(id): Path<String>,
 ) -> Response {
-    let order = match owned(&state, session, &id).await {
+    let order = match payable(&state, session, &id).await {
         Ok(order) => order,
         Err(res) => return res,
     };
-    match order.status() {
-        Status::Paid => return back_to_premium("done"),
-        Status::Failed => return back_to_premium("failed"),
-        Status::Created => {}
-    }
     let price = money(&order.currency, order.amount);
     let css = format!("/pkg/{}.css", state.leptos_options.output_name);
     match (order.provider.as_str(), state.payments.razorpay_key_id()) {
@@ -136,15 +145,15 @@ pub async fn demo_choice(
     Path(id): Path<String>,
     form: Result<Form<ChoiceForm>, FormRejection>,
 ) -> Response {
-    let order = match owned(&state, session, &id).await {
+    let order = match payable(&state, session, &id).await {
         Ok(order) => order,
         Err(res) => return res,
     };
     let Ok(Form(ChoiceForm { choice })) = form else {
         return (StatusCode::UNPROCESSABLE_ENTITY, "Choose pay, pending or decline.").into_response();
     };
-    if order.provider != super::DEMO || state.payments.provider_name() != Some(super::DEMO) || order.status() != Status::Created {
-        return back_to_premium(if order.status() == Status::Paid { "done" } else { "failed" });
+    if order.provider != super::DEMO || state.payments.provider_name() != Some(super::DEMO) {
+        return back_to_premium("failed");
     }
     let demo = state.payments.demo();
     match choice {
