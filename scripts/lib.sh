@@ -137,6 +137,8 @@ build_site() {
   huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
+  # wasm-bindgen's shims for browser functions have long hashed names, in the wasm and the JS.
+  huddle-wasm-split --short-imports "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.js"
   local main
   main="huddle.$(cat "$SITE/pkg/huddle_bg.wasm" "$SITE/pkg/huddle.js" "$ROOT/style/main.css" | sha256sum | cut -c1-16)"
   mv "$SITE/pkg/huddle.js" "$SITE/pkg/$main.js"
