@@ -178,9 +178,11 @@ fn is_bundle_name(name: &str) -> bool {
     name.strip_prefix("huddle.").is_some_and(|hash| content_hash(hash))
 }
 
-/// A 16-hex-digit content hash, as `build_site` puts in every bundle file name.
+/// A content hash as the build puts in every bundle file name: 16 hex digits for the main
+/// module, its JS and the stylesheet (`build_site`), 8 for the lazily loaded modules (the
+/// splitter's `content_name`).
 fn content_hash(s: &str) -> bool {
-    s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    (s.len() == 16 || s.len() == 8) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The browser bundle (wasm, JS, CSS), sent brotli- or gzip-compressed as the build left it
