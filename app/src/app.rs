@@ -4,7 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
-    BudgetsRoute, CategoriesRoute, ChatIndexRoute, ChatPage, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
+    BudgetsRoute, CategoriesRoute, ChatIndexRoute, ChatShellRoute, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
     ForgotPasswordRoute, LeaderboardRoute, LoginRoute, MeetingRoute, ResetPasswordRoute, VerifyEmailRoute, MeetingsRoute, NotFound, PremiumRoute, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
@@ -218,7 +218,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/reports") view={Lazy::<ReportsRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/budgets") view={Lazy::<BudgetsRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/chat/join/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
-                <ParentRoute path=path!("/chat") view=ChatPage ssr=SsrMode::Async>
+                <ParentRoute path=path!("/chat") view={Lazy::<ChatShellRoute>::new()} ssr=SsrMode::Async>
                     <Route path=path!("") view={Lazy::<ChatIndexRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!(":id") view={Lazy::<RoomRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>

@@ -69,6 +69,7 @@ lazy_pages! {
     BudgetsRoute => BudgetsPage,
     InviteRoute => InvitePage,
     RoomDirectoryRoute => RoomDirectoryPage,
+    ChatShellRoute => ChatPage,
     ChatIndexRoute => ChatIndex,
     RoomRoute => RoomPage,
     MeetingsRoute => MeetingsPage,

@@ -3,7 +3,9 @@
 //! Splits a wasm built with `-Clink-args=--emit-relocs` at its `#[lazy]` split points. Writes the
 //! lazily loaded chunks and their loader into the pkg dir, the main module (for wasm-bindgen) to
 //! `main out`, and `__wasm_split_manifest.json`, which Leptos' server reads to preload the chunks
-//! a server-rendered route needs.
+//! a server-rendered route needs. `--nest=<parent>:<child>,...` names routes nested in another
+//! (split points by name prefix), whose first load follows their parent's (see
+//! [`name_by_content_and_pack`]).
 //!
 //! `huddle-wasm-split --short-imports <main.wasm> <main.js>`
 //!
@@ -16,11 +18,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [flag, wasm, js] if flag == "--short-imports" => short_imports(Path::new(wasm), Path::new(js)).map(|n| format!("{n} imports renamed")),
-        [input, pkg_dir, main_out, name] => {
-            run(Path::new(input), Path::new(pkg_dir), Path::new(main_out), name).map(|n| format!("{n} lazily loaded modules"))
-        }
+        [input, pkg_dir, main_out, name, nests @ ..] => match nests.iter().map(|n| parse_nest(n)).collect::<Option<Vec<_>>>() {
+            Some(nested) => run(Path::new(input), Path::new(pkg_dir), Path::new(main_out), name, &nested).map(|n| format!("{n} lazily loaded modules")),
+            None => {
+                eprintln!("a nested route is given as --nest=<parent>:<child>,<child>");
+                return ExitCode::from(2);
+            }
+        },
         _ => {
-            eprintln!("usage: huddle-wasm-split <input.wasm> <pkg dir> <main out.wasm> <output name>");
+            eprintln!("usage: huddle-wasm-split <input.wasm> <pkg dir> <main out.wasm> <output name> [--nest=<parent>:<child>,<child>]...");
             eprintln!("       huddle-wasm-split --short-imports <main.wasm> <main.js>");
             return ExitCode::from(2);
         }
@@ -188,7 +194,14 @@ fn leb128_u64(bytes: &[u8], mut at: usize) -> Option<(u64, usize)> {
     }
 }
 
-fn run(input: &Path, pkg_dir: &Path, main_out: &Path, name: &str) -> Result<usize, Box<dyn std::error::Error>> {
+/// `--nest=<parent>:<child>,<child>`: split points (name prefixes) of routes nested in another.
+fn parse_nest(arg: &str) -> Option<(String, Vec<String>)> {
+    let (parent, children) = arg.strip_prefix("--nest=")?.split_once(':')?;
+    let children: Vec<String> = children.split(',').filter(|c| !c.is_empty()).map(String::from).collect();
+    (!parent.is_empty() && !children.is_empty()).then(|| (parent.to_string(), children))
+}
+
+fn run(input: &Path, pkg_dir: &Path, main_out: &Path, name: &str, nested: &[(String, Vec<String>)]) -> Result<usize, Box<dyn std::error::Error>> {
     let wasm = std::fs::read(input)?;
     let main_module = format!("./{name}.js");
     let split = wasm_split_cli_support::transform({
@@ -208,7 +221,7 @@ fn run(input: &Path, pkg_dir: &Path, main_out: &Path, name: &str) -> Result<usiz
     }
     let loader_path = pkg_dir.join(LOADER);
     let loader = std::fs::read_to_string(&loader_path)?;
-    let (loader, manifest) = name_by_content_and_pack(pkg_dir, &loader, &split.prefetch_map)?;
+    let (loader, manifest) = name_by_content_and_pack(pkg_dir, &loader, &split.prefetch_map, nested)?;
     std::fs::write(&loader_path, loader)?;
     std::fs::write(pkg_dir.join("__wasm_split_manifest.json"), serde_json::to_string_pretty(&manifest)?)?;
     Ok(split.split_modules.len())
@@ -244,8 +257,17 @@ fn content_name(stem: &str, bytes: &[u8]) -> String {
 /// before, since most of what they need is already loaded and a pack would fetch it again. The
 /// manifest names the pack, so the server's preload link fetches the file the loader asks for.
 ///
+/// Nested routes (`nested`: parent, children) load after their parent on a first visit: a child
+/// gets a second pack, `pack_<child>_in_<parent>`, of only the modules its parent's pack did not
+/// hold, used when the parent's pack was the page's; the manifest names that one for the child.
+///
 /// Returns the loader and the manifest to write.
-fn name_by_content_and_pack(pkg_dir: &Path, loader: &str, modules: &HashMap<String, Vec<String>>) -> Result<(String, HashMap<String, Vec<String>>), Box<dyn std::error::Error>> {
+fn name_by_content_and_pack(
+    pkg_dir: &Path,
+    loader: &str,
+    modules: &HashMap<String, Vec<String>>,
+    nested: &[(String, Vec<String>)],
+) -> Result<(String, HashMap<String, Vec<String>>), Box<dyn std::error::Error>> {
     let mut loader = loader.to_string();
     let mut renamed: HashMap<&str, String> = HashMap::new();
     for stem in modules.values().flatten() {
@@ -264,27 +286,54 @@ fn name_by_content_and_pack(pkg_dir: &Path, loader: &str, modules: &HashMap<Stri
     }
     let mut manifest = HashMap::new();
     let mut wrappers = String::new();
-    let mut splits: Vec<_> = modules.iter().collect();
+    let mut splits: Vec<_> = modules.keys().collect();
     splits.sort();
-    for (split, members) in splits {
-        let members: Vec<&String> = members.iter().map(|m| &renamed[m.as_str()]).collect();
-        if members.len() < 2 {
-            manifest.insert(split.clone(), members.into_iter().cloned().collect());
+    let members_of = |split: &str| -> Vec<&String> { modules[split].iter().map(|m| &renamed[m.as_str()]).collect() };
+    let mut packs: HashMap<&str, String> = HashMap::new();
+    for split in &splits {
+        let members = members_of(split);
+        match write_pack(pkg_dir, &format!("pack_{}", split.trim_start_matches('_')), &members)? {
+            Some(name) => {
+                packs.insert(split.as_str(), name.clone());
+                manifest.insert((*split).clone(), vec![name]);
+            }
+            None => {
+                manifest.insert((*split).clone(), members.into_iter().cloned().collect());
+            }
+        }
+    }
+    // A route inside another (the chat shell around a room) loads after its parent: its pack,
+    // when the parent's was the page's, holds only what the parent's did not.
+    let mut after: HashMap<&str, (&str, Option<String>)> = HashMap::new();
+    for (parent, children) in nested {
+        let parent_split = find_split(&splits, parent)?;
+        let loaded: std::collections::HashSet<&String> = members_of(parent_split).into_iter().collect();
+        for child in children {
+            let child_split = find_split(&splits, child)?;
+            let rest: Vec<&String> = members_of(child_split).into_iter().filter(|m| !loaded.contains(m)).collect();
+            let stem = format!("pack_{}_in_{}", child_split.trim_start_matches('_'), parent.trim_start_matches('_'));
+            let pack = write_pack(pkg_dir, &stem, &rest)?;
+            // The server preloads a nested route's modules with its parent's: the rest only.
+            manifest.insert(child_split.to_string(), pack.clone().map_or_else(|| rest.into_iter().cloned().collect(), |p| vec![p]));
+            after.insert(child_split, (parent_split, pack));
+        }
+    }
+    for split in &splits {
+        let own = packs.get(split.as_str());
+        let nested = after.get(split.as_str());
+        if own.is_none() && nested.is_none() {
             continue;
         }
-        let mut index = Vec::new();
-        let mut body = Vec::new();
-        for member in &members {
-            let module = std::fs::read(pkg_dir.join(format!("{member}.wasm")))?;
-            index.push((format!("./{member}.wasm"), module.len()));
-            body.extend(module);
-        }
-        let index = serde_json::to_vec(&index)?;
-        let mut pack = u32::try_from(index.len())?.to_le_bytes().to_vec();
-        pack.extend(index);
-        pack.extend(body);
-        let name = content_name(&format!("pack_{}", split.trim_start_matches('_')), &pack);
-        std::fs::write(pkg_dir.join(format!("{name}.wasm")), pack)?;
+        let quoted = |name: Option<&String>| name.map_or_else(|| "null".to_string(), |n| format!("\"./{n}.wasm\""));
+        let choice = match nested {
+            Some((parent, pack)) => format!(
+                "first === null ? {} : first === {} ? {} : null",
+                quoted(own),
+                quoted(packs.get(parent)),
+                quoted(pack.as_ref())
+            ),
+            None => format!("first === null ? {} : null", quoted(own)),
+        };
         // The split's loader, wrapped so that it asks for its pack first.
         let export = format!("export const __wasm_split_load_{split} = ");
         let inner = format!("__unpacked_{split}");
@@ -293,9 +342,8 @@ fn name_by_content_and_pack(pkg_dir: &Path, loader: &str, modules: &HashMap<Stri
         }
         loader = loader.replace(&export, &format!("const {inner} = "));
         wrappers.push_str(&format!(
-            "export const __wasm_split_load_{split} = (callback, data) => {{ usePack(\"./{name}.wasm\"); return {inner}(callback, data); }};\n"
+            "export const __wasm_split_load_{split} = (callback, data) => {{ usePack({choice}); return {inner}(callback, data); }};\n"
         ));
-        manifest.insert(split.clone(), vec![name]);
     }
     // Every module is fetched through `fetchModule`, which takes it from the pack when it can.
     let fetches = loader.matches("fetch(new URL(").count();
@@ -310,12 +358,45 @@ fn name_by_content_and_pack(pkg_dir: &Path, loader: &str, modules: &HashMap<Stri
     Ok((format!("{imports}\n{PACK_LOADER}{rest}{wrappers}"), manifest))
 }
 
+/// Writes `members` one after the other behind their index as `<stem>.<hash>.wasm`; its name,
+/// or `None` (nothing written) for fewer than two modules.
+fn write_pack(pkg_dir: &Path, stem: &str, members: &[&String]) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    if members.len() < 2 {
+        return Ok(None);
+    }
+    let mut index = Vec::new();
+    let mut body = Vec::new();
+    for member in members {
+        let module = std::fs::read(pkg_dir.join(format!("{member}.wasm")))?;
+        index.push((format!("./{member}.wasm"), module.len()));
+        body.extend(module);
+    }
+    let index = serde_json::to_vec(&index)?;
+    let mut pack = u32::try_from(index.len())?.to_le_bytes().to_vec();
+    pack.extend(index);
+    pack.extend(body);
+    let name = content_name(stem, &pack);
+    std::fs::write(pkg_dir.join(format!("{name}.wasm")), pack)?;
+    Ok(Some(name))
+}
+
+/// The split point whose name starts with `prefix` (after its leading underscores).
+fn find_split<'a>(splits: &[&'a String], prefix: &str) -> Result<&'a str, Box<dyn std::error::Error>> {
+    splits
+        .iter()
+        .find(|s| s.trim_start_matches('_').starts_with(prefix))
+        .map(|s| s.as_str())
+        .ok_or_else(|| format!("no split point named {prefix}…").into())
+}
+
 /// The loader's part that reads packs (see [`name_by_content_and_pack`]).
-const PACK_LOADER: &str = r#"// Added by huddle-wasm-split: the first page loaded takes its modules from one file.
-let pack = null;
+const PACK_LOADER: &str = r#"// Added by huddle-wasm-split: a page's first visit takes its modules from packs.
+let first = null;
+const packs = [];
 function usePack(name) {
-    if (pack !== null) return;
-    pack = fetch(new URL(name, import.meta.url)).then(async (response) => {
+    if (name === null) return;
+    first ??= name;
+    packs.push(fetch(new URL(name, import.meta.url)).then(async (response) => {
         if (!response.ok) throw new Error(`${name}: ${response.status}`);
         const bytes = await response.arrayBuffer();
         const length = new DataView(bytes).getUint32(0, true);
@@ -326,18 +407,22 @@ function usePack(name) {
             start += size;
         }
         return modules;
-    });
+    }).catch(() => new Map()));
 }
 function fetchModule(name) {
     const own = () => fetch(new URL(name, import.meta.url));
-    if (pack === null) return own();
+    if (packs.length === 0) return own();
     // A pack that did not arrive is no reason to fail the page: each module is fetched alone.
-    return pack.then((modules) => {
-        const bytes = modules.get(name);
-        if (bytes === undefined) return own();
-        modules.delete(name);
-        return new Response(bytes, { headers: { "content-type": "application/wasm" } });
-    }, own);
+    return Promise.all(packs).then((all) => {
+        for (const modules of all) {
+            const bytes = modules.get(name);
+            if (bytes !== undefined) {
+                modules.delete(name);
+                return new Response(bytes, { headers: { "content-type": "application/wasm" } });
+            }
+        }
+        return own();
+    });
 }
 "#;
 
