@@ -135,7 +135,7 @@ build_site() {
   # each named after its content, and a pack per page for its first visit (the splitter's
   # `name_by_content_and_pack`).
   huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle \
-    --nest=chat_shell_route_view:chat_index_route_view,room_route_view
+    --nest=chat_shell_route_view:room_route_view
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
   # wasm-bindgen's shims for browser functions have long hashed names, in the wasm and the JS.

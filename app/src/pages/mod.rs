@@ -70,7 +70,6 @@ lazy_pages! {
     InviteRoute => InvitePage,
     RoomDirectoryRoute => RoomDirectoryPage,
     ChatShellRoute => ChatPage,
-    ChatIndexRoute => ChatIndex,
     RoomRoute => RoomPage,
     MeetingsRoute => MeetingsPage,
     MeetingRoute => MeetingPage,
