@@ -68,8 +68,10 @@ pub fn ChatIndex() -> impl IntoView {
 
 #[component]
 fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, direct: ServerAction<StartDirect>) -> impl IntoView {
-    // `try_`: on the server a page's owner may be gone while its resources still settle.
-    let revision = Memo::new(move |_| live.state.try_with(|s| s.revision).unwrap_or_default());
+    // Live changes to the list fetch it again: in the browser only. On the server this source
+    // runs on whichever thread polls the resource, and the room page may be writing the same
+    // state on another (see `Room`'s `structure`).
+    let revision = Memo::new(move |_| if cfg!(feature = "hydrate") { live.state.try_with(|s| s.revision).unwrap_or_default() } else { 0 });
     let rooms = Resource::new(move || revision.get(), |_| chat_home());
     let (created, joined, started) = (failure(create.value()), failure(join.value()), failure(direct.value()));
     view! {
