@@ -447,21 +447,11 @@ fn without_custom_sections(wasm: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// An unsigned LEB128 number at `at`, and the index just past it.
-fn leb128(bytes: &[u8], mut at: usize) -> Option<(usize, usize)> {
-    let (mut value, mut shift) = (0usize, 0);
-    loop {
-        let byte = *bytes.get(at)?;
-        at += 1;
-        value |= usize::from(byte & 0x7f).checked_shl(shift)?;
-        if byte < 0x80 {
-            return Some((value, at));
-        }
-        shift += 7;
-        if shift > 28 {
-            return None;
-        }
-    }
+/// An unsigned LEB128 number of up to 32 bits at `at` (a section or name length), and the index
+/// just past it.
+fn leb128(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let (value, end) = leb128_u64(bytes, at)?;
+    Some((usize::try_from(u32::try_from(value).ok()?).ok()?, end))
 }
 
 #[cfg(test)]
