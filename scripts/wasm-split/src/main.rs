@@ -101,21 +101,24 @@ fn base36(mut n: usize) -> String {
 /// `wasm` with each import's field name replaced by `rename(name)` where that is `Some`. `None`
 /// if the module is not a well-formed sequence of sections with a well-formed import section.
 fn rewrite_import_names(wasm: &[u8], mut rename: impl FnMut(&str) -> Option<String>) -> Option<Vec<u8>> {
-    const HEADER: usize = 8;
+    map_sections(wasm, |id, body| if id == 2 { rewrite_imports(body, &mut rename).map(Some) } else { Some(Some(body.to_vec())) })
+}
+
+/// Rebuilds `wasm` section by section: `f(id, body)` gives the section's new body, `Some(None)`
+/// to drop it, or `None` to refuse the module. `None` too if the module is not a well-formed
+/// sequence of sections.
+fn map_sections(wasm: &[u8], mut f: impl FnMut(u8, &[u8]) -> Option<Option<Vec<u8>>>) -> Option<Vec<u8>> {
+    const HEADER: usize = 8; // magic and version
     let mut out = wasm.get(..HEADER)?.to_vec();
     let mut at = HEADER;
     while at < wasm.len() {
         let id = wasm[at];
         let (size, content) = leb128(wasm, at + 1)?;
         let end = content.checked_add(size)?;
-        let section = wasm.get(content..end)?;
-        if id == 2 {
-            let body = rewrite_imports(section, &mut rename)?;
+        if let Some(body) = f(id, wasm.get(content..end)?)? {
             out.push(id);
             push_leb128(&mut out, body.len());
             out.extend(body);
-        } else {
-            out.extend_from_slice(&wasm[at..end]);
         }
         at = end;
     }
@@ -429,22 +432,7 @@ function fetchModule(name) {
 /// `wasm` without its custom sections (names, producers, target features): none is needed to run
 /// it. `None` if it is not a well-formed sequence of sections.
 fn without_custom_sections(wasm: &[u8]) -> Option<Vec<u8>> {
-    const HEADER: usize = 8; // magic and version
-    let mut out = wasm.get(..HEADER)?.to_vec();
-    let mut at = HEADER;
-    while at < wasm.len() {
-        let id = wasm[at];
-        let (size, content) = leb128(wasm, at + 1)?;
-        let end = content.checked_add(size)?;
-        if end > wasm.len() {
-            return None;
-        }
-        if id != 0 {
-            out.extend_from_slice(&wasm[at..end]);
-        }
-        at = end;
-    }
-    Some(out)
+    map_sections(wasm, |id, body| Some((id != 0).then(|| body.to_vec())))
 }
 
 /// An unsigned LEB128 number of up to 32 bits at `at` (a section or name length), and the index
