@@ -13,7 +13,7 @@ use crate::{
 use std::time::Instant;
 
 /// Creates an account and signs it in, then opens `next` (a path on this site) or the home page.
-#[server(endpoint = "register")]
+#[server(endpoint = "register", output = crate::api::codec::Json)]
 pub async fn register(name: String, username: String, email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -66,7 +66,7 @@ fn taken_field(e: sqlx::Error) -> AppError {
 }
 
 /// Signs in with a username or email and a password, then opens `next` (a path on this site) or home.
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = crate::api::codec::Json)]
 pub async fn login(login: String, password: String, next: Option<String>) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -119,7 +119,7 @@ fn throttled(state: &crate::server::AppState, key: &str, limit: usize) -> Result
 }
 
 /// Ends this login.
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = crate::api::codec::Json)]
 pub async fn logout() -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -134,7 +134,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// Ends every login of this user, this one included.
-#[server(endpoint = "logout_everywhere")]
+#[server(endpoint = "logout_everywhere", output = crate::api::codec::Json)]
 pub async fn logout_everywhere() -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -148,7 +148,7 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
 }
 
 /// The signed-in user, or `None`.
-#[server(endpoint = "me")]
+#[server(endpoint = "me", output = crate::api::codec::Json)]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -159,7 +159,7 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 }
 
 /// This user's active logins, most recently used first.
-#[server(endpoint = "sessions")]
+#[server(endpoint = "sessions", output = crate::api::codec::Json)]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -170,7 +170,7 @@ pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
 }
 
 /// Ends one of this user's logins. Ending the current one signs out.
-#[server(endpoint = "revoke_session")]
+#[server(endpoint = "revoke_session", output = crate::api::codec::Json)]
 pub async fn revoke_session(id: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -188,7 +188,7 @@ pub async fn revoke_session(id: i64) -> Result<(), AppError> {
 }
 
 /// Changes the display name.
-#[server(endpoint = "update_profile")]
+#[server(endpoint = "update_profile", output = crate::api::codec::Json)]
 pub async fn update_profile(name: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -201,7 +201,7 @@ pub async fn update_profile(name: String) -> Result<(), AppError> {
 }
 
 /// Chooses the colour theme: stored in the profile and remembered by this browser.
-#[server(endpoint = "set_theme")]
+#[server(endpoint = "set_theme", output = crate::api::codec::Json)]
 pub async fn set_theme(theme: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -215,7 +215,7 @@ pub async fn set_theme(theme: String) -> Result<(), AppError> {
 }
 
 /// Changes the password after checking the current one; ends every other login.
-#[server(endpoint = "change_password")]
+#[server(endpoint = "change_password", output = crate::api::codec::Json)]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -241,7 +241,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 
 /// Starts changing the account's address: a link goes to the new one, which replaces the old
 /// only when it is opened. Needs the password.
-#[server(endpoint = "change_email")]
+#[server(endpoint = "change_email", output = crate::api::codec::Json)]
 pub async fn change_email(email: String, password: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

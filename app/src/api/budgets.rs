@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// The budgets of `month` (`YYYY-MM`, default: this month) with what was spent.
-#[server(endpoint = "budgets")]
+#[server(endpoint = "budgets", output = crate::api::codec::Json)]
 pub async fn get_budgets(month: Option<String>) -> Result<BudgetMonth, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -29,7 +29,7 @@ pub async fn get_budgets(month: Option<String>) -> Result<BudgetMonth, AppError>
 }
 
 /// Sets the monthly budget of a category; an empty amount removes it.
-#[server(endpoint = "set_budget")]
+#[server(endpoint = "set_budget", output = crate::api::codec::Json)]
 pub async fn set_budget(category_id: i64, amount: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

@@ -16,7 +16,7 @@ use crate::{
 pub const HISTORY_PAGE: i64 = 50;
 
 /// The user's rooms and conversations, most recent first.
-#[server(endpoint = "chat_home")]
+#[server(endpoint = "chat_home", output = crate::api::codec::Json)]
 pub async fn chat_home() -> Result<RoomList, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -36,7 +36,7 @@ pub async fn chat_home() -> Result<RoomList, AppError> {
 
 /// One room: its members and the newest messages, or the page before message `before`.
 /// Opening the newest page marks the room read. A room the viewer may not see is not found.
-#[server(endpoint = "chat_room")]
+#[server(endpoint = "chat_room", output = crate::api::codec::Json)]
 pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -143,7 +143,7 @@ fn visibility_of(raw: Option<&str>) -> Result<Visibility, AppError> {
 }
 
 /// Creates a group room (private unless asked otherwise) and opens it.
-#[server(endpoint = "create_room")]
+#[server(endpoint = "create_room", output = crate::api::codec::Json)]
 pub async fn create_room(name: String, topic: String, visibility: Option<String>) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -159,7 +159,7 @@ pub async fn create_room(name: String, topic: String, visibility: Option<String>
 }
 
 /// What an invite link leads to, for the page that offers to join.
-#[server(endpoint = "invite_preview")]
+#[server(endpoint = "invite_preview", output = crate::api::codec::Json)]
 pub async fn invite_preview(token: String) -> Result<InviteInfo, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -201,7 +201,7 @@ fn banned() -> AppError {
 
 /// Joins a group room by its invite link (or token), or a public room by its number, then
 /// opens it.
-#[server(endpoint = "join_room")]
+#[server(endpoint = "join_room", output = crate::api::codec::Json)]
 pub async fn join_room(room: String) -> Result<i64, AppError> {
     use db::chat::Joined;
     ctx::run(async move {
@@ -247,7 +247,7 @@ fn public_room_number(input: &str) -> Result<i64, AppError> {
 }
 
 /// Public rooms whose name contains `q`, for the directory.
-#[server(endpoint = "public_rooms")]
+#[server(endpoint = "public_rooms", output = crate::api::codec::Json)]
 pub async fn public_rooms(q: Option<String>) -> Result<Vec<PublicRoom>, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -262,7 +262,7 @@ pub async fn public_rooms(q: Option<String>) -> Result<Vec<PublicRoom>, AppError
 pub const DIRECTORY_PAGE: i64 = 50;
 
 /// Leaves a group room.
-#[server(endpoint = "leave_room")]
+#[server(endpoint = "leave_room", output = crate::api::codec::Json)]
 pub async fn leave_room(room: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -281,7 +281,7 @@ pub async fn leave_room(room: i64) -> Result<(), AppError> {
 }
 
 /// Renames a group room; only its creator may.
-#[server(endpoint = "rename_room")]
+#[server(endpoint = "rename_room", output = crate::api::codec::Json)]
 pub async fn rename_room(room: i64, name: String, topic: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -299,7 +299,7 @@ pub async fn rename_room(room: i64, name: String, topic: String) -> Result<(), A
 
 /// Makes a room public or private and says whether every member may invite; only its
 /// creator may.
-#[server(endpoint = "room_access")]
+#[server(endpoint = "room_access", output = crate::api::codec::Json)]
 pub async fn room_access(room: i64, visibility: String, members_invite: Option<String>) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -317,7 +317,7 @@ pub async fn room_access(room: i64, visibility: String, members_invite: Option<S
 
 /// Replaces the room's invite link (every older link stops working), optionally limited in
 /// time (`expires_in_hours`) and in joins (`max_uses`); empty means no limit.
-#[server(endpoint = "regenerate_invite")]
+#[server(endpoint = "regenerate_invite", output = crate::api::codec::Json)]
 pub async fn regenerate_invite(room: i64, expires_in_hours: String, max_uses: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -348,7 +348,7 @@ fn optional_count(raw: &str, field: &str, max: i64) -> Result<Option<i64>, AppEr
 }
 
 /// Adds someone to a group room by username, lifting a ban; whoever may invite may.
-#[server(endpoint = "add_member")]
+#[server(endpoint = "add_member", output = crate::api::codec::Json)]
 pub async fn add_member(room: i64, username: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -369,7 +369,7 @@ pub async fn add_member(room: i64, username: String) -> Result<(), AppError> {
 
 /// Removes a member from a group room and bans them until someone adds them again; only its
 /// creator may, and not themself.
-#[server(endpoint = "remove_member")]
+#[server(endpoint = "remove_member", output = crate::api::codec::Json)]
 pub async fn remove_member(room: i64, user_id: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -387,7 +387,7 @@ pub async fn remove_member(room: i64, user_id: i64) -> Result<(), AppError> {
 }
 
 /// Opens the direct conversation with `username`, starting it if needed.
-#[server(endpoint = "start_direct")]
+#[server(endpoint = "start_direct", output = crate::api::codec::Json)]
 pub async fn start_direct(username: String) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -418,7 +418,7 @@ async fn direct_exists(state: &AppState, a: i64, b: i64) -> Result<bool, AppErro
 /// Posts a message from a plain form (without JavaScript), then shows the room again (or the
 /// meeting page `back` names).
 /// `client_id` may be left out: the server then makes one.
-#[server(endpoint = "post_message")]
+#[server(endpoint = "post_message", output = crate::api::codec::Json)]
 pub async fn post_message(room: i64, body: String, client_id: Option<String>, back: Option<String>) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

@@ -72,7 +72,7 @@ async fn parse_input(
     Ok(input)
 }
 
-#[server(endpoint = "form_choices")]
+#[server(endpoint = "form_choices", output = crate::api::codec::Json)]
 pub async fn get_form_choices() -> Result<FormChoices, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -83,7 +83,7 @@ pub async fn get_form_choices() -> Result<FormChoices, AppError> {
 }
 
 /// Records an expense; returns its id.
-#[server(endpoint = "add_expense")]
+#[server(endpoint = "add_expense", output = crate::api::codec::Json)]
 pub async fn add_expense(
     amount: String,
     description: String,
@@ -102,7 +102,7 @@ pub async fn add_expense(
 }
 
 /// One of the user's expenses; another user's id is "not found", like a missing one.
-#[server(endpoint = "get_expense")]
+#[server(endpoint = "get_expense", output = crate::api::codec::Json)]
 pub async fn get_expense(id: i64) -> Result<Expense, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -112,7 +112,7 @@ pub async fn get_expense(id: i64) -> Result<Expense, AppError> {
     .await
 }
 
-#[server(endpoint = "update_expense")]
+#[server(endpoint = "update_expense", output = crate::api::codec::Json)]
 pub async fn update_expense(
     id: i64,
     amount: String,
@@ -135,7 +135,7 @@ pub async fn update_expense(
     .await
 }
 
-#[server(endpoint = "delete_expense")]
+#[server(endpoint = "delete_expense", output = crate::api::codec::Json)]
 pub async fn delete_expense(id: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -225,7 +225,7 @@ pub(crate) fn parse_filter(q: &ListQuery, today: Day) -> Result<ExpenseFilter, A
 }
 
 /// A page of the user's expenses, newest first, with the filtered total.
-#[server(endpoint = "list_expenses")]
+#[server(endpoint = "list_expenses", output = crate::api::codec::Json)]
 pub async fn list_expenses(#[server(default)] query: ListQuery) -> Result<ExpensePage, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -264,7 +264,7 @@ pub async fn list_expenses(#[server(default)] query: ListQuery) -> Result<Expens
     .await
 }
 
-#[server(endpoint = "dashboard")]
+#[server(endpoint = "dashboard", output = crate::api::codec::Json)]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -278,7 +278,7 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     .await
 }
 
-#[server(endpoint = "categories")]
+#[server(endpoint = "categories", output = crate::api::codec::Json)]
 pub async fn list_categories() -> Result<Vec<Category>, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -288,7 +288,7 @@ pub async fn list_categories() -> Result<Vec<Category>, AppError> {
     .await
 }
 
-#[server(endpoint = "create_category")]
+#[server(endpoint = "create_category", output = crate::api::codec::Json)]
 pub async fn create_category(name: String) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -302,7 +302,7 @@ pub async fn create_category(name: String) -> Result<i64, AppError> {
     .await
 }
 
-#[server(endpoint = "rename_category")]
+#[server(endpoint = "rename_category", output = crate::api::codec::Json)]
 pub async fn rename_category(id: i64, name: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -318,7 +318,7 @@ pub async fn rename_category(id: i64, name: String) -> Result<(), AppError> {
 }
 
 /// Deletes one of the user's own categories; its expenses move to Other.
-#[server(endpoint = "delete_category")]
+#[server(endpoint = "delete_category", output = crate::api::codec::Json)]
 pub async fn delete_category(id: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -329,13 +329,13 @@ pub async fn delete_category(id: i64) -> Result<(), AppError> {
 }
 
 /// Every time zone the profile offers.
-#[server(endpoint = "time_zones")]
+#[server(endpoint = "time_zones", output = crate::api::codec::Json)]
 pub async fn list_time_zones() -> Result<Vec<String>, AppError> {
     Ok(clock::zones())
 }
 
 /// Changes the time zone whose calendar "today" and "this month" follow.
-#[server(endpoint = "set_time_zone")]
+#[server(endpoint = "set_time_zone", output = crate::api::codec::Json)]
 pub async fn set_time_zone(time_zone: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -353,7 +353,7 @@ fn page_size_of(v: &str) -> Result<i64, AppError> {
 }
 
 /// Remembers how many rows a page of the expense list shows.
-#[server(endpoint = "set_page_size")]
+#[server(endpoint = "set_page_size", output = crate::api::codec::Json)]
 pub async fn set_page_size(per: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -366,7 +366,7 @@ pub async fn set_page_size(per: String) -> Result<(), AppError> {
 }
 
 /// Changes the currency the user's amounts are shown in.
-#[server(endpoint = "set_currency")]
+#[server(endpoint = "set_currency", output = crate::api::codec::Json)]
 pub async fn set_currency(currency: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

@@ -69,7 +69,7 @@ async fn create(state: &AppState, user: i64, room: Option<i64>) -> Result<Meetin
 
 /// Starts a meeting and opens it. With `room`, the call of that room (its members only, its
 /// chat the room's); a call already on there is joined instead of starting a second one.
-#[server(endpoint = "start_meeting")]
+#[server(endpoint = "start_meeting", output = crate::api::codec::Json)]
 pub async fn start_meeting(room: Option<i64>) -> Result<String, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -111,7 +111,7 @@ pub(crate) fn limit_lookups(state: &AppState, user: i64) -> Result<(), AppError>
 }
 
 /// Opens the meeting a code (or a pasted link) names.
-#[server(endpoint = "find_meeting")]
+#[server(endpoint = "find_meeting", output = crate::api::codec::Json)]
 pub async fn find_meeting(code: String) -> Result<String, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -127,7 +127,7 @@ pub async fn find_meeting(code: String) -> Result<String, AppError> {
 }
 
 /// One meeting: who came, for how long, and whether the viewer can join now.
-#[server(endpoint = "meeting_page")]
+#[server(endpoint = "meeting_page", output = crate::api::codec::Json)]
 pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -161,7 +161,7 @@ pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
 /// Joins the chat of a meeting by code without joining the call (the page without
 /// JavaScript offers it: a call needs JavaScript, its chat does not). Room calls need nothing:
 /// their chat is the room's.
-#[server(endpoint = "join_meeting_chat")]
+#[server(endpoint = "join_meeting_chat", output = crate::api::codec::Json)]
 pub async fn join_meeting_chat(code: String) -> Result<i64, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -189,7 +189,7 @@ pub async fn join_meeting_chat(code: String) -> Result<i64, AppError> {
 }
 
 /// The meetings the user took part in, newest first, with everyone's time in each.
-#[server(endpoint = "meeting_history")]
+#[server(endpoint = "meeting_history", output = crate::api::codec::Json)]
 pub async fn meeting_history() -> Result<(Vec<MeetingRecord>, i64), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

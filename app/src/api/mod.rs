@@ -2,6 +2,7 @@
 //! maps the result.
 
 pub mod auth;
+pub mod codec;
 pub mod budgets;
 pub mod chat;
 pub mod expenses;

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::server::{ctx, premium};
 
 /// The signed-in user's premium status, the price, and their orders.
-#[server(endpoint = "premium_status")]
+#[server(endpoint = "premium_status", output = crate::api::codec::Json)]
 pub async fn premium_status() -> Result<PremiumView, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -19,7 +19,7 @@ pub async fn premium_status() -> Result<PremiumView, AppError> {
 }
 
 /// Creates an order for the configured price and sends the browser to its checkout.
-#[server(endpoint = "go_premium")]
+#[server(endpoint = "go_premium", output = crate::api::codec::Json)]
 pub async fn go_premium() -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -32,7 +32,7 @@ pub async fn go_premium() -> Result<(), AppError> {
 }
 
 /// The spending leaderboard; `None` when the user is not premium.
-#[server(endpoint = "leaderboard")]
+#[server(endpoint = "leaderboard", output = crate::api::codec::Json)]
 pub async fn get_leaderboard() -> Result<Option<Leaderboard>, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -43,7 +43,7 @@ pub async fn get_leaderboard() -> Result<Option<Leaderboard>, AppError> {
 }
 
 /// Whether the user appears on the leaderboard (a checkbox: absent means no).
-#[server(endpoint = "set_leaderboard")]
+#[server(endpoint = "set_leaderboard", output = crate::api::codec::Json)]
 pub async fn set_leaderboard(show: Option<String>) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -55,7 +55,7 @@ pub async fn set_leaderboard(show: Option<String>) -> Result<(), AppError> {
 }
 
 /// The user's kept CSV exports, newest first; `None` when the user is not premium.
-#[server(endpoint = "saved_reports")]
+#[server(endpoint = "saved_reports", output = crate::api::codec::Json)]
 pub async fn saved_reports() -> Result<Option<Vec<SavedReport>>, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

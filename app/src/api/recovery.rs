@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// Mails a reset link to `email` if an account has it. The answer is the same either way.
-#[server(endpoint = "forgot_password")]
+#[server(endpoint = "forgot_password", output = crate::api::codec::Json)]
 pub async fn forgot_password(email: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -24,7 +24,7 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
 }
 
 /// Whether the reset link this browser opened still works.
-#[server(endpoint = "reset_link")]
+#[server(endpoint = "reset_link", output = crate::api::codec::Json)]
 pub async fn reset_link() -> Result<bool, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -35,7 +35,7 @@ pub async fn reset_link() -> Result<bool, AppError> {
 
 /// Sets a new password with the reset link this browser opened; every login of the account
 /// ends. Then the person signs in with it.
-#[server(endpoint = "reset_password")]
+#[server(endpoint = "reset_password", output = crate::api::codec::Json)]
 pub async fn reset_password(new_password: String, confirm_password: String) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
@@ -49,7 +49,7 @@ pub async fn reset_password(new_password: String, confirm_password: String) -> R
 }
 
 /// Mails the signed-in user a new link confirming their address.
-#[server(endpoint = "resend_verification")]
+#[server(endpoint = "resend_verification", output = crate::api::codec::Json)]
 pub async fn resend_verification() -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

@@ -40,7 +40,7 @@ pub struct Report {
 
 /// The report for `month` (`YYYY-MM`, default: this month) and its year; the category
 /// breakdown covers `from..=to` when both are given, else the month.
-#[server(endpoint = "report")]
+#[server(endpoint = "report", output = crate::api::codec::Json)]
 pub async fn get_report(month: Option<String>, from: Option<String>, to: Option<String>) -> Result<Report, AppError> {
     ctx::run(async move {
         let state = ctx::state()?;

@@ -1,7 +1,7 @@
 //! The one error type every server function returns.
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
-use leptos::server_fn::codec::JsonEncoding;
+use crate::api::codec::JsonText;
 use serde::{Deserialize, Serialize};
 
 /// A problem with one form field, found by a newtype's `parse()`.
@@ -85,7 +85,7 @@ impl From<FieldError> for AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Request(value)

@@ -40,7 +40,13 @@ pub fn ChatPage() -> impl IntoView {
 fn ChatShell(me: i64, create: ServerAction<CreateRoom>, join: ServerAction<JoinRoom>, direct: ServerAction<StartDirect>) -> impl IntoView {
     provide_context(ChatMe(me));
     let live = use_chat_live();
-    Effect::new(move |_| live.start());
+    // The socket's code is fetched when it opens: once the page is interactive, not before.
+    let hydrated = crate::app::use_hydrated();
+    Effect::new(move |_| {
+        if hydrated.get() {
+            live.start();
+        }
+    });
     let path = use_location().pathname;
     // On a phone the list and the open room take turns; on a desktop both show.
     let in_room = move || path.with(|p| p.trim_end_matches('/') != "/chat");

@@ -217,6 +217,20 @@ fn run(input: &Path, pkg_dir: &Path, main_out: &Path, name: &str, nested: &[(Str
         options
     })
     .map_err(|error| format!("{error:?}"))?;
+    // The constants each page alone uses go to its module. A data segment that no longer fits
+    // once laid out per module stays whole in the main module (the library warns and goes on):
+    // 70 KB more of it on every page. `frontend` leaves the segment slack for this; should that
+    // run out, the build stops here rather than ship the bigger module.
+    let (input_data, main_data) = (section_len(&wasm, DATA_SECTION), section_len(&std::fs::read(main_out)?, DATA_SECTION));
+    if let (Some(input_data), Some(main_data)) = (input_data, main_data)
+        && main_data * 10 >= input_data * 9
+    {
+        return Err(format!(
+            "the main module kept {main_data} of the {input_data} bytes of data: a data segment did not fit once split \
+             (raise SPLIT_DATA_SLACK in frontend/src/lib.rs)"
+        )
+        .into());
+    }
     // The chunks keep the input's custom sections; the function names alone were half of each.
     for module in &split.split_modules {
         let bytes = std::fs::read(module)?;
@@ -435,6 +449,20 @@ fn without_custom_sections(wasm: &[u8]) -> Option<Vec<u8>> {
     map_sections(wasm, |id, body| Some((id != 0).then(|| body.to_vec())))
 }
 
+const DATA_SECTION: u8 = 11;
+
+/// The size of section `id`'s body, if `wasm` has one.
+fn section_len(wasm: &[u8], id: u8) -> Option<usize> {
+    let mut len = None;
+    map_sections(wasm, |section, body| {
+        if section == id {
+            len = Some(body.len());
+        }
+        Some(None)
+    })?;
+    len
+}
+
 /// An unsigned LEB128 number of up to 32 bits at `at` (a section or name length), and the index
 /// just past it.
 fn leb128(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
@@ -484,6 +512,15 @@ mod tests {
         // Renamed back, the module is byte for byte the original.
         let back = rewrite_import_names(&out, |name| (name == "_0").then(|| "__wbg_close_294d3f727cb7a844".to_string())).unwrap();
         assert_eq!(back, module());
+    }
+
+    #[test]
+    fn a_section_is_measured() {
+        let mut wasm = module();
+        assert_eq!(section_len(&wasm, DATA_SECTION), None);
+        wasm.extend([DATA_SECTION, 3, 1, 1, 0]);
+        assert_eq!(section_len(&wasm, DATA_SECTION), Some(3));
+        assert_eq!(section_len(&wasm, 1), Some(4));
     }
 
     #[test]

@@ -61,14 +61,19 @@ impl ChatLive {
         }
     }
 
-    /// Opens the socket once per tab (in the browser only).
+    /// Opens the socket once per tab (in the browser only). Its code is fetched on this first
+    /// call (see `socket::start`): call it once the page is interactive.
     pub fn start(&self) {
         if self.started.get_value() {
             return;
         }
         self.started.set_value(true);
         #[cfg(feature = "hydrate")]
-        socket::start(*self);
+        {
+            // In a task of its own: whatever marks the page live in this one goes first.
+            let live = *self;
+            set_timeout(move || leptos::task::spawn_local(socket::start(live)), std::time::Duration::ZERO);
+        }
     }
 
     /// Sends a frame if the socket is open; false when it is not (pending messages are then

@@ -20,6 +20,10 @@ enum Ended {
     Lost,
 }
 
+/// Opens the socket. Its code (the socket, the reading of every server frame into the tab's
+/// state, the writing of client frames) is a module of its own, fetched on this first call:
+/// pages are interactive without it, so it is not part of any page's first load.
+#[leptos::lazy]
 pub fn start(live: ChatLive) {
     leptos::task::spawn_local(run(live));
     // Typing indicators end by themselves.
