@@ -3,15 +3,14 @@ import { jsEnabled, open, register } from './helpers';
 
 /**
  * What a first visit downloads before the page is interactive, in compressed bytes on the wire.
- * The issue's goal is 300 KB; the budget below is what the build does today plus a little
- * room for the measurement's own variation: a change that grows the first load past it fails
- * here. It went up to 462,000 B as the app grew (sessions 6-9); in session 10 each page's modules
- * came as one file (a "pack"), the bundle lost its panic machinery and the chat shell left the
- * main module: `/expenses` 455,580 -> 304,296 B, `/login` 349,896 -> 257,099 B, `/chat` 319,977
- * -> 320,964 B (2026-11-29), budget 330,000 B. See docs/BENCHMARKS.md.
+ * The issue's goal, 300 KB, is the budget: a change that grows any page's first load past it
+ * fails here. It went up to 462,000 B as the app grew (sessions 6-9); session 10 brought every
+ * page but `/chat` (320,964 B) and `/expenses` (304,296 B) under 300 KB, and session 11 those
+ * two: the chat socket's code loads once the page is live, server-function answers have one
+ * JSON reader, binaryen optimises the page modules and the split loader is data
+ * (`/chat` 289,343 B, `/expenses` 297,940 B, 2026-11-29). See docs/BENCHMARKS.md.
  */
-const BUDGET_BYTES = 330_000;
-const GOAL_BYTES = 300_000;
+const BUDGET_BYTES = 300_000;
 
 /** Every route a signed-in user starts from, and the two a visitor does. */
 const SIGNED_IN = ['/', '/chat', '/expenses', '/reports', '/budgets', '/categories', '/profile', '/premium', '/leaderboard', '/sessions', '/rooms'];
@@ -35,6 +34,8 @@ async function firstLoad(page: Page, path: string, info: Parameters<typeof open>
   const before = requests.filter((r) => r.timing().startTime < hydratedAt!);
   const wasm = before.map((r) => new URL(r.url()).pathname).filter((p) => p.endsWith('.wasm'));
   const sizes = await Promise.all(before.map((r) => r.sizes().then((s) => s.responseBodySize + s.responseHeadersSize)));
+  // FIRST_LOAD_DETAIL=1 lists each file.
+  if (process.env.FIRST_LOAD_DETAIL) before.forEach((r, i) => console.log(`${path} ${String(sizes[i]).padStart(8)} ${new URL(r.url()).pathname}`));
   return { bytes: sizes.reduce((a, b) => a + b, 0), wasm };
 }
 
@@ -63,7 +64,7 @@ test('the first load of every page stays within the byte budget', async ({ brows
   await setup.close();
   for (const path of SIGNED_IN) await measure(path, signedIn);
   console.log(`first load (compressed bytes on the wire, headers included)\n${rows.join('\n')}\n` +
-    `worst ${worst} B; budget ${BUDGET_BYTES} B; goal ${GOAL_BYTES} B`);
+    `worst ${worst} B; budget ${BUDGET_BYTES} B`);
   expect(worst).toBeLessThanOrEqual(BUDGET_BYTES);
 });
 
