@@ -142,10 +142,10 @@ build_site() {
   # the one file revalidated, and is told the JS's name.
   # Cut at the lazy routes: one module per page (and chunks they share) beside the main one,
   # each named after its content, and a pack per page for its first visit (the splitter's
-  # `name_by_content_and_pack`). Loaded after the chat shell: a room, and the chat socket's code
+  # `name_by_content_and_pack`). Loaded after the chat shell: a room, its shared expenses, and the chat socket's code
   # (`socket::start`, a `#[lazy]` function fetched once the page is live).
   HUDDLE_WASM_OPT="$WASM_OPT" huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle \
-    --nest=chat_shell_route_view:room_route_view,start
+    --nest=chat_shell_route_view:room_route_view,room_expenses_route_view,start
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"
   # wasm-bindgen's shims for browser functions have long hashed names, in the wasm and the JS.

@@ -4,7 +4,7 @@ use crate::api::auth::{Logout, LogoutEverywhere, current_user};
 use crate::components::nav::Nav;
 use crate::models::{AppError, Theme, User};
 use crate::pages::{
-    BudgetsRoute, CategoriesRoute, ChatIndex, ChatShellRoute, RoomRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
+    BudgetsRoute, CategoriesRoute, ChatIndex, ChatShellRoute, RoomRoute, RoomExpensesRoute, EditExpenseRoute, ExpensesRoute, HomeRoute, InviteRoute,
     ForgotPasswordRoute, LeaderboardRoute, LoginRoute, MeetingRoute, ResetPasswordRoute, VerifyEmailRoute, MeetingsRoute, NotFound, PremiumRoute, ProfileRoute, RegisterRoute, ReportsRoute, RoomDirectoryRoute, SessionsRoute,
 };
 use leptos::prelude::*;
@@ -222,6 +222,7 @@ fn Layout() -> impl IntoView {
                     // Not lazy: a few lines of text, so `/chat` is the shell's pack and nothing after it.
                     <Route path=path!("") view=ChatIndex ssr=SsrMode::Async/>
                     <Route path=path!(":id") view={Lazy::<RoomRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!(":id/expenses") view={Lazy::<RoomExpensesRoute>::new()} ssr=SsrMode::Async/>
                 </ParentRoute>
                 <Route path=path!("/rooms") view={Lazy::<RoomDirectoryRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/meetings") view={Lazy::<MeetingsRoute>::new()} ssr=SsrMode::Async/>

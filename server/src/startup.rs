@@ -128,6 +128,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .route("/reports/expenses.csv", get(app::server::export::expenses_csv))
         .route("/reports/saved/{id}", get(app::server::saved_reports::download))
         .route("/meetings/{code}/attendance.csv", get(app::server::export::attendance_csv))
+        .route("/chat/{id}/expenses.csv", get(app::server::export::shared_csv))
         .route(auth::recovery::RESET_LINK_PATH, get(auth::recovery::open_reset_link))
         .route(auth::verification::VERIFY_LINK_PATH, get(auth::verification::open_verify_link))
         .route("/premium/checkout/{order}", get(premium::routes::checkout))

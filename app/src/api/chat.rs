@@ -271,6 +271,9 @@ pub async fn leave_room(room: i64) -> Result<(), AppError> {
         if access.room.kind() != RoomKind::Group || !access.is_member() {
             return Err(AppError::Forbidden);
         }
+        if let Some(message) = crate::api::shared::unsettled(&state.db, room, s.user_id).await? {
+            return Err(AppError::Refused { message });
+        }
         if db::chat::remove_member(&state.db, room, s.user_id).await? {
             state.hub.member_left(room, s.user_id);
         }
@@ -377,6 +380,9 @@ pub async fn remove_member(room: i64, user_id: i64) -> Result<(), AppError> {
         let access = access::require(&state.db, room, s.user_id).await?;
         if !access.can_manage() || user_id == s.user_id {
             return Err(AppError::Forbidden);
+        }
+        if !db::shared::balance_of(&state.db, room, user_id).await?.is_empty() {
+            return Err(AppError::Refused { message: "They still owe or are owed money in this room: settle up first.".into() });
         }
         if db::chat::remove_and_ban(&state.db, room, user_id, s.user_id, now_ms()).await? {
             state.hub.member_left(room, user_id);

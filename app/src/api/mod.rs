@@ -10,3 +10,4 @@ pub mod meetings;
 pub mod premium;
 pub mod recovery;
 pub mod reports;
+pub mod shared;

@@ -39,6 +39,9 @@ pub enum AppError {
     LinkExpired,
     #[error("Confirm your email address first: we have mailed you a new link.")]
     EmailUnverified,
+    /// Not now, for a reason the person can act on (e.g. leaving a room with a balance).
+    #[error("{message}")]
+    Refused { message: String },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error("The request could not be understood.")]
@@ -72,6 +75,7 @@ impl AppError {
             AppError::RateLimited { .. } => 429,
             AppError::LinkExpired => 410,
             AppError::EmailUnverified => 403,
+            AppError::Refused { .. } => 409,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
         }

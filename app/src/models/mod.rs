@@ -8,6 +8,7 @@ pub mod form_link;
 pub mod meeting;
 pub mod money;
 pub mod premium;
+pub mod split;
 pub mod tagged;
 pub mod text;
 pub mod time;

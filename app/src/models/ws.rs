@@ -150,6 +150,9 @@ pub enum ServerMsg {
     RoomChanged { room: i64 },
     /// You are no longer a member of `room` (you left or were removed).
     RoomLeft { room: i64 },
+    /// The shared expenses of `room` changed (added, edited, deleted, a payment recorded):
+    /// fetch its ledger again.
+    LedgerChanged { room: i64 },
     /// Live events were dropped because this connection fell behind: send [`ClientMsg::Sync`].
     Resync,
     /// Answers [`ClientMsg::Ping`].
@@ -273,7 +276,7 @@ mod tests {
         let doc = include_str!("../../../docs/protocol.md");
         let (client, server) = doc.split_once("## Server → client").unwrap();
         assert_eq!(example_types::<ClientMsg>(client).len(), 15, "one per ClientMsg variant");
-        assert_eq!(example_types::<ServerMsg>(server).len(), 22, "one per ServerMsg variant");
+        assert_eq!(example_types::<ServerMsg>(server).len(), 23, "one per ServerMsg variant");
     }
 
     #[test]

@@ -340,7 +340,10 @@ fn RoomBody(view: RoomView, me: i64, live: ChatLive, actions: RoomActions, older
                 {(!view.topic.is_empty()).then(|| view! { <p class="muted topic">{view.topic.clone()}</p> })}
             </div>
             <ConnectionStatus live in_room=true/>
-            {(view.is_member && view.kind != RoomKind::Meeting).then(|| view! { <CallButton room/> })}
+            {(view.is_member && view.kind != RoomKind::Meeting).then(|| view! {
+                <A href=format!("/chat/{room}/expenses") attr:class="members-toggle" attr:data-testid="room-expenses">"Shared expenses"</A>
+                <CallButton room/>
+            })}
             {view.is_member.then(|| view! {
                 <A href=move || if members_param.get() == "0" { "?members=1".to_string() } else { "?members=0".to_string() }
                     attr:class="members-toggle wide-only" attr:data-testid="members-toggle"

@@ -12,6 +12,7 @@ mod premium;
 mod recovery;
 mod verify;
 mod sessions;
+mod shared;
 
 pub use account::{LoginPage, ProfilePage, RegisterPage};
 pub use budgets::BudgetsPage;
@@ -25,6 +26,7 @@ pub use premium::{LeaderboardPage, PremiumPage};
 pub use recovery::{ForgotPasswordPage, ResetPasswordPage};
 pub use verify::{VerifyEmailPage, VerifyReminder};
 pub use sessions::SessionsPage;
+pub use shared::RoomExpensesPage;
 
 use crate::app::use_session;
 use crate::models::User;
@@ -71,6 +73,7 @@ lazy_pages! {
     RoomDirectoryRoute => RoomDirectoryPage,
     ChatShellRoute => ChatPage,
     RoomRoute => RoomPage,
+    RoomExpensesRoute => RoomExpensesPage,
     MeetingsRoute => MeetingsPage,
     MeetingRoute => MeetingPage,
     LeaderboardRoute => LeaderboardPage,

@@ -233,6 +233,56 @@ pub async fn attendance_csv(
     res
 }
 
+/// `GET /chat/{id}/expenses.csv`: a room's shared expenses and recorded payments, oldest first
+/// (date, type, description, amount, currency, paid by, each person's part, added by), for its
+/// members; anyone else gets "not found".
+pub async fn shared_csv(
+    State(state): State<AppState>,
+    session: Option<Extension<CurrentSession>>,
+    axum::extract::Path(room): axum::extract::Path<String>,
+) -> Response {
+    let Some(Extension(session)) = session else {
+        return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response();
+    };
+    let not_found = || (StatusCode::NOT_FOUND, AppError::NotFound.to_string()).into_response();
+    let Ok(room) = room.parse::<i64>() else { return not_found() };
+    let failed = |e: AppError| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+    match super::access::room(&state.db, room, session.user_id).await {
+        Ok(Some(a)) if a.is_member() => {}
+        Ok(_) => return not_found(),
+        Err(e) => return failed(e),
+    }
+    let (entries, people) = match tokio::try_join!(db::shared::entries(&state.db, room), db::shared::people(&state.db, room)) {
+        Ok(r) => r,
+        Err(e) => return failed(e.into()),
+    };
+    let name = |id: i64| people.iter().find(|p| p.0 == id).map_or_else(String::new, |p| p.1.clone());
+    let mut out = String::from("date,type,description,amount,currency,paid_by,parts,added_by\r\n");
+    for e in entries.iter().rev() {
+        let amount = |minor: i64| Currency::find(&e.currency).map_or_else(|| minor.to_string(), |c| c.plain(minor));
+        let parts = e.parts.iter().map(|p| format!("{} {}", name(p.user_id), amount(p.amount_minor))).collect::<Vec<_>>().join("; ");
+        let fields = [
+            e.spent_on.clone(),
+            if e.settlement { "payment" } else { "expense" }.to_string(),
+            defuse_formula(&e.description),
+            amount(e.amount_minor),
+            e.currency.clone(),
+            defuse_formula(&name(e.paid_by)),
+            defuse_formula(&parts),
+            defuse_formula(&name(e.created_by)),
+        ];
+        out.push_str(&fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    let mut res = out.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"huddle-room-{room}-expenses.csv\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
 /// RFC 4180: quote a field holding a comma, quote or line break; double its quotes.
 fn quote(s: &str) -> String {
     if s.contains([',', '"', '\r', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }

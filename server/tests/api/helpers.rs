@@ -160,6 +160,18 @@ impl TestApp {
         q.execute(&mut conn).await.unwrap();
     }
 
+    /// One number from the app's database, behind its back (`select count(*) ...`).
+    pub async fn number(&self, sql: &'static str, binds: &[i64]) -> i64 {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database.url).await.unwrap();
+        let mut q = sqlx::query_as::<_, (i64,)>(sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.fetch_one(&mut conn).await.unwrap().0
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -17,6 +17,7 @@ mod recovery;
 mod reports;
 mod room_access;
 mod saved_reports;
+mod shared;
 mod smtp;
 mod socket_limits;
 mod storage;

@@ -12,6 +12,7 @@ pub mod meetings;
 pub mod payments;
 pub mod saved_reports;
 pub mod sessions;
+pub mod shared;
 pub mod totals;
 pub mod users;
 

@@ -1,0 +1,294 @@
+//! The shared expenses of rooms: entries (bills and settlements), their parts, their history.
+//!
+//! Balances are not stored: [`balances`] sums them from the live entries every time, so they
+//! cannot drift from what the entries say. Every write names the room, so an entry id from
+//! another room matches nothing.
+
+use super::Db;
+use crate::models::split::{SharedEntry, SharedPart, SplitMode};
+use sqlx::FromRow;
+
+/// What a new or edited entry says.
+#[derive(Debug, Clone)]
+pub struct EntryInput {
+    pub settlement: bool,
+    pub description: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub spent_on: String,
+    pub paid_by: i64,
+    pub mode: SplitMode,
+    /// `(user id, weight, part)`: the parts add up to the amount.
+    pub parts: Vec<(i64, i64, i64)>,
+    /// One line for the history: what the entry is after this change.
+    pub summary: String,
+}
+
+#[derive(FromRow)]
+struct EntryRow {
+    id: i64,
+    kind: String,
+    description: String,
+    amount_minor: i64,
+    currency: String,
+    spent_on: String,
+    paid_by: i64,
+    split_mode: String,
+    created_by: i64,
+    created_at: i64,
+    updated_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct PartRow {
+    expense_id: i64,
+    user_id: i64,
+    weight: i64,
+    amount_minor: i64,
+}
+
+const ENTRY_COLUMNS: &str =
+    "id, kind, description, amount_minor, currency, spent_on, paid_by, split_mode, created_by, created_at, updated_at";
+
+async fn insert_parts(tx: &mut super::chat::Tx<'_>, id: i64, parts: &[(i64, i64, i64)]) -> Result<(), sqlx::Error> {
+    for &(user, weight, amount) in parts {
+        sqlx::query("insert into shared_expense_parts (expense_id, user_id, weight, amount_minor) values ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(user)
+            .bind(weight)
+            .bind(amount)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn log(tx: &mut super::chat::Tx<'_>, id: i64, action: &str, by: i64, now: i64, summary: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into shared_expense_history (expense_id, action, changed_by, changed_at, summary) values ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(action)
+        .bind(by)
+        .bind(now)
+        .bind(summary)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new entry of `room` added by `by`; its id.
+#[tracing::instrument(skip(db, entry))]
+pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into shared_expenses (room_id, kind, description, amount_minor, currency, spent_on, paid_by, split_mode, created_by, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+    )
+    .bind(room)
+    .bind(if entry.settlement { "settlement" } else { "expense" })
+    .bind(&entry.description)
+    .bind(entry.amount_minor)
+    .bind(&entry.currency)
+    .bind(&entry.spent_on)
+    .bind(entry.paid_by)
+    .bind(entry.mode.as_str())
+    .bind(by)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    insert_parts(&mut tx, id, &entry.parts).await?;
+    log(&mut tx, id, "added", by, now, &entry.summary).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Replaces entry `id` of `room`, if `by` added it and it is not deleted; false otherwise.
+#[tracing::instrument(skip(db, entry))]
+pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let changed = sqlx::query(
+        "update shared_expenses set description = $1, amount_minor = $2, currency = $3, spent_on = $4, paid_by = $5,
+                split_mode = $6, updated_at = $7
+         where id = $8 and room_id = $9 and created_by = $10 and deleted_at is null",
+    )
+    .bind(&entry.description)
+    .bind(entry.amount_minor)
+    .bind(&entry.currency)
+    .bind(&entry.spent_on)
+    .bind(entry.paid_by)
+    .bind(entry.mode.as_str())
+    .bind(now)
+    .bind(id)
+    .bind(room)
+    .bind(by)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    sqlx::query("delete from shared_expense_parts where expense_id = $1").bind(id).execute(&mut *tx).await?;
+    insert_parts(&mut tx, id, &entry.parts).await?;
+    log(&mut tx, id, "edited", by, now, &entry.summary).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes entry `id` of `room` if `by` added it (the row stays for its history).
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let changed = sqlx::query(
+        "update shared_expenses set deleted_at = $1 where id = $2 and room_id = $3 and created_by = $4 and deleted_at is null",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(room)
+    .bind(by)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    log(&mut tx, id, "deleted", by, now, "").await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+fn entry_of(row: EntryRow, parts: Vec<SharedPart>) -> SharedEntry {
+    SharedEntry {
+        id: row.id,
+        settlement: row.kind == "settlement",
+        description: row.description,
+        amount_minor: row.amount_minor,
+        currency: row.currency,
+        spent_on: row.spent_on,
+        paid_by: row.paid_by,
+        mode: SplitMode::parse(&row.split_mode).unwrap_or(SplitMode::Exact),
+        parts,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// The live entries of `room`, newest first (by date, then as added), with their parts.
+#[tracing::instrument(skip(db))]
+pub async fn entries(db: &Db, room: i64) -> Result<Vec<SharedEntry>, sqlx::Error> {
+    let rows: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {ENTRY_COLUMNS} from shared_expenses where room_id = $1 and deleted_at is null order by spent_on desc, id desc"
+    )))
+    .bind(room)
+    .fetch_all(db)
+    .await?;
+    let parts: Vec<PartRow> = sqlx::query_as(
+        "select p.expense_id, p.user_id, p.weight, p.amount_minor
+         from shared_expense_parts p join shared_expenses e on e.id = p.expense_id
+         where e.room_id = $1 and e.deleted_at is null order by p.expense_id, p.user_id",
+    )
+    .bind(room)
+    .fetch_all(db)
+    .await?;
+    let mut by_entry: std::collections::HashMap<i64, Vec<SharedPart>> = std::collections::HashMap::new();
+    for p in parts {
+        by_entry.entry(p.expense_id).or_default().push(SharedPart { user_id: p.user_id, weight: p.weight, amount_minor: p.amount_minor });
+    }
+    Ok(rows.into_iter().map(|r| { let parts = by_entry.remove(&r.id).unwrap_or_default(); entry_of(r, parts) }).collect())
+}
+
+/// Entry `id` of `room`, if it is live.
+#[tracing::instrument(skip(db))]
+pub async fn entry(db: &Db, room: i64, id: i64) -> Result<Option<SharedEntry>, sqlx::Error> {
+    let row: Option<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {ENTRY_COLUMNS} from shared_expenses where id = $1 and room_id = $2 and deleted_at is null"
+    )))
+    .bind(id)
+    .bind(room)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let parts: Vec<PartRow> = sqlx::query_as(
+        "select expense_id, user_id, weight, amount_minor from shared_expense_parts where expense_id = $1 order by user_id",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    let parts = parts.into_iter().map(|p| SharedPart { user_id: p.user_id, weight: p.weight, amount_minor: p.amount_minor }).collect();
+    Ok(Some(entry_of(row, parts)))
+}
+
+/// Every member's balance in `room` per currency, summed from the live entries: what they paid
+/// minus their parts. `(currency, user id, balance)`, zero balances included.
+#[tracing::instrument(skip(db))]
+pub async fn balances(db: &Db, room: i64) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select currency, user_id, cast(sum(amount) as bigint) as balance from (
+             select currency, paid_by as user_id, amount_minor as amount
+             from shared_expenses where room_id = $1 and deleted_at is null
+             union all
+             select e.currency, p.user_id, -p.amount_minor as amount
+             from shared_expense_parts p join shared_expenses e on e.id = p.expense_id
+             where e.room_id = $1 and e.deleted_at is null
+         ) t group by currency, user_id order by currency, user_id",
+    )
+    .bind(room)
+    .fetch_all(db)
+    .await
+}
+
+/// `user`'s non-zero balances in `room`: `(currency, balance)`.
+pub async fn balance_of(db: &Db, room: i64, user: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    Ok(balances(db, room).await?.into_iter().filter(|(_, u, b)| *u == user && *b != 0).map(|(c, _, b)| (c, b)).collect())
+}
+
+/// The history of entry `id` of `room`, oldest first: `(action, user id, when, summary)`.
+#[tracing::instrument(skip(db))]
+pub async fn history(db: &Db, room: i64, id: i64) -> Result<Vec<(String, i64, i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select h.action, h.changed_by, h.changed_at, h.summary
+         from shared_expense_history h join shared_expenses e on e.id = h.expense_id
+         where h.expense_id = $1 and e.room_id = $2 order by h.id",
+    )
+    .bind(id)
+    .bind(room)
+    .fetch_all(db)
+    .await
+}
+
+/// Everyone a room's entries name, with whether they are a member now: `(id, name, username, member)`.
+#[tracing::instrument(skip(db))]
+pub async fn people(db: &Db, room: i64) -> Result<Vec<(i64, String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select u.id, u.name, u.username,
+                case when exists (select 1 from room_members rm where rm.room_id = $1 and rm.user_id = u.id) then 1 else 0 end as member
+         from users u
+         where u.id in (select user_id from room_members where room_id = $1)
+            or u.id in (select paid_by from shared_expenses where room_id = $1)
+            or u.id in (select p.user_id from shared_expense_parts p join shared_expenses e on e.id = p.expense_id where e.room_id = $1)
+         order by u.username_key",
+    )
+    .bind(room)
+    .fetch_all(db)
+    .await
+}
+
+/// The settle-up plans last shown for `room`: `(currency, JSON list of transfers)`.
+#[tracing::instrument(skip(db))]
+pub async fn plans(db: &Db, room: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("select currency, plan from shared_settle_plans where room_id = $1").bind(room).fetch_all(db).await
+}
+
+/// Keeps `plan` (JSON) as the settle-up plan of `room` in `currency`.
+#[tracing::instrument(skip(db, plan))]
+pub async fn store_plan(db: &Db, room: i64, currency: &str, plan: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into shared_settle_plans (room_id, currency, plan) values ($1, $2, $3)
+         on conflict (room_id, currency) do update set plan = excluded.plan",
+    )
+    .bind(room)
+    .bind(currency)
+    .bind(plan)
+    .execute(db)
+    .await?;
+    Ok(())
+}

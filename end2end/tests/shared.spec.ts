@@ -1,0 +1,72 @@
+import { expect, test, type Page } from '@playwright/test';
+import { jsEnabled, open } from './helpers';
+import { createRoom, inviteLink, joinByLink, person } from './chat-helpers';
+
+/** Adds a shared expense through the ledger page's form, split by shares. */
+async function addByShares(page: Page, what: string, amount: string, shares: [string, string][]) {
+  const form = page.getByTestId('add-shared');
+  await form.getByLabel('Description', { exact: true }).fill(what);
+  await form.getByLabel('Amount', { exact: true }).fill(amount);
+  await form.getByLabel('Currency', { exact: true }).fill('EUR');
+  await form.getByLabel('Split', { exact: true }).selectOption({ label: 'By shares' });
+  for (const [name, share] of shares) await form.getByLabel(`Share, percentage or amount of ${name}`).fill(share);
+  await form.getByRole('button', { name: 'Add', exact: true }).click();
+}
+
+test('three people split a dinner unevenly, see the same balances and settle up', async ({ browser }, info) => {
+  test.setTimeout(120_000);
+  const js = jsEnabled(info);
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  const cyra = await person(browser, info, 'Cyra');
+  const roomUrl = await createRoom(ada.page, info, 'Trip to Porto');
+  const link = await inviteLink(ada.page);
+  await joinByLink(bob.page, info, link);
+  await joinByLink(cyra.page, info, link);
+
+  // From the room, to its shared expenses.
+  await ada.page.getByTestId('room-expenses').click();
+  await expect(ada.page.getByRole('heading', { name: 'Shared expenses' })).toBeVisible();
+  const path = new URL(ada.page.url()).pathname;
+  expect(path).toBe(`${new URL(roomUrl).pathname}/expenses`);
+  await expect(ada.page.getByTestId('settled')).toHaveText('Everyone is settled up.');
+  for (const p of [bob.page, cyra.page]) await open(p, path, info);
+
+  // Ada paid 90.00 for dinner: 1 share hers, 2 Bob's, 3 Cyra's.
+  await addByShares(ada.page, 'Dinner', '90', [['Ada (you)', '1'], ['Bob', '2'], ['Cyra', '3']]);
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Dinner: 90,00 €, paid by Ada');
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Ada 15,00 € · Bob 30,00 € · Cyra 45,00 €');
+  // The others see it live with JavaScript; without, on their next visit.
+  if (!js) for (const p of [bob.page, cyra.page]) await open(p, path, info);
+  await expect(bob.page.getByTestId('balances-EUR')).toContainText('You owe 30,00 €');
+  await expect(cyra.page.getByTestId('balances-EUR')).toContainText('You owe 45,00 €');
+  await expect(ada.page.getByTestId('balances-EUR')).toContainText('You are owed 75,00 €');
+
+  // Each records the payment the plan suggests; the balances reach zero for everyone.
+  await bob.page.getByTestId('settle-EUR').getByRole('listitem').filter({ hasText: 'You pay Ada 30,00 €' }).getByRole('button', { name: 'Record payment' }).click();
+  await expect(bob.page.getByTestId('balances-EUR')).not.toContainText('You owe');
+  if (!js) await open(cyra.page, path, info);
+  await expect(cyra.page.getByTestId('settle-EUR')).toContainText('You pay Ada 45,00 €');
+  await cyra.page.getByTestId('settle-EUR').getByRole('listitem').filter({ hasText: 'You pay Ada 45,00 €' }).getByRole('button', { name: 'Record payment' }).click();
+  await expect(cyra.page.getByTestId('settled')).toBeVisible();
+  if (!js) for (const p of [ada.page, bob.page]) await open(p, path, info);
+  for (const p of [ada.page, bob.page, cyra.page]) await expect(p.getByTestId('settled')).toHaveText('Everyone is settled up.');
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Cyra paid Ada 45,00 €');
+  for (const p of [ada, bob, cyra]) await p.close();
+});
+
+test('a bad split is refused beside its field and nothing is stored', async ({ browser }, info) => {
+  const ada = await person(browser, info, 'Ada');
+  await createRoom(ada.page, info, 'Flat');
+  await ada.page.getByTestId('room-expenses').click();
+  await expect(ada.page.getByRole('heading', { name: 'Shared expenses' })).toBeVisible();
+  const form = ada.page.getByTestId('add-shared');
+  await form.getByLabel('Description', { exact: true }).fill('Rent');
+  await form.getByLabel('Amount', { exact: true }).fill('500');
+  await form.getByLabel('Split', { exact: true }).selectOption({ label: 'By percentage' });
+  await form.getByLabel('Share, percentage or amount of Ada (you)').fill('60');
+  await form.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(ada.page.getByText('The percentages must add up to 100.')).toBeVisible();
+  await expect(ada.page.getByTestId('entry')).toHaveCount(0);
+  await ada.close();
+});
