@@ -57,7 +57,7 @@ for (const theme of ['light', 'dark'] as const) {
     await expect(page).toHaveURL(/\/meetings\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
     const meeting = new URL(page.url()).pathname;
     await context.addCookies([{ name: 'huddle_theme', value: theme, url: new URL('/', page.url()).href }]);
-    const pages = ['/', '/chat', room, invite, '/rooms', '/expenses', expense!, '/categories', '/reports', '/budgets', '/profile', '/premium', '/premium?result=declined', '/leaderboard', '/sessions', '/meetings', meeting];
+    const pages = ['/', '/chat', room, `${room}/expenses`, invite, '/rooms', '/expenses', expense!, '/categories', '/reports', '/budgets', '/profile', '/premium', '/premium?result=declined', '/leaderboard', '/sessions', '/meetings', meeting];
     for (const path of pages) {
       await open(page, path, info);
       await expect(page.locator('html')).toHaveAttribute('data-theme', theme);

@@ -42,6 +42,12 @@ test('three people split a dinner unevenly, see the same balances and settle up'
   await expect(cyra.page.getByTestId('balances-EUR')).toContainText('You owe 45,00 €');
   await expect(ada.page.getByTestId('balances-EUR')).toContainText('You are owed 75,00 €');
 
+  // Cyra's dashboard says so too.
+  const dashboard = await cyra.page.context().newPage();
+  await open(dashboard, '/', info);
+  await expect(dashboard.getByTestId('shared-balances')).toContainText('Trip to Porto: you owe 45,00 €');
+  await dashboard.close();
+
   // Each records the payment the plan suggests; the balances reach zero for everyone.
   await bob.page.getByTestId('settle-EUR').getByRole('listitem').filter({ hasText: 'You pay Ada 30,00 €' }).getByRole('button', { name: 'Record payment' }).click();
   await expect(bob.page.getByTestId('balances-EUR')).not.toContainText('You owe');

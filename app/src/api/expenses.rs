@@ -32,6 +32,8 @@ pub struct Dashboard {
     pub month_count: i64,
     pub recent: Vec<Expense>,
     pub choices: FormChoices,
+    /// What the user owes or is owed in each room's shared expenses.
+    pub shared: Vec<crate::models::split::RoomBalance>,
 }
 
 /// The signed-in user's id, currency and today (in their time zone).
@@ -273,7 +275,8 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
         let month = ExpenseFilter { from: Some(from), to: Some(to), ..Default::default() };
         let (month_total_minor, month_count) = db::expenses::totals(&state.db, user_id, &month).await?;
         let recent = db::expenses::page(&state.db, user_id, &ExpenseFilter::default(), None, Direction::Older, 5).await?;
-        Ok(Dashboard { month_total_minor, month_count, recent, choices: choices(&state, user_id, currency, today).await? })
+        let shared = db::shared::balances_of(&state.db, user_id).await?;
+        Ok(Dashboard { month_total_minor, month_count, recent, choices: choices(&state, user_id, currency, today).await?, shared })
     })
     .await
 }

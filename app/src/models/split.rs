@@ -351,6 +351,15 @@ impl RoomLedger {
     }
 }
 
+/// What one member owes (negative) or is owed in one room and currency: the dashboard's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomBalance {
+    pub room_id: i64,
+    pub room_name: String,
+    pub currency: String,
+    pub balance_minor: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,22 @@ fn Dashboard(user: User) -> impl IntoView {
                             return view! { <p class="form-error">"Your numbers could not be loaded."</p> }.into_any();
                         };
                         let nothing_yet = d.recent.is_empty();
+                        let shared_balances = d.shared.clone();
+                        let shared = (!shared_balances.is_empty()).then(move || {
+                            let lines = shared_balances.into_iter().map(|b| {
+                                let amount = money(&b.currency, b.balance_minor.abs());
+                                let text = if b.balance_minor > 0 { format!("you are owed {amount}") } else { format!("you owe {amount}") };
+                                view! {
+                                    <li><A href=format!("/chat/{}/expenses", b.room_id)>{b.room_name}</A>": " {text}</li>
+                                }
+                            }).collect_view();
+                            view! {
+                                <article class="card">
+                                    <h2>"Shared expenses"</h2>
+                                    <ul class="recent" data-testid="shared-balances">{lines}</ul>
+                                </article>
+                            }
+                        });
                         let recent: Vec<_> = d.recent.into_iter().map(|e| {
                             let amount = money(&currency, e.amount_minor);
                             view! {
@@ -72,6 +88,7 @@ fn Dashboard(user: User) -> impl IntoView {
                                     {nothing_yet.then(|| view! { <p class="muted">"Nothing recorded yet."</p> })}
                                     <A href="/expenses">"All expenses"</A>
                                 </article>
+                                {shared}
                             </div>
                             <h2>"Quick add"</h2>
                             <ActionForm action=add attr:class="grid-form" attr:data-testid="quick-add">

@@ -10,6 +10,11 @@
 //! With `HUDDLE_WASM_OPT` set (a command line, e.g. `wasm-opt -O1 --enable-bulk-memory`), each
 //! lazily loaded module is optimised in place by that command before it is named and packed.
 //!
+//! `huddle-wasm-split --externref-export <main.wasm>`
+//!
+//! After binaryen: points wasm-bindgen's export of its externref table back at that table (see
+//! [`externref_export`]).
+//!
 //! `huddle-wasm-split --short-imports <main.wasm> <main.js>`
 //!
 //! After wasm-bindgen: gives its JS shims short names in both files (see [`short_imports`]).
@@ -21,6 +26,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [flag, wasm, js] if flag == "--short-imports" => short_imports(Path::new(wasm), Path::new(js)).map(|n| format!("{n} imports renamed")),
+        [flag, wasm] if flag == "--externref-export" => externref_export(Path::new(wasm)).map(|fixed| {
+            if fixed { "the externref table's export fixed".to_string() } else { "the externref table's export was right".to_string() }
+        }),
         [input, pkg_dir, main_out, name, nests @ ..] => match nests.iter().map(|n| parse_nest(n)).collect::<Option<Vec<_>>>() {
             Some(nested) => run(Path::new(input), Path::new(pkg_dir), Path::new(main_out), name, &nested).map(|n| format!("{n} lazily loaded modules")),
             None => {
@@ -31,6 +39,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("usage: huddle-wasm-split <input.wasm> <pkg dir> <main out.wasm> <output name> [--nest=<parent>:<child>,<child>]...");
             eprintln!("       huddle-wasm-split --short-imports <main.wasm> <main.js>");
+            eprintln!("       huddle-wasm-split --externref-export <main.wasm>");
             return ExitCode::from(2);
         }
     };
@@ -44,6 +53,93 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// wasm-bindgen's JS reads its table of JS values through the export `__wbindgen_externrefs`.
+/// Debian's binaryen (108) writes that export as the function table's, even when it reads and
+/// writes the module with no pass at all (2026-11-29), and the page fails to start
+/// (`WebAssembly.Table.set(): Argument 1 is invalid for table`). This sets the export to the
+/// module's one externref table; true when it had to. An error when the module does not have
+/// exactly one such table and one such export.
+fn externref_export(path: &Path) -> Result<bool, Box<dyn std::error::Error>> {
+    const EXPORT_NAME: &str = "__wbindgen_externrefs";
+    let wasm = std::fs::read(path)?;
+    let (mut imported_tables, mut externref_tables) = (0usize, Vec::new());
+    let mut defined = 0usize;
+    map_sections(&wasm, |id, body| {
+        match id {
+            2 => imported_tables = count_table_imports(body)?,
+            4 => {
+                let (count, mut at) = leb128(body, 0)?;
+                for _ in 0..count {
+                    let kind = *body.get(at)?;
+                    if kind == 0x6f {
+                        externref_tables.push(defined);
+                    }
+                    let flags = *body.get(at + 1)?;
+                    let (_, after_min) = leb128_u64(body, at + 2)?;
+                    at = if flags & 1 == 1 { leb128_u64(body, after_min)?.1 } else { after_min };
+                    defined += 1;
+                }
+            }
+            _ => {}
+        }
+        Some(None)
+    })
+    .ok_or("not a wasm module")?;
+    let [table] = externref_tables.as_slice() else {
+        return Err(format!("{} externref tables defined, expected one", externref_tables.len()).into());
+    };
+    let table = imported_tables + table;
+    let (mut found, mut fixed) = (0, false);
+    let out = map_sections(&wasm, |id, body| {
+        if id != 7 {
+            return Some(Some(body.to_vec()));
+        }
+        let (count, mut at) = leb128(body, 0)?;
+        let mut out = Vec::new();
+        push_leb128(&mut out, count);
+        for _ in 0..count {
+            let (len, start) = leb128(body, at)?;
+            let name = body.get(start..start.checked_add(len)?)?;
+            let kind = *body.get(start + len)?;
+            let (index, end) = leb128(body, start + len + 1)?;
+            out.extend_from_slice(&body[at..start + len + 1]);
+            if name == EXPORT_NAME.as_bytes() && kind == 1 {
+                found += 1;
+                fixed = index != table;
+                push_leb128(&mut out, table);
+            } else {
+                push_leb128(&mut out, index);
+            }
+            at = end;
+        }
+        (at == body.len()).then_some(Some(out))
+    })
+    .ok_or("the export section is malformed")?;
+    if found != 1 {
+        return Err(format!("{found} table exports named {EXPORT_NAME}, expected one").into());
+    }
+    if fixed {
+        std::fs::write(path, out)?;
+    }
+    Ok(fixed)
+}
+
+/// How many tables an import section imports.
+fn count_table_imports(section: &[u8]) -> Option<usize> {
+    let (count, mut at) = leb128(section, 0)?;
+    let mut tables = 0;
+    for _ in 0..count {
+        let (len, start) = leb128(section, at)?;
+        let (len, start) = leb128(section, start.checked_add(len)?)?;
+        let desc = start.checked_add(len)?;
+        if *section.get(desc)? == 1 {
+            tables += 1;
+        }
+        at = import_desc_end(section, desc)?;
+    }
+    Some(tables)
 }
 
 /// Runs `command <module> -o <module>` (the words of `command` split on whitespace).
@@ -657,6 +753,35 @@ export const x = 1;
         assert!(compact_loaders(&BLOCKS.replace("instantiateStreaming(src", "instantiate(src")).is_err());
         assert!(compact_loaders(&BLOCKS.replace("[__chunk_2, __chunk_3]", "[__chunk_2, other]")).is_err());
         assert!(compact_loaders("import x;\n").is_err());
+    }
+
+    /// A module with a function table and an externref table, exporting the externref table
+    /// under wasm-bindgen's name as table `index`.
+    fn with_tables(index: u8) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([4, 8, 2, 0x70, 0, 1, 0x6f, 1, 2, 3]); // funcref min 1; externref min 2 max 3
+        let name = b"__wbindgen_externrefs";
+        let mut exports = vec![2, 1, b'f', 0, 0, name.len() as u8];
+        exports.extend(name);
+        exports.extend([1, index]);
+        wasm.push(7);
+        push_leb128(&mut wasm, exports.len());
+        wasm.extend(exports);
+        wasm
+    }
+
+    #[test]
+    fn the_externref_export_is_pointed_at_the_externref_table() {
+        let dir = std::env::temp_dir().join(format!("huddle-wasm-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("main.wasm");
+        std::fs::write(&path, with_tables(0)).unwrap();
+        assert!(externref_export(&path).unwrap(), "table 0 is the function table");
+        assert_eq!(std::fs::read(&path).unwrap(), with_tables(1));
+        assert!(!externref_export(&path).unwrap(), "already right: nothing written");
+        std::fs::write(&path, module()).unwrap();
+        assert!(externref_export(&path).is_err(), "no externref table");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -100,6 +100,9 @@ async fn three_people_split_a_dinner_unevenly_and_settle_up() {
     let plan = settle(&l, "EUR");
     assert_eq!(plan, [Transfer { from: b, to: a, amount_minor: 2733 }, Transfer { from: c, to: a, amount_minor: 4633 }]);
 
+    // Her dashboard says what she owes, room by room.
+    let dash: Value = cy.call("dashboard", &[]).await.json().await.unwrap();
+    assert_eq!(dash["shared"], serde_json::json!([{"room_id": room, "room_name": "Flat", "currency": "EUR", "balance_minor": -4633}]));
     // Cy cannot leave while she owes: the message says how much and to whom.
     let refused = cy.call("leave_room", &[("room", &room.to_string())]).await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
@@ -115,6 +118,8 @@ async fn three_people_split_a_dinner_unevenly_and_settle_up() {
     let l = ledger(&mut ada, room).await;
     assert!(l["currencies"].as_array().unwrap().is_empty(), "{l}");
     assert_eq!(l["entries"][0]["settlement"], true);
+    let dash: Value = cy.call("dashboard", &[]).await.json().await.unwrap();
+    assert_eq!(dash["shared"], serde_json::json!([]));
     // Settled, cy may leave.
     assert_eq!(cy.call("leave_room", &[("room", &room.to_string())]).await.status(), StatusCode::OK);
 }

@@ -292,3 +292,48 @@ pub async fn store_plan(db: &Db, room: i64, currency: &str, plan: &str) -> Resul
     .await?;
     Ok(())
 }
+
+#[derive(FromRow)]
+struct RoomBalanceRow {
+    room_id: i64,
+    kind: String,
+    name: String,
+    other: String,
+    currency: String,
+    balance: i64,
+}
+
+/// `user`'s non-zero balances in every room they are a member of, by room name then currency.
+/// A direct conversation is named after the other person.
+#[tracing::instrument(skip(db))]
+pub async fn balances_of(db: &Db, user: i64) -> Result<Vec<crate::models::split::RoomBalance>, sqlx::Error> {
+    let rows: Vec<RoomBalanceRow> = sqlx::query_as(
+        "select b.room_id, r.kind, r.name,
+                coalesce((select u.name from room_members m join users u on u.id = m.user_id
+                          where m.room_id = b.room_id and m.user_id <> $1 order by u.id limit 1), '') as other,
+                b.currency, b.balance
+         from (select room_id, currency, cast(sum(amount) as bigint) as balance from (
+                   select room_id, currency, amount_minor as amount
+                   from shared_expenses where paid_by = $1 and deleted_at is null
+                   union all
+                   select e.room_id, e.currency, -p.amount_minor as amount
+                   from shared_expense_parts p join shared_expenses e on e.id = p.expense_id
+                   where p.user_id = $1 and e.deleted_at is null
+               ) t group by room_id, currency) b
+         join rooms r on r.id = b.room_id
+         where b.balance <> 0 and exists (select 1 from room_members m where m.room_id = b.room_id and m.user_id = $1)
+         order by r.name, b.room_id, b.currency",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::models::split::RoomBalance {
+            room_id: r.room_id,
+            room_name: if r.kind == "direct" { r.other } else { r.name },
+            currency: r.currency,
+            balance_minor: r.balance,
+        })
+        .collect())
+}
