@@ -102,6 +102,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         throttle: Arc::new(LoginThrottle::new(Duration::from_secs(60))),
         signups: Arc::new(AddressRate::per_hour(config.signups_per_hour)),
         client_reports: Arc::new(AddressRate::per_minute(10)),
+        // A person enters a few bills at a time; a script entering thousands is refused.
+        ledger_writes: Arc::new(app::server::hub::limits::KeyedRate::per_minute(app::api::shared::LEDGER_WRITES_PER_MINUTE)),
         default_currency: config.default_currency,
         hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps).with_call_config(db.clone(), config.calls.clone()),
         db,

@@ -31,6 +31,17 @@ pub async fn get_ledger(room: i64) -> Result<RoomLedger, AppError> {
     .await
 }
 
+/// Changes one person may make to shared expenses per minute, across rooms.
+pub const LEDGER_WRITES_PER_MINUTE: u32 = 30;
+
+/// A member of `room` who may make one more change now.
+#[cfg(feature = "ssr")]
+async fn writer_of(state: &crate::server::state::AppState, room: i64, user: i64) -> Result<access::RoomAccess, AppError> {
+    let access = member_of(&state.db, room, user).await?;
+    state.ledger_writes.check(&user).map_err(|wait| AppError::RateLimited { retry_after_secs: wait.as_secs().max(1) })?;
+    Ok(access)
+}
+
 #[cfg(feature = "ssr")]
 async fn member_of(db: &db::Db, room: i64, user: i64) -> Result<access::RoomAccess, AppError> {
     let access = access::require(db, room, user).await?;
@@ -53,13 +64,31 @@ async fn ledger(db: &db::Db, access: access::RoomAccess, user: &db::users::UserR
     } else {
         access.room.name.clone()
     };
+    let mut entries = db::shared::entries(db, room, split::SHOWN_ENTRIES as i64).await?;
+    // Each entry's history, in the viewer's time zone.
+    let offset_ms = i64::from(clock::offset_minutes_now(&user.time_zone)) * 60_000;
+    let from = entries.iter().map(|e| e.id).min().unwrap_or(0);
+    let name_of = |id: i64| people.iter().find(|p| p.user_id == id).map_or_else(|| "someone".to_string(), |p| p.name.clone());
+    for (entry, action, by, at) in db::shared::room_history(db, room, from).await? {
+        if let Some(e) = entries.iter_mut().find(|e| e.id == entry) {
+            let when = crate::models::time::format_utc(at + offset_ms);
+            let when = when.trim_end_matches(" UTC");
+            let action = match action.as_str() {
+                "added" => "Added",
+                "edited" => "Edited",
+                _ => "Deleted",
+            };
+            e.history.push(format!("{action} by {}, {when}", name_of(by)));
+        }
+    }
     Ok(RoomLedger {
         room_id: room,
         room_name,
         me: user.id,
         people,
         currencies: currency_ledgers(db, room).await?,
-        entries: db::shared::entries(db, room).await?,
+        entries,
+        entry_count: db::shared::count(db, room).await?,
         default_currency: user.currency.clone(),
         today: clock::today_in(&user.time_zone).to_string(),
     })
@@ -184,7 +213,7 @@ pub async fn add_shared_expense(
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        member_of(&state.db, room, s.user_id).await?;
+        writer_of(&state, room, s.user_id).await?;
         let entry = parse_entry(&state.db, room, &description, &amount, &currency, &spent_on, paid_by, &mode, with, weight).await?;
         let id = db::shared::add(&state.db, room, s.user_id, &entry, crate::server::now_ms()).await?;
         changed(&state, room).await;
@@ -211,7 +240,7 @@ pub async fn edit_shared_expense(
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        member_of(&state.db, room, s.user_id).await?;
+        writer_of(&state, room, s.user_id).await?;
         let existing = db::shared::entry(&state.db, room, id).await?.ok_or(AppError::NotFound)?;
         if existing.created_by != s.user_id || existing.settlement {
             return Err(AppError::Forbidden);
@@ -232,7 +261,7 @@ pub async fn delete_shared_expense(room: i64, id: i64) -> Result<(), AppError> {
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        member_of(&state.db, room, s.user_id).await?;
+        writer_of(&state, room, s.user_id).await?;
         let existing = db::shared::entry(&state.db, room, id).await?.ok_or(AppError::NotFound)?;
         if existing.created_by != s.user_id {
             return Err(AppError::Forbidden);
@@ -250,7 +279,7 @@ pub async fn record_payment(room: i64, from: i64, to: i64, amount: String, curre
     ctx::run(async move {
         let state = ctx::state()?;
         let s = ctx::require_session()?;
-        member_of(&state.db, room, s.user_id).await?;
+        writer_of(&state, room, s.user_id).await?;
         let currency = Currency::parse(&currency)?;
         let total = Amount::parse(&amount, currency.decimals)?.minor();
         let members = db::chat::members(&state.db, room).await?;

@@ -305,6 +305,10 @@ pub struct SharedEntry {
     pub created_by: i64,
     pub created_at: i64,
     pub updated_at: Option<i64>,
+    /// Who added, changed and deleted it and when, oldest first, as the viewer reads it
+    /// ("Edited by Ada, 2026-11-29 14:05"): filled for the ledger page.
+    #[serde(default)]
+    pub history: Vec<String>,
 }
 
 /// Someone a room's ledger names: a member, or someone who was one.
@@ -325,7 +329,10 @@ pub struct CurrencyLedger {
     pub settle: Vec<Transfer>,
 }
 
-/// A room's shared expenses: who owes whom, and every entry, newest first.
+/// How many entries a ledger page shows, newest first; the CSV export has all of them.
+pub const SHOWN_ENTRIES: usize = 200;
+
+/// A room's shared expenses: who owes whom, and its entries, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomLedger {
     pub room_id: i64,
@@ -333,7 +340,10 @@ pub struct RoomLedger {
     pub me: i64,
     pub people: Vec<LedgerPerson>,
     pub currencies: Vec<CurrencyLedger>,
+    /// The newest [`SHOWN_ENTRIES`] entries.
     pub entries: Vec<SharedEntry>,
+    /// How many entries the room has in all (the CSV export has every one).
+    pub entry_count: i64,
     /// The viewer's own currency, the form's default.
     pub default_currency: String,
     /// Today in the viewer's time zone, the form's default date.

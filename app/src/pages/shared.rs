@@ -138,6 +138,9 @@ fn Ledger(ledger: RoomLedger, actions: LedgerActions) -> impl IntoView {
             .into_any()
     };
     let entries = ledger.entries.clone();
+    let more = (ledger.entry_count > entries.len() as i64).then(|| {
+        view! { <p class="muted">{format!("The latest {} of {} are shown; the CSV export has every one.", entries.len(), ledger.entry_count)}</p> }
+    });
     let entry_list = if entries.is_empty() {
         view! { <p class="muted">"No shared expenses yet. Add the first one above: who paid, and who it was for."</p> }.into_any()
     } else {
@@ -169,6 +172,7 @@ fn Ledger(ledger: RoomLedger, actions: LedgerActions) -> impl IntoView {
             <section aria-labelledby="entries-title">
                 <h2 id="entries-title">"Expenses and payments"</h2>
                 {entry_list}
+                {more}
             </section>
         </div>
     }
@@ -191,6 +195,10 @@ fn EntryItem(entry: SharedEntry, ledger: RoomLedger, actions: LedgerActions) -> 
     let mine = entry.created_by == me;
     let id = entry.id;
     let edited = entry.updated_at.is_some().then_some(" (edited)");
+    let history = (!entry.history.is_empty()).then(|| {
+        let lines = entry.history.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view();
+        view! { <details class="history"><summary>"History"</summary><ul>{lines}</ul></details> }
+    });
     let editable = (mine && !entry.settlement).then(|| view! {
         <details class="edit-entry">
             <summary>"Edit"</summary>
@@ -209,6 +217,7 @@ fn EntryItem(entry: SharedEntry, ledger: RoomLedger, actions: LedgerActions) -> 
                 </ActionForm>
             })}
             {editable}
+            {history}
         </li>
     }
 }

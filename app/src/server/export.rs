@@ -252,7 +252,7 @@ pub async fn shared_csv(
         Ok(_) => return not_found(),
         Err(e) => return failed(e),
     }
-    let (entries, people) = match tokio::try_join!(db::shared::entries(&state.db, room), db::shared::people(&state.db, room)) {
+    let (entries, people) = match tokio::try_join!(db::shared::entries(&state.db, room, i64::MAX), db::shared::people(&state.db, room)) {
         Ok(r) => r,
         Err(e) => return failed(e.into()),
     };

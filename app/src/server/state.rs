@@ -18,6 +18,8 @@ pub struct AppState {
     pub signups: Arc<AddressRate>,
     /// Browser failure reports per address.
     pub client_reports: Arc<AddressRate>,
+    /// Changes to rooms' shared expenses per user (bills, payments, edits, deletes).
+    pub ledger_writes: Arc<super::hub::limits::KeyedRate<i64>>,
     /// The currency new accounts start with.
     pub default_currency: &'static Currency,
     /// Realtime fan-out to WebSocket connections.

@@ -193,6 +193,9 @@ async fn edits_and_deletes_change_the_balances_and_keep_their_history() {
     assert_eq!(balances(&l, "EUR"), BTreeMap::from([(a, 30000), (b, -30000)]));
     assert_eq!(l["entries"][0]["description"], "Rent (November)");
     assert!(l["entries"][0]["updated_at"].is_i64());
+    let history: Vec<String> = serde_json::from_value(l["entries"][0]["history"].clone()).unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history[0].starts_with("Added by Ada Lovelace, 20") && history[1].starts_with("Edited by Ada Lovelace, 20"), "{history:?}");
     assert_eq!(ada.call("delete_shared_expense", &[("room", &room.to_string()), ("id", &id.to_string())]).await.status(), StatusCode::OK);
     assert!(ledger(&mut ada, room).await["entries"].as_array().unwrap().is_empty());
     // Added, edited, deleted: each by ada, each kept.
@@ -305,4 +308,22 @@ async fn without_javascript_a_bad_form_comes_back_with_its_error_and_a_good_one_
     let html = ada.get(&page).await.text().await.unwrap();
     assert!(html.contains("Tickets: 50,00"), "{html}");
     assert!(html.contains("pays you 25,00"), "{html}");
+}
+
+#[tokio::test]
+async fn a_flood_of_changes_is_refused_and_nothing_past_the_limit_is_stored() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let a = my_id(&mut ada).await;
+    let room = create_room(&mut ada, "Flood").await;
+    let limit = app::api::shared::LEDGER_WRITES_PER_MINUTE as usize;
+    for i in 0..limit {
+        assert_eq!(add(&mut ada, room, &format!("bill {i}"), "1", a, "equal", &[(a, "")]).await.status(), StatusCode::OK, "bill {i}");
+    }
+    let refused = add(&mut ada, room, "one too many", "1", a, "equal", &[(a, "")]).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.json::<Value>().await.unwrap()["RateLimited"]["retry_after_secs"].as_u64().unwrap() >= 1);
+    let l = ledger(&mut ada, room).await;
+    assert_eq!(l["entry_count"], limit as i64);
+    assert_eq!(l["entries"].as_array().unwrap().len(), limit);
 }

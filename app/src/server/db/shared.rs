@@ -169,24 +169,29 @@ fn entry_of(row: EntryRow, parts: Vec<SharedPart>) -> SharedEntry {
         created_by: row.created_by,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        history: Vec::new(),
     }
 }
 
-/// The live entries of `room`, newest first (by date, then as added), with their parts.
+/// The newest `limit` live entries of `room` (by date, then as added), with their parts.
 #[tracing::instrument(skip(db))]
-pub async fn entries(db: &Db, room: i64) -> Result<Vec<SharedEntry>, sqlx::Error> {
+pub async fn entries(db: &Db, room: i64, limit: i64) -> Result<Vec<SharedEntry>, sqlx::Error> {
     let rows: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {ENTRY_COLUMNS} from shared_expenses where room_id = $1 and deleted_at is null order by spent_on desc, id desc"
+        "select {ENTRY_COLUMNS} from shared_expenses where room_id = $1 and deleted_at is null
+         order by spent_on desc, id desc limit $2"
     )))
     .bind(room)
+    .bind(limit)
     .fetch_all(db)
     .await?;
+    let oldest = rows.iter().map(|r| r.id).min().unwrap_or(0);
     let parts: Vec<PartRow> = sqlx::query_as(
         "select p.expense_id, p.user_id, p.weight, p.amount_minor
          from shared_expense_parts p join shared_expenses e on e.id = p.expense_id
-         where e.room_id = $1 and e.deleted_at is null order by p.expense_id, p.user_id",
+         where e.room_id = $1 and e.deleted_at is null and e.id >= $2 order by p.expense_id, p.user_id",
     )
     .bind(room)
+    .bind(oldest)
     .fetch_all(db)
     .await?;
     let mut by_entry: std::collections::HashMap<i64, Vec<SharedPart>> = std::collections::HashMap::new();
@@ -215,6 +220,12 @@ pub async fn entry(db: &Db, room: i64, id: i64) -> Result<Option<SharedEntry>, s
     .await?;
     let parts = parts.into_iter().map(|p| SharedPart { user_id: p.user_id, weight: p.weight, amount_minor: p.amount_minor }).collect();
     Ok(Some(entry_of(row, parts)))
+}
+
+/// How many live entries `room` has.
+pub async fn count(db: &Db, room: i64) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from shared_expenses where room_id = $1 and deleted_at is null").bind(room).fetch_one(db).await?;
+    Ok(n)
 }
 
 /// Every member's balance in `room` per currency, summed from the live entries: what they paid
@@ -336,4 +347,19 @@ pub async fn balances_of(db: &Db, user: i64) -> Result<Vec<crate::models::split:
             balance_minor: r.balance,
         })
         .collect())
+}
+
+/// The history of `room`'s live entries from entry `from` on: `(entry, action, user id, when)`,
+/// oldest first.
+#[tracing::instrument(skip(db))]
+pub async fn room_history(db: &Db, room: i64, from: i64) -> Result<Vec<(i64, String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select h.expense_id, h.action, h.changed_by, h.changed_at
+         from shared_expense_history h join shared_expenses e on e.id = h.expense_id
+         where e.room_id = $1 and e.deleted_at is null and e.id >= $2 order by h.id",
+    )
+    .bind(room)
+    .bind(from)
+    .fetch_all(db)
+    .await
 }
