@@ -42,6 +42,13 @@ test('three people split a dinner unevenly, see the same balances and settle up'
   await expect(cyra.page.getByTestId('balances-EUR')).toContainText('You owe 45,00 €');
   await expect(ada.page.getByTestId('balances-EUR')).toContainText('You are owed 75,00 €');
 
+  // Bob puts his part into his own expenses, so his reports count it.
+  await bob.page.getByTestId('copy-part').getByRole('button', { name: 'Add' }).click();
+  await expect(bob.page.getByText('Your part is in your expenses.')).toBeVisible();
+  await open(bob.page, '/expenses', info);
+  await expect(bob.page.getByTestId('expenses')).toContainText('Dinner');
+  await open(bob.page, path, info);
+
   // Cyra's dashboard says so too.
   const dashboard = await cyra.page.context().newPage();
   await open(dashboard, '/', info);

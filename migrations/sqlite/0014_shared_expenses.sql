@@ -54,3 +54,13 @@ create table shared_settle_plans (
     plan text not null,
     constraint shared_settle_plans_pkey primary key (room_id, currency)
 );
+
+-- A member's part of a shared bill copied into their personal expenses: edits of the bill
+-- follow it there, deleting the bill deletes the copy, deleting the copy ends the link.
+create table shared_expense_copies (
+    expense_id bigint not null references shared_expenses (id) on delete cascade,
+    user_id bigint not null references users (id) on delete cascade,
+    personal_id bigint not null references expenses (id) on delete cascade,
+    constraint shared_expense_copies_pkey primary key (expense_id, user_id)
+);
+create index shared_expense_copies_personal_idx on shared_expense_copies (personal_id);

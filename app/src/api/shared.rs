@@ -81,6 +81,11 @@ async fn ledger(db: &db::Db, access: access::RoomAccess, user: &db::users::UserR
             e.history.push(format!("{action} by {}, {when}", name_of(by)));
         }
     }
+    for id in db::shared::copied_by(db, room, user.id, from).await? {
+        if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
+            e.copied_by_me = true;
+        }
+    }
     Ok(RoomLedger {
         room_id: room,
         room_name,
@@ -91,6 +96,7 @@ async fn ledger(db: &db::Db, access: access::RoomAccess, user: &db::users::UserR
         entry_count: db::shared::count(db, room).await?,
         default_currency: user.currency.clone(),
         today: clock::today_in(&user.time_zone).to_string(),
+        categories: db::categories::list(db, user.id).await?,
     })
 }
 
@@ -249,6 +255,7 @@ pub async fn edit_shared_expense(
         if !db::shared::edit(&state.db, room, id, s.user_id, &entry, crate::server::now_ms()).await? {
             return Err(AppError::NotFound);
         }
+        follow_copies(&state.db, id, Some(&entry)).await;
         changed(&state, room).await;
         Ok(())
     })
@@ -267,6 +274,7 @@ pub async fn delete_shared_expense(room: i64, id: i64) -> Result<(), AppError> {
             return Err(AppError::Forbidden);
         }
         db::shared::delete(&state.db, room, id, s.user_id, crate::server::now_ms()).await?;
+        follow_copies(&state.db, id, None).await;
         changed(&state, room).await;
         Ok(())
     })
@@ -310,6 +318,98 @@ pub async fn record_payment(room: i64, from: i64, to: i64, amount: String, curre
         Ok(id)
     })
     .await
+}
+
+/// Copies the viewer's part of entry `id` into their personal expenses, in `category_id`, so
+/// their reports count it; later edits of the bill follow it there.
+#[server(endpoint = "copy_my_part", output = crate::api::codec::Json)]
+pub async fn copy_my_part(room: i64, id: i64, category_id: i64) -> Result<i64, AppError> {
+    ctx::run(async move {
+        let state = ctx::state()?;
+        let s = ctx::require_session()?;
+        let access = writer_of(&state, room, s.user_id).await?;
+        let entry = db::shared::entry(&state.db, room, id).await?.ok_or(AppError::NotFound)?;
+        let part = entry.parts.iter().find(|p| p.user_id == s.user_id).filter(|_| !entry.settlement).ok_or(AppError::NotFound)?;
+        if !db::categories::is_owned(&state.db, s.user_id, category_id).await? {
+            return Err(FieldError::new("category_id", "Choose one of your categories.").into());
+        }
+        let user = db::users::by_id(&state.db, s.user_id).await?.ok_or(AppError::Unauthorized)?;
+        let input = personal_copy(&entry, part.amount_minor, &user.currency, category_id, &access.room.name)?;
+        let personal = db::expenses::insert(&state.db, s.user_id, &input, crate::server::now_ms()).await?;
+        if !db::shared::link_copy(&state.db, id, s.user_id, personal).await? {
+            db::expenses::delete(&state.db, s.user_id, personal).await?;
+            return Err(AppError::Refused { message: "Your part of this bill is in your expenses already.".into() });
+        }
+        Ok(personal)
+    })
+    .await
+}
+
+/// A member's part of `entry` as one of their personal expenses (in their own currency only:
+/// Huddle converts no currencies).
+#[cfg(feature = "ssr")]
+fn personal_copy(
+    entry: &crate::models::split::SharedEntry,
+    part: i64,
+    currency: &str,
+    category_id: i64,
+    room_name: &str,
+) -> Result<crate::models::expense::ExpenseInput, AppError> {
+    if entry.currency != currency {
+        return Err(AppError::Refused { message: format!("Only bills in your currency ({currency}) can go into your expenses.") });
+    }
+    let decimals = Currency::find(currency).map_or(2, |c| c.decimals);
+    let note = if room_name.is_empty() { "My part of a shared bill".to_string() } else { format!("My part of a bill shared in {room_name}") };
+    Ok(crate::models::expense::ExpenseInput {
+        amount: Amount::from_minor(part, decimals).ok_or(AppError::Internal)?,
+        description: entry.description.clone(),
+        category_id,
+        spent_on: Day::parse(&entry.spent_on)?,
+        note: Some(note),
+    })
+}
+
+/// After a bill changed (`Some`: its new form) or was deleted (`None`): each member's personal
+/// copy of their part follows, or is deleted when they have no part (or it left their
+/// currency). The bill is stored by then; a copy that could not follow is logged.
+#[cfg(feature = "ssr")]
+async fn follow_copies(db: &db::Db, id: i64, entry: Option<&EntryInput>) {
+    let result: Result<(), AppError> = async {
+        for (user, personal) in db::shared::copies(db, id).await? {
+            let part = entry.and_then(|e| e.parts.iter().find(|p| p.0 == user).map(|p| p.2));
+            let keep = match (entry, part) {
+                (Some(e), Some(part)) => {
+                    let Some(current) = db::expenses::get(db, user, personal).await? else { continue };
+                    let owner = db::users::by_id(db, user).await?.ok_or(AppError::NotFound)?;
+                    (e.currency == owner.currency).then(|| {
+                        let decimals = Currency::find(&owner.currency).map_or(2, |c| c.decimals);
+                        Amount::from_minor(part, decimals).map(|amount| crate::models::expense::ExpenseInput {
+                            amount,
+                            description: e.description.clone(),
+                            category_id: current.category_id,
+                            spent_on: Day::parse(&e.spent_on).unwrap_or_else(|_| Day::from_ms(0)),
+                            note: current.note.clone(),
+                        })
+                    })
+                    .flatten()
+                }
+                _ => None,
+            };
+            match keep {
+                Some(input) => {
+                    db::expenses::update(db, user, personal, &input, crate::server::now_ms()).await?;
+                }
+                None => {
+                    db::expenses::delete(db, user, personal).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(expense = id, %error, "a personal copy of a shared bill did not follow it");
+    }
 }
 
 /// Why `user` may not leave `room` (or be removed from it) yet: what they owe or are owed,

@@ -158,6 +158,12 @@ impl Amount {
     pub fn minor(self) -> i64 {
         self.0
     }
+
+    /// An amount already in minor units (a part of a checked total): more than zero and at most
+    /// the largest amount of a currency with `decimals` digits.
+    pub fn from_minor(minor: i64, decimals: u32) -> Option<Self> {
+        (minor > 0 && minor <= Self::MAX_MAJOR.saturating_mul(10i64.pow(decimals))).then_some(Self(minor))
+    }
 }
 
 #[cfg(test)]

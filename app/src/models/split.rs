@@ -309,6 +309,9 @@ pub struct SharedEntry {
     /// ("Edited by Ada, 2026-11-29 14:05"): filled for the ledger page.
     #[serde(default)]
     pub history: Vec<String>,
+    /// Whether the viewer copied their part into their personal expenses.
+    #[serde(default)]
+    pub copied_by_me: bool,
 }
 
 /// Someone a room's ledger names: a member, or someone who was one.
@@ -348,6 +351,8 @@ pub struct RoomLedger {
     pub default_currency: String,
     /// Today in the viewer's time zone, the form's default date.
     pub today: String,
+    /// The viewer's categories, for copying their part into their personal expenses.
+    pub categories: Vec<super::expense::Category>,
 }
 
 impl RoomLedger {

@@ -2,7 +2,7 @@
 //! up, adding a bill split among the members, and every entry. Plain forms, so all of it works
 //! without JavaScript; with it, the page follows changes from the other members live.
 
-use crate::api::shared::{AddSharedExpense, DeleteSharedExpense, EditSharedExpense, RecordPayment, get_ledger};
+use crate::api::shared::{AddSharedExpense, CopyMyPart, DeleteSharedExpense, EditSharedExpense, RecordPayment, get_ledger};
 use crate::components::chat::use_chat_live;
 use crate::components::form::{FieldErrorLine, FormError, Submit, failure, kept_input};
 use crate::models::money::{Currency, money};
@@ -18,6 +18,7 @@ struct LedgerActions {
     edit: ServerAction<EditSharedExpense>,
     delete: ServerAction<DeleteSharedExpense>,
     pay: ServerAction<RecordPayment>,
+    copy: ServerAction<CopyMyPart>,
 }
 
 #[component]
@@ -27,6 +28,7 @@ pub fn RoomExpensesPage() -> impl IntoView {
         edit: ServerAction::new(),
         delete: ServerAction::new(),
         pay: ServerAction::new(),
+        copy: ServerAction::new(),
     };
     let live = use_chat_live();
     let params = use_params_map();
@@ -36,7 +38,13 @@ pub fn RoomExpensesPage() -> impl IntoView {
     let changes = Memo::new(move |_| if cfg!(feature = "hydrate") { live.state.try_with(|s| s.ledger).unwrap_or_default() } else { 0 });
     let ledger = Resource::new(
         move || {
-            let versions = [actions.add.version().get(), actions.edit.version().get(), actions.delete.version().get(), actions.pay.version().get()];
+            let versions = [
+                actions.add.version().get(),
+                actions.edit.version().get(),
+                actions.delete.version().get(),
+                actions.pay.version().get(),
+                actions.copy.version().get(),
+            ];
             (id.get(), changes.get(), versions)
         },
         |(id, ..)| get_ledger(id),
@@ -74,6 +82,7 @@ fn Ledger(ledger: RoomLedger, actions: LedgerActions) -> impl IntoView {
         move |user: i64| if user == me { "You".to_string() } else { ledger.name_of(user) }
     };
     let paying = failure(actions.pay.value());
+    let copying = failure(actions.copy.value());
     let balances = if ledger.currencies.is_empty() {
         view! { <p class="muted" data-testid="settled">"Everyone is settled up."</p> }.into_any()
     } else {
@@ -171,6 +180,7 @@ fn Ledger(ledger: RoomLedger, actions: LedgerActions) -> impl IntoView {
             <EntryForm ledger=ledger.clone() actions entry=None/>
             <section aria-labelledby="entries-title">
                 <h2 id="entries-title">"Expenses and payments"</h2>
+                <FormError value=copying/>
                 {entry_list}
                 {more}
             </section>
@@ -195,6 +205,33 @@ fn EntryItem(entry: SharedEntry, ledger: RoomLedger, actions: LedgerActions) -> 
     let mine = entry.created_by == me;
     let id = entry.id;
     let edited = entry.updated_at.is_some().then_some(" (edited)");
+    let my_part = entry.parts.iter().find(|p| p.user_id == me).filter(|_| !entry.settlement).map(|p| p.amount_minor);
+    let (copied, entry_currency) = (entry.copied_by_me, entry.currency.clone());
+    let copy = my_part.map(|part| {
+        if copied {
+            view! { <p class="muted"><A href="/expenses">"Your part is in your expenses."</A></p> }.into_any()
+        } else if entry_currency == ledger.default_currency {
+            let categories = ledger.categories.clone();
+            let select_id = format!("copy-{id}-category");
+            view! {
+                <ActionForm action=actions.copy attr:class="inline-form" attr:data-testid="copy-part">
+                    <input type="hidden" name="room" value=room/>
+                    <input type="hidden" name="id" value=id/>
+                    <label for=select_id.clone()>{format!("Add my part ({}) to my expenses in", money(&entry_currency, part))}</label>
+                    <select id=select_id name="category_id">
+                        {categories.into_iter().map(|c| {
+                            let other = c.name == "Other";
+                            view! { <option value=c.id selected=other>{c.name}</option> }
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" class="secondary">"Add"</button>
+                </ActionForm>
+            }
+            .into_any()
+        } else {
+            ().into_any()
+        }
+    });
     let history = (!entry.history.is_empty()).then(|| {
         let lines = entry.history.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view();
         view! { <details class="history"><summary>"History"</summary><ul>{lines}</ul></details> }
@@ -216,6 +253,7 @@ fn EntryItem(entry: SharedEntry, ledger: RoomLedger, actions: LedgerActions) -> 
                     <button type="submit" class="link danger">"Delete"</button>
                 </ActionForm>
             })}
+            {copy}
             {editable}
             {history}
         </li>

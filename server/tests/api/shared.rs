@@ -327,3 +327,60 @@ async fn a_flood_of_changes_is_refused_and_nothing_past_the_limit_is_stored() {
     assert_eq!(l["entry_count"], limit as i64);
     assert_eq!(l["entries"].as_array().unwrap().len(), limit);
 }
+
+async fn category(b: &mut Browser, name: &str) -> String {
+    let list: Value = b.call("categories", &[]).await.json().await.unwrap();
+    list.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].to_string()
+}
+
+/// The amount of personal expense `id`, or `None` when it is gone.
+async fn personal_amount(b: &mut Browser, id: i64) -> Option<i64> {
+    let res = b.call("get_expense", &[("id", &id.to_string())]).await;
+    (res.status() == StatusCode::OK).then_some(())?;
+    res.json::<Value>().await.unwrap()["amount_minor"].as_i64()
+}
+
+#[tokio::test]
+async fn a_member_copies_their_part_into_their_expenses_and_it_follows_the_bill() {
+    let app = spawn_app().await;
+    let (mut ada, mut bob, mut cy, room, [a, b, c]) = three(&app).await;
+    let id: i64 = add(&mut ada, room, "Groceries", "30", a, "equal", &[(a, ""), (c, "")]).await.json().await.unwrap();
+    let (room_s, id_s) = (room.to_string(), id.to_string());
+    let other = category(&mut cy, "Other").await;
+    let personal = created(&mut cy, "copy_my_part", &[("room", &room_s), ("id", &id_s), ("category_id", &other)]).await;
+    assert_eq!(personal_amount(&mut cy, personal).await, Some(1500));
+    let l = ledger(&mut cy, room).await;
+    assert_eq!(l["entries"][0]["copied_by_me"], true);
+    // Once only; not with someone else's category; not for someone without a part, nor outside.
+    assert_eq!(cy.call("copy_my_part", &[("room", &room_s), ("id", &id_s), ("category_id", &other)]).await.status(), StatusCode::CONFLICT);
+    let bobs = category(&mut bob, "Other").await;
+    assert_eq!(bob.call("copy_my_part", &[("room", &room_s), ("id", &id_s), ("category_id", &bobs)]).await.status(), StatusCode::NOT_FOUND);
+    let mut eve = app.signed_up("eve").await;
+    let eves = category(&mut eve, "Other").await;
+    assert_eq!(eve.call("copy_my_part", &[("room", &room_s), ("id", &id_s), ("category_id", &eves)]).await.status(), StatusCode::NOT_FOUND);
+    let res = ada.call("copy_my_part", &[("room", &room_s), ("id", &id_s), ("category_id", &other)]).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["Validation"]["field"], "category_id");
+
+    // Ada makes it 45.00 between the three: cy's copy becomes 15.00 -> still 15.00; then 60.00.
+    let edit = |amount: &'static str, with: Vec<i64>| {
+        let mut form: Vec<(String, String)> = vec![("room".into(), room_s.clone()), ("id".into(), id_s.clone()), ("description".into(), "Groceries".into()),
+            ("amount".into(), amount.into()), ("currency".into(), "EUR".into()), ("spent_on".into(), "2026-11-23".into()),
+            ("paid_by".into(), a.to_string()), ("mode".into(), "equal".into())];
+        form.extend(with.into_iter().map(|u| (format!("with[{u}]"), "on".to_string())));
+        form
+    };
+    let form = edit("60", vec![a, b, c]);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(ada.call("edit_shared_expense", &form).await.status(), StatusCode::OK);
+    assert_eq!(personal_amount(&mut cy, personal).await, Some(2000));
+    // Without cy in the split, her copy goes.
+    let form = edit("60", vec![a, b]);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(ada.call("edit_shared_expense", &form).await.status(), StatusCode::OK);
+    assert_eq!(personal_amount(&mut cy, personal).await, None);
+    // Bob copies his part; deleting the bill deletes the copy.
+    let bob_copy = created(&mut bob, "copy_my_part", &[("room", &room_s), ("id", &id_s), ("category_id", &bobs)]).await;
+    assert_eq!(personal_amount(&mut bob, bob_copy).await, Some(3000));
+    assert_eq!(ada.call("delete_shared_expense", &[("room", &room_s), ("id", &id_s)]).await.status(), StatusCode::OK);
+    assert_eq!(personal_amount(&mut bob, bob_copy).await, None);
+}

@@ -170,6 +170,7 @@ fn entry_of(row: EntryRow, parts: Vec<SharedPart>) -> SharedEntry {
         created_at: row.created_at,
         updated_at: row.updated_at,
         history: Vec::new(),
+        copied_by_me: false,
     }
 }
 
@@ -362,4 +363,45 @@ pub async fn room_history(db: &Db, room: i64, from: i64) -> Result<Vec<(i64, Str
     .bind(from)
     .fetch_all(db)
     .await
+}
+
+/// Remembers that `user` copied their part of entry `expense` into personal expense `personal`.
+/// False if they already had.
+#[tracing::instrument(skip(db))]
+pub async fn link_copy(db: &Db, expense: i64, user: i64, personal: i64) -> Result<bool, sqlx::Error> {
+    match sqlx::query("insert into shared_expense_copies (expense_id, user_id, personal_id) values ($1, $2, $3)")
+        .bind(expense)
+        .bind(user)
+        .bind(personal)
+        .execute(db)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if super::violated_unique(&e).is_some() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The personal copies of entry `expense`: `(user id, personal expense id)`.
+#[tracing::instrument(skip(db))]
+pub async fn copies(db: &Db, expense: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("select user_id, personal_id from shared_expense_copies where expense_id = $1 order by user_id")
+        .bind(expense)
+        .fetch_all(db)
+        .await
+}
+
+/// The entries of `room` whose part `user` has copied, from entry `from` on.
+#[tracing::instrument(skip(db))]
+pub async fn copied_by(db: &Db, room: i64, user: i64, from: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select c.expense_id from shared_expense_copies c join shared_expenses e on e.id = c.expense_id
+         where e.room_id = $1 and c.user_id = $2 and e.id >= $3",
+    )
+    .bind(room)
+    .bind(user)
+    .bind(from)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
