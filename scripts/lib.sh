@@ -109,12 +109,13 @@ ensure_debian_package() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
 }
 
-# binaryen's optimiser at its first level, over every module of the bundle: main module
-# 194,982 -> 190,629 B brotli, the /expenses pack 80,255 -> 77,779 B, 5 s for all 326 modules
-# (2026-11-29). `-Os`/`-Oz` shrink the raw bytes more but compress worse. Debian's binaryen
-# (108) writes the main module's export of wasm-bindgen's externref table as the function
-# table's; `huddle-wasm-split --externref-export` points it back. The features are those
-# rustc's wasm32 target enables.
+# binaryen's optimiser at its first level, over the main module: 195,843 -> 191,493 B brotli,
+# 1 s (2026-11-29). Not over the page modules: it took another 2.5 KB off the /expenses pack
+# but Lighthouse's performance fell from 96-98 to 93-95 on every page with it (total blocking
+# time up by about 100 ms; A/B runs in docs/BENCHMARKS.md). `-Os`/`-Oz` shrink the raw bytes
+# more but compress worse. Debian's binaryen (108) writes the main module's export of
+# wasm-bindgen's externref table as the function table's; `huddle-wasm-split
+# --externref-export` points it back. The features are those rustc's wasm32 target enables.
 WASM_OPT="wasm-opt -O1 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
 
 # Builds the browser bundle (size profile) and lays out the site folder the server serves.
@@ -144,7 +145,7 @@ build_site() {
   # each named after its content, and a pack per page for its first visit (the splitter's
   # `name_by_content_and_pack`). Loaded after the chat shell: a room, its shared expenses, and the chat socket's code
   # (`socket::start`, a `#[lazy]` function fetched once the page is live).
-  HUDDLE_WASM_OPT="$WASM_OPT" huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle \
+  huddle-wasm-split "$out/frontend.wasm" "$SITE/pkg" "$out/frontend_split.wasm" huddle \
     --nest=chat_shell_route_view:room_route_view,room_expenses_route_view,start
   wasm-bindgen --target web --keep-lld-exports --no-demangle --remove-name-section --no-typescript \
     --out-dir "$SITE/pkg" --out-name huddle "$out/frontend_split.wasm"

@@ -7,9 +7,6 @@
 //! (split points by name prefix), whose first load follows their parent's (see
 //! [`name_by_content_and_pack`]).
 //!
-//! With `HUDDLE_WASM_OPT` set (a command line, e.g. `wasm-opt -O1 --enable-bulk-memory`), each
-//! lazily loaded module is optimised in place by that command before it is named and packed.
-//!
 //! `huddle-wasm-split --externref-export <main.wasm>`
 //!
 //! After binaryen: points wasm-bindgen's export of its externref table back at that table (see
@@ -140,17 +137,6 @@ fn count_table_imports(section: &[u8]) -> Option<usize> {
         at = import_desc_end(section, desc)?;
     }
     Some(tables)
-}
-
-/// Runs `command <module> -o <module>` (the words of `command` split on whitespace).
-fn optimize(command: &str, module: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let mut words = command.split_whitespace();
-    let program = words.next().ok_or("HUDDLE_WASM_OPT is empty")?;
-    let status = std::process::Command::new(program).args(words).arg(module).arg("-o").arg(module).status()?;
-    if !status.success() {
-        return Err(format!("`{command}` failed on {}: {status}", module.display()).into());
-    }
-    Ok(())
 }
 
 /// Renames wasm-bindgen's JS shims (`__wbg_addEventListener_3f1a2b9c0d4e5f60`, one per imported
@@ -342,13 +328,9 @@ fn run(input: &Path, pkg_dir: &Path, main_out: &Path, name: &str, nested: &[(Str
         .into());
     }
     // The chunks keep the input's custom sections; the function names alone were half of each.
-    let optimizer = std::env::var("HUDDLE_WASM_OPT").ok().filter(|c| !c.trim().is_empty());
     for module in &split.split_modules {
         let bytes = std::fs::read(module)?;
         std::fs::write(module, without_custom_sections(&bytes).ok_or_else(|| format!("{} is not a wasm module", module.display()))?)?;
-        if let Some(command) = &optimizer {
-            optimize(command, module)?;
-        }
     }
     let loader_path = pkg_dir.join(LOADER);
     let loader = std::fs::read_to_string(&loader_path)?;
