@@ -83,3 +83,24 @@ test('a bad split is refused beside its field and nothing is stored', async ({ b
   await expect(ada.page.getByTestId('entry')).toHaveCount(0);
   await ada.close();
 });
+
+test('whoever added a bill edits and deletes it from the ledger, and the history says so', async ({ browser }, info) => {
+  const ada = await person(browser, info, 'Ada');
+  await createRoom(ada.page, info, 'Flat');
+  await ada.page.getByTestId('room-expenses').click();
+  await expect(ada.page.getByRole('heading', { name: 'Shared expenses' })).toBeVisible();
+  await addByShares(ada.page, 'Rent', '500', [['Ada (you)', '1']]);
+  const entry = ada.page.getByTestId('entry').first();
+  await expect(entry).toContainText('Rent: 500,00 €, paid by Ada');
+  await entry.locator('summary', { hasText: 'Edit' }).click();
+  const form = entry.getByTestId('edit-shared');
+  await form.getByLabel('Amount', { exact: true }).fill('450');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Rent: 450,00 €, paid by Ada');
+  await expect(ada.page.getByTestId('entry').first()).toContainText('(edited)');
+  await ada.page.getByTestId('entry').first().locator('summary', { hasText: 'History' }).click();
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Edited by Ada');
+  await ada.page.getByTestId('entry').first().getByRole('button', { name: 'Delete' }).click();
+  await expect(ada.page.getByTestId('entry')).toHaveCount(0);
+  await ada.close();
+});

@@ -65,28 +65,13 @@ async fn ledger(db: &db::Db, access: access::RoomAccess, user: &db::users::UserR
         access.room.name.clone()
     };
     let mut entries = db::shared::entries(db, room, split::SHOWN_ENTRIES as i64).await?;
-    // Each entry's history, in the viewer's time zone.
-    let offset_ms = i64::from(clock::offset_minutes_now(&user.time_zone)) * 60_000;
     let from = entries.iter().map(|e| e.id).min().unwrap_or(0);
-    let name_of = |id: i64| people.iter().find(|p| p.user_id == id).map_or_else(|| "someone".to_string(), |p| p.name.clone());
-    for (entry, action, by, at) in db::shared::room_history(db, room, from).await? {
-        if let Some(e) = entries.iter_mut().find(|e| e.id == entry) {
-            let when = crate::models::time::format_utc(at + offset_ms);
-            let when = when.trim_end_matches(" UTC");
-            let action = match action.as_str() {
-                "added" => "Added",
-                "edited" => "Edited",
-                _ => "Deleted",
-            };
-            e.history.push(format!("{action} by {}, {when}", name_of(by)));
-        }
-    }
     for id in db::shared::copied_by(db, room, user.id, from).await? {
         if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
             e.copied_by_me = true;
         }
     }
-    Ok(RoomLedger {
+    let mut ledger = RoomLedger {
         room_id: room,
         room_name,
         me: user.id,
@@ -97,7 +82,22 @@ async fn ledger(db: &db::Db, access: access::RoomAccess, user: &db::users::UserR
         default_currency: user.currency.clone(),
         today: clock::today_in(&user.time_zone).to_string(),
         categories: db::categories::list(db, user.id).await?,
-    })
+    };
+    // Each entry's history, in the viewer's time zone.
+    let offset_ms = i64::from(clock::offset_minutes_now(&user.time_zone)) * 60_000;
+    for (entry, action, by, at) in db::shared::room_history(db, room, from).await? {
+        let when = crate::models::time::format_utc(at + offset_ms);
+        let action = match action.as_str() {
+            "added" => "Added",
+            "edited" => "Edited",
+            _ => "Deleted",
+        };
+        let line = format!("{action} by {}, {}", ledger.name_of(by), when.trim_end_matches(" UTC"));
+        if let Some(e) = ledger.entries.iter_mut().find(|e| e.id == entry) {
+            e.history.push(line);
+        }
+    }
+    Ok(ledger)
 }
 
 /// Balances per currency (non-zero only) and the payments that clear them: the plan members
@@ -281,7 +281,7 @@ pub async fn delete_shared_expense(room: i64, id: i64) -> Result<(), AppError> {
     .await
 }
 
-/// Records that `from` paid `to` an amount ("Bob paid Ada 25.00"), by any member.
+/// Records that `from` paid `to` an amount ("Bob paid Ada 25.00"), by one of the two.
 #[server(endpoint = "record_payment", output = crate::api::codec::Json)]
 pub async fn record_payment(room: i64, from: i64, to: i64, amount: String, currency: String) -> Result<i64, AppError> {
     ctx::run(async move {
@@ -297,6 +297,10 @@ pub async fn record_payment(room: i64, from: i64, to: i64, amount: String, curre
         };
         if from == to {
             return Err(FieldError::new("to", "Someone cannot pay themselves.").into());
+        }
+        // Who paid or who was paid says so; nobody records money moving between two others.
+        if s.user_id != from && s.user_id != to {
+            return Err(AppError::Forbidden);
         }
         let description = format!("{from_name} paid {to_name}");
         let entry = EntryInput {
@@ -416,11 +420,10 @@ async fn follow_copies(db: &db::Db, id: i64, entry: Option<&EntryInput>) {
 /// and to or from whom. `None` when every balance of theirs there is zero.
 #[cfg(feature = "ssr")]
 pub async fn unsettled(db: &db::Db, room: i64, user: i64) -> Result<Option<String>, AppError> {
-    let mine = db::shared::balance_of(db, room, user).await?;
-    if mine.is_empty() {
+    let ledgers = currency_ledgers(db, room).await?;
+    if !ledgers.iter().any(|l| l.balances.iter().any(|&(u, _)| u == user)) {
         return Ok(None);
     }
-    let ledgers = currency_ledgers(db, room).await?;
     let people = db::shared::people(db, room).await?;
     let name = |id: i64| people.iter().find(|p| p.0 == id).map_or_else(|| "someone".to_string(), |p| p.1.clone());
     let mut owes = Vec::new();

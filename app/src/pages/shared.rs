@@ -33,9 +33,16 @@ pub fn RoomExpensesPage() -> impl IntoView {
     let live = use_chat_live();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
-    // Another member's change (`ledger_changed`) fetches the ledger again; only in the browser
-    // (see the room page: the server never reads the live state during a render).
-    let changes = Memo::new(move |_| if cfg!(feature = "hydrate") { live.state.try_with(|s| s.ledger).unwrap_or_default() } else { 0 });
+    // Another member's change to this room's ledger (`ledger_changed`), or a reconnect, fetches
+    // it again; only in the browser (see the room page: the server never reads the live state
+    // during a render).
+    let changes = Memo::new(move |_| {
+        if !cfg!(feature = "hydrate") {
+            return (0, 0);
+        }
+        let room = id.get();
+        live.state.try_with(|s| (s.ledger_changes.get(&room).copied().unwrap_or(0), s.welcomes)).unwrap_or_default()
+    });
     let ledger = Resource::new(
         move || {
             let versions = [
@@ -119,6 +126,10 @@ fn Ledger(ledger: RoomLedger, actions: LedgerActions) -> impl IntoView {
                             (_, true) => format!("{} pays you {sum}", name(t.from)),
                             _ => format!("{} pays {} {sum}", name(t.from), name(t.to)),
                         };
+                        // Only who pays or is paid records it.
+                        if from != me && to != me {
+                            return view! { <li>{text}</li> }.into_any();
+                        }
                         view! {
                             <li>
                                 <ActionForm action=actions.pay attr:class="inline-form">
@@ -132,6 +143,7 @@ fn Ledger(ledger: RoomLedger, actions: LedgerActions) -> impl IntoView {
                                 </ActionForm>
                             </li>
                         }
+                        .into_any()
                     })
                     .collect_view();
                 view! {

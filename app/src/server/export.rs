@@ -51,13 +51,7 @@ pub async fn expenses_csv(
         Some(kept) => Body::from_stream(keep_copy(state, session.user_id, kept, chunks)),
         None => Body::from_stream(futures::StreamExt::map(chunks, |c| c.map(|c| c.text))),
     };
-    let mut res = body.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
+    csv_attachment(body, &name)
 }
 
 /// Some CSV text and how many expenses it holds.
@@ -221,16 +215,9 @@ pub async fn attendance_csv(
             s.left_by.map_or("in the call", |b| b.as_str()).to_string(),
             format!("{minutes:.1}"),
         ];
-        out.push_str(&fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        push_line(&mut out, &fields);
     }
-    let mut res = out.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"huddle-meeting-{code}.csv\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
+    csv_attachment(out, &format!("huddle-meeting-{code}.csv"))
 }
 
 /// `GET /chat/{id}/expenses.csv`: a room's shared expenses and recorded payments, oldest first
@@ -271,16 +258,26 @@ pub async fn shared_csv(
             defuse_formula(&parts),
             defuse_formula(&name(e.created_by)),
         ];
-        out.push_str(&fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        push_line(&mut out, &fields);
     }
-    let mut res = out.into_response();
+    csv_attachment(out, &format!("huddle-room-{room}-expenses.csv"))
+}
+
+/// A CSV download named `file_name`.
+pub(crate) fn csv_attachment(body: impl IntoResponse, file_name: &str) -> Response {
+    let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"huddle-room-{room}-expenses.csv\"")) {
+    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"{file_name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     res
+}
+
+/// Appends one CSV line of `fields`, each quoted as RFC 4180 needs.
+fn push_line(out: &mut String, fields: &[String]) {
+    out.push_str(&fields.iter().map(|f| quote(f)).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
 }
 
 /// RFC 4180: quote a field holding a comma, quote or line break; double its quotes.

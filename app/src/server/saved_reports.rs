@@ -9,7 +9,7 @@ use super::{AppState, now_ms};
 use crate::models::AppError;
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use object_store::path::Path as Key;
 use object_store::{GetOptions, ObjectStore, PutOptions, PutPayload};
@@ -172,13 +172,7 @@ pub async fn download(State(state): State<AppState>, session: Option<Extension<C
         Ok(bytes) => bytes,
         Err(e) => return stored_error(e),
     };
-    let mut res = body.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    if let Ok(v) = HeaderValue::try_from(format!("attachment; filename=\"{}\"", report.file_name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
+    super::export::csv_attachment(body, &report.file_name)
 }
 
 fn stored_error(e: object_store::Error) -> Response {

@@ -127,7 +127,7 @@ async fn three_people_split_a_dinner_unevenly_and_settle_up() {
 #[tokio::test]
 async fn only_members_see_or_touch_a_rooms_shared_expenses() {
     let app = spawn_app().await;
-    let (mut ada, mut bob, _cy, room, [a, b, _]) = three(&app).await;
+    let (mut ada, mut bob, _cy, room, [a, b, c]) = three(&app).await;
     let mut eve = app.signed_up("eve").await;
     let e = my_id(&mut eve).await;
     let id = created(&mut ada, "add_shared_expense", &[
@@ -154,6 +154,8 @@ async fn only_members_see_or_touch_a_rooms_shared_expenses() {
     let eves = create_room(&mut eve, "Eve's").await;
     assert_eq!(eve.call("delete_shared_expense", &[("room", &eves.to_string()), ("id", &id_s)]).await.status(), StatusCode::NOT_FOUND);
 
+    // Nor record money moving between two others.
+    assert_eq!(pay(&mut bob, room, a, c, "5").await.status(), StatusCode::FORBIDDEN);
     // A member may not change what another added.
     assert_eq!(bob.call("delete_shared_expense", &[("room", &room_s), ("id", &id_s)]).await.status(), StatusCode::FORBIDDEN);
     let edit = [("room", room_s.as_str()), ("id", id_s.as_str()), ("description", "Mine now"), ("amount", "1"), ("currency", "EUR"),
@@ -244,7 +246,8 @@ async fn balances_always_equal_a_fresh_computation_from_the_entries() {
                 }
             }
             6..=7 => {
-                let (from, to) = (ids[next(3) as usize], ids[next(3) as usize]);
+                // Whoever records a payment made it.
+                let (from, to) = (ids[who], ids[next(3) as usize]);
                 if from != to {
                     assert_eq!(pay(b, room, from, to, &format!("{}.50", next(50))).await.status(), StatusCode::OK);
                 }

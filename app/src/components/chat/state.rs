@@ -69,8 +69,11 @@ pub struct LiveState {
     pub revision: u64,
     /// Bumped when a room's name, topic or members changed: its page is fetched again.
     pub structure: u64,
-    /// Bumped when a room's shared expenses changed: an open ledger is fetched again.
-    pub ledger: u64,
+    /// Per room, bumped when its shared expenses changed: its open ledger is fetched again.
+    pub ledger_changes: HashMap<i64, u64>,
+    /// Bumped by every `welcome`: what was missed while offline and is not replayed (ledgers)
+    /// is fetched again.
+    pub welcomes: u64,
     /// The latest refusal not tied to a pending message.
     pub notice: Option<String>,
 }
@@ -185,8 +188,7 @@ impl LiveState {
                 self.status = Status::Live;
                 self.presence.clear();
                 self.presence.insert(user_id, true);
-                // Ledger changes are not replayed: what was missed while offline is fetched.
-                self.ledger += 1;
+                self.welcomes += 1;
                 return Followup::Sync(self.cursors());
             }
             ServerMsg::Ack { client_id, message } => {
@@ -242,7 +244,7 @@ impl LiveState {
                 self.revision += 1;
                 self.structure += 1;
             }
-            ServerMsg::LedgerChanged { .. } => self.ledger += 1,
+            ServerMsg::LedgerChanged { room } => *self.ledger_changes.entry(room).or_default() += 1,
             ServerMsg::Resync => return Followup::Sync(self.cursors()),
             ServerMsg::RoomCall { room, code, people } => {
                 self.calls_known.insert(room);

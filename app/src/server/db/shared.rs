@@ -47,6 +47,12 @@ struct PartRow {
     amount_minor: i64,
 }
 
+impl From<PartRow> for SharedPart {
+    fn from(p: PartRow) -> Self {
+        SharedPart { user_id: p.user_id, weight: p.weight, amount_minor: p.amount_minor }
+    }
+}
+
 const ENTRY_COLUMNS: &str =
     "id, kind, description, amount_minor, currency, spent_on, paid_by, split_mode, created_by, created_at, updated_at";
 
@@ -197,7 +203,7 @@ pub async fn entries(db: &Db, room: i64, limit: i64) -> Result<Vec<SharedEntry>,
     .await?;
     let mut by_entry: std::collections::HashMap<i64, Vec<SharedPart>> = std::collections::HashMap::new();
     for p in parts {
-        by_entry.entry(p.expense_id).or_default().push(SharedPart { user_id: p.user_id, weight: p.weight, amount_minor: p.amount_minor });
+        by_entry.entry(p.expense_id).or_default().push(p.into());
     }
     Ok(rows.into_iter().map(|r| { let parts = by_entry.remove(&r.id).unwrap_or_default(); entry_of(r, parts) }).collect())
 }
@@ -219,7 +225,7 @@ pub async fn entry(db: &Db, room: i64, id: i64) -> Result<Option<SharedEntry>, s
     .bind(id)
     .fetch_all(db)
     .await?;
-    let parts = parts.into_iter().map(|p| SharedPart { user_id: p.user_id, weight: p.weight, amount_minor: p.amount_minor }).collect();
+    let parts = parts.into_iter().map(SharedPart::from).collect();
     Ok(Some(entry_of(row, parts)))
 }
 
@@ -251,20 +257,6 @@ pub async fn balances(db: &Db, room: i64) -> Result<Vec<(String, i64, i64)>, sql
 /// `user`'s non-zero balances in `room`: `(currency, balance)`.
 pub async fn balance_of(db: &Db, room: i64, user: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
     Ok(balances(db, room).await?.into_iter().filter(|(_, u, b)| *u == user && *b != 0).map(|(c, _, b)| (c, b)).collect())
-}
-
-/// The history of entry `id` of `room`, oldest first: `(action, user id, when, summary)`.
-#[tracing::instrument(skip(db))]
-pub async fn history(db: &Db, room: i64, id: i64) -> Result<Vec<(String, i64, i64, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "select h.action, h.changed_by, h.changed_at, h.summary
-         from shared_expense_history h join shared_expenses e on e.id = h.expense_id
-         where h.expense_id = $1 and e.room_id = $2 order by h.id",
-    )
-    .bind(id)
-    .bind(room)
-    .fetch_all(db)
-    .await
 }
 
 /// Everyone a room's entries name, with whether they are a member now: `(id, name, username, member)`.
