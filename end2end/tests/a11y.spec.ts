@@ -49,6 +49,13 @@ for (const theme of ['light', 'dark'] as const) {
     await register(page, info);
     const room = new URL(await createRoom(page, info, 'Accessible room')).pathname;
     const invite = new URL(await inviteLink(page)).pathname;
+    // A shared bill: an entry in the ledger and a card in the room's timeline.
+    await open(page, `${room}/expenses`, info);
+    const shared = page.getByTestId('add-shared');
+    await shared.getByLabel('Description', { exact: true }).fill('Groceries');
+    await shared.getByLabel('Amount', { exact: true }).fill('30');
+    await shared.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect(page.getByTestId('entry')).toHaveCount(1);
     await open(page, '/expenses', info);
     await addExpense(page, '12.50', 'Lunch', 'Food', '2026-11-20');
     const expense = await page.getByTestId('expenses').getByRole('link', { name: 'Lunch' }).getAttribute('href');

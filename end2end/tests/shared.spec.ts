@@ -104,3 +104,59 @@ test('whoever added a bill edits and deletes it from the ledger, and the history
   await expect(ada.page.getByTestId('entry')).toHaveCount(0);
   await ada.close();
 });
+
+test('a bill is a card in the room timeline that follows its edits and its deletion', async ({ browser }, info) => {
+  test.setTimeout(90_000);
+  const js = jsEnabled(info);
+  const ada = await person(browser, info, 'Ada');
+  const bob = await person(browser, info, 'Bob');
+  const roomUrl = await createRoom(ada.page, info, 'Flat');
+  await joinByLink(bob.page, info, await inviteLink(ada.page));
+  const roomPath = new URL(roomUrl).pathname;
+  await open(bob.page, roomPath, info);
+
+  await ada.page.getByTestId('room-expenses').click();
+  await expect(ada.page.getByRole('heading', { name: 'Shared expenses' })).toBeVisible();
+  await addByShares(ada.page, 'Dinner', '90', [['Ada (you)', '1'], ['Bob', '2']]);
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Dinner: 90,00 €, paid by Ada');
+
+  // Bob's timeline shows the card live (without JavaScript, on his next visit): who paid, each part.
+  if (!js) await open(bob.page, roomPath, info);
+  const card = bob.page.getByTestId('bill-card');
+  await expect(card).toContainText('Dinner: 90,00 €');
+  await expect(card).toContainText('Paid by Ada');
+  await expect(card.getByRole('listitem').filter({ hasText: 'Bob (you)' })).toContainText('60,00 €');
+  await expect(card.getByRole('listitem').filter({ hasText: 'Ada' })).toContainText('30,00 €');
+  // A card is changed in the ledger only: the chat offers no edit or delete for it.
+  await open(ada.page, roomPath, info);
+  await expect(ada.page.getByTestId('bill-card')).toContainText('Dinner: 90,00 €');
+  await expect(ada.page.getByTestId('message').filter({ has: ada.page.getByTestId('bill-card') }).getByRole('button')).toHaveCount(0);
+
+  // Ada edits the bill: the same card shows the new amount.
+  await ada.page.getByTestId('bill-card').getByRole('link', { name: 'Open in shared expenses' }).click();
+  await expect(ada.page.getByRole('heading', { name: 'Shared expenses' })).toBeVisible();
+  expect(new URL(ada.page.url()).hash).toMatch(/^#entry-\d+$/);
+  const entry = ada.page.getByTestId('entry').first();
+  await entry.locator('summary', { hasText: 'Edit' }).click();
+  await entry.getByTestId('edit-shared').getByLabel('Amount', { exact: true }).fill('120');
+  await entry.getByTestId('edit-shared').getByRole('button', { name: 'Save changes' }).click();
+  await expect(ada.page.getByTestId('entry').first()).toContainText('Dinner: 120,00 €');
+  if (!js) await open(bob.page, roomPath, info);
+  await expect(card).toContainText('Dinner: 120,00 €');
+  await expect(card.getByRole('listitem').filter({ hasText: 'Bob (you)' })).toContainText('80,00 €');
+  await expect(bob.page.getByTestId('bill-card')).toHaveCount(1);
+
+  // Bob records paying his part: a payment card. Ada deletes the bill: its card says so.
+  await open(bob.page, `${roomPath}/expenses`, info);
+  await bob.page.getByTestId('settle-EUR').getByRole('button', { name: 'Record payment' }).click();
+  await expect(bob.page.getByTestId('settled')).toBeVisible();
+  await open(bob.page, roomPath, info);
+  await expect(bob.page.getByTestId('bill-card').last()).toContainText('Bob paid Ada 80,00 €');
+  await open(ada.page, `${roomPath}/expenses`, info);
+  await ada.page.getByTestId('entry').filter({ hasText: 'Dinner' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(ada.page.getByTestId('entry').filter({ hasText: 'Dinner' })).toHaveCount(0);
+  if (!js) await open(bob.page, roomPath, info);
+  await expect(bob.page.getByTestId('bill-card').first()).toContainText('Shared expense · deleted');
+  await expect(bob.page.getByTestId('bill-card').first().getByRole('link')).toHaveCount(0);
+  for (const p of [ada, bob]) await p.close();
+});

@@ -121,12 +121,20 @@ async fn currency_ledgers(db: &db::Db, room: i64) -> Result<Vec<CurrencyLedger>,
         .collect())
 }
 
-/// After a change to `room`'s entries: keeps the plans members will be shown next, and tells
-/// the members (their open ledger pages) that the shared expenses changed.
+/// After a change to `room`'s entries: shows the entry's card (message `card`, written with
+/// it) in every member's timeline, keeps the plans members will be shown next, and tells the
+/// members (their open ledger pages) that the shared expenses changed.
 /// The change itself is stored by then: a plan that could not be kept is only logged (the next
-/// ledger read plans anew).
+/// ledger read plans anew), and a card not fanned out reaches members when they sync.
 #[cfg(feature = "ssr")]
-async fn changed(state: &crate::server::state::AppState, room: i64) {
+async fn changed(state: &crate::server::state::AppState, room: i64, card: Option<i64>) {
+    if let Some(id) = card {
+        match db::chat::by_id(&state.db, id).await {
+            Ok(Some(message)) => state.hub.fan_out(&message),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(room, %error, "a shared expense's card was not fanned out"),
+        }
+    }
     let kept: Result<(), AppError> = async {
         for ledger in currency_ledgers(&state.db, room).await? {
             let plan = serde_json::to_string(&ledger.settle).map_err(|_| AppError::Internal)?;
@@ -161,7 +169,8 @@ async fn parse_entry(
     let total = Amount::parse(amount, currency.decimals)?.minor();
     let spent_on = Day::parse(spent_on)?;
     let mode = SplitMode::parse(mode)?;
-    let members: Vec<i64> = db::chat::members(db, room).await?.into_iter().map(|m| m.user_id).collect();
+    let names: Vec<(i64, String)> = db::chat::members(db, room).await?.into_iter().map(|m| (m.user_id, m.name)).collect();
+    let members: Vec<i64> = names.iter().map(|n| n.0).collect();
     if !members.contains(&paid_by) {
         return Err(FieldError::new("paid_by", "Choose who paid among the members.").into());
     }
@@ -198,6 +207,7 @@ async fn parse_entry(
         paid_by,
         mode,
         parts,
+        names,
     })
 }
 
@@ -221,8 +231,11 @@ pub async fn add_shared_expense(
         let s = ctx::require_session()?;
         writer_of(&state, room, s.user_id).await?;
         let entry = parse_entry(&state.db, room, &description, &amount, &currency, &spent_on, paid_by, &mode, with, weight).await?;
-        let id = db::shared::add(&state.db, room, s.user_id, &entry, crate::server::now_ms()).await?;
-        changed(&state, room).await;
+        let (id, card) = {
+            let _turn = state.hub.write_turn().await;
+            db::shared::add(&state.db, room, s.user_id, &entry, crate::server::now_ms()).await?
+        };
+        changed(&state, room, card).await;
         Ok(id)
     })
     .await
@@ -252,11 +265,12 @@ pub async fn edit_shared_expense(
             return Err(AppError::Forbidden);
         }
         let entry = parse_entry(&state.db, room, &description, &amount, &currency, &spent_on, paid_by, &mode, with, weight).await?;
-        if !db::shared::edit(&state.db, room, id, s.user_id, &entry, crate::server::now_ms()).await? {
-            return Err(AppError::NotFound);
-        }
+        let card = {
+            let _turn = state.hub.write_turn().await;
+            db::shared::edit(&state.db, room, id, s.user_id, &entry, crate::server::now_ms()).await?.ok_or(AppError::NotFound)?
+        };
         follow_copies(&state.db, id, Some(&entry)).await;
-        changed(&state, room).await;
+        changed(&state, room, card).await;
         Ok(())
     })
     .await
@@ -273,9 +287,12 @@ pub async fn delete_shared_expense(room: i64, id: i64) -> Result<(), AppError> {
         if existing.created_by != s.user_id {
             return Err(AppError::Forbidden);
         }
-        db::shared::delete(&state.db, room, id, s.user_id, crate::server::now_ms()).await?;
+        let card = {
+            let _turn = state.hub.write_turn().await;
+            db::shared::delete(&state.db, room, id, s.user_id, crate::server::now_ms()).await?.ok_or(AppError::NotFound)?
+        };
         follow_copies(&state.db, id, None).await;
-        changed(&state, room).await;
+        changed(&state, room, card).await;
         Ok(())
     })
     .await
@@ -316,9 +333,13 @@ pub async fn record_payment(room: i64, from: i64, to: i64, amount: String, curre
             paid_by: from,
             mode: SplitMode::Exact,
             parts: vec![(to, total, total)],
+            names: members.into_iter().map(|m| (m.user_id, m.name)).collect(),
         };
-        let id = db::shared::add(&state.db, room, s.user_id, &entry, crate::server::now_ms()).await?;
-        changed(&state, room).await;
+        let (id, card) = {
+            let _turn = state.hub.write_turn().await;
+            db::shared::add(&state.db, room, s.user_id, &entry, crate::server::now_ms()).await?
+        };
+        changed(&state, room, card).await;
         Ok(id)
     })
     .await

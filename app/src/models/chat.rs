@@ -113,6 +113,56 @@ pub struct ChatMessage {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// A shared expense or payment shown as a card (the body then says it in one line, for
+    /// previews). Written by the ledger, never by a chat edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<BillCard>,
+}
+
+/// A shared expense or a recorded payment as its card in the room's timeline: the entry as it
+/// was last written (the room's ledger holds the entry itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillCard {
+    /// The entry in the room's ledger.
+    pub entry: i64,
+    pub settlement: bool,
+    pub description: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub paid_by: i64,
+    pub paid_by_name: String,
+    /// Who owes what (for a payment: the one who was paid).
+    pub parts: Vec<CardPart>,
+    /// The entry was deleted: the card stays, struck through.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardPart {
+    pub user_id: i64,
+    pub name: String,
+    pub amount_minor: i64,
+}
+
+/// Stored as JSON text in `messages.card`.
+#[cfg(feature = "ssr")]
+impl sqlx::Type<sqlx::Any> for BillCard {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<'r> sqlx::Decode<'r, sqlx::Any> for BillCard {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+        Ok(serde_json::from_str(text)?)
+    }
 }
 
 impl ChatMessage {

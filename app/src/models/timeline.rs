@@ -91,6 +91,7 @@ mod tests {
             created_at: at,
             edited_at: None,
             deleted_at: None,
+            card: None,
         }
     }
 

@@ -13,9 +13,10 @@ use crate::components::chat::state::Status;
 use crate::components::chat::{ChatLive, use_chat_live};
 use crate::components::form::{Field, FieldErrorLine, FormError, Submit, failure, kept_input, textarea_text};
 use crate::models::chat::{
-    Fragment, Invite, Member, MessageBody, RoomKind, RoomSummary, RoomView, Visibility, linkify, time_of_day,
+    BillCard, Fragment, Invite, Member, MessageBody, RoomKind, RoomSummary, RoomView, Visibility, linkify, time_of_day,
 };
 use crate::models::AppError;
+use crate::models::money::money;
 use crate::models::timeline::{self, Row, avatar_colour, initials};
 use crate::models::ws::ClientMsg;
 use leptos::prelude::*;
@@ -691,6 +692,8 @@ fn MessageItem(row: Row, me: i64, live: ChatLive, offset: i32, editing: RwSignal
     let id = message.id;
     let body = if message.is_deleted() {
         view! { <p class="body deleted">"This message was deleted."</p> }.into_any()
+    } else if let Some(card) = message.card.clone() {
+        view! { <BillCardView card room=message.room me/> }.into_any()
     } else {
         view! { <p class="body">{render_body(&message.body)}</p> }.into_any()
     };
@@ -699,7 +702,8 @@ fn MessageItem(row: Row, me: i64, live: ChatLive, offset: i32, editing: RwSignal
     let at = time_of_day(message.created_at, offset);
     // Editing and deleting go over the socket: without JavaScript there is nothing to click.
     let hydrated = use_hydrated();
-    let tools = (mine && !message.is_deleted()).then(|| {
+    // A card changes only in the room's shared expenses.
+    let tools = (mine && !message.is_deleted() && message.card.is_none()).then(|| {
         view! {
             <span class="tools" class:hidden=move || !hydrated.get()>
                 <button type="button" class="link" on:click=move |_| editing.update(|e| *e = if *e == Some(id) { None } else { Some(id) })>"Edit"</button>
@@ -720,8 +724,9 @@ fn MessageItem(row: Row, me: i64, live: ChatLive, offset: i32, editing: RwSignal
         .into_any()
     };
     view! {
-        {day.map(|d| view! { <li class="day" role="separator" data-testid="day"><span>{d}</span></li> })}
-        {first_unread.then(|| view! { <li class="new-line" role="separator" data-testid="new-line"><span>"New messages"</span></li> })}
+        // Items of the list themselves (a list holds list items only): read as "Today", "New messages".
+        {day.map(|d| view! { <li class="day" data-testid="day"><span>{d}</span></li> })}
+        {first_unread.then(|| view! { <li class="new-line" data-testid="new-line"><span>"New messages"</span></li> })}
         <li class="message" class:continues=continues data-testid="message" data-seq=message.seq data-mine=mine.to_string()>
             {meta}
             <div class="message-content">
@@ -732,6 +737,46 @@ fn MessageItem(row: Row, me: i64, live: ChatLive, offset: i32, editing: RwSignal
         </li>
     }
     .into_any()
+}
+
+/// A shared expense or payment in the timeline: who paid, how much, each person's part, and a
+/// way to the entry in the room's shared expenses (where whoever added it edits it).
+#[component]
+fn BillCardView(card: BillCard, room: i64, me: i64) -> impl IntoView {
+    let amount = money(&card.currency, card.amount_minor);
+    let heading = if card.settlement {
+        let to = card.parts.first().map_or("someone", |p| p.name.as_str());
+        format!("{} paid {to} {amount}", card.paid_by_name)
+    } else {
+        format!("{}: {amount}", card.description)
+    };
+    let label = if card.settlement { "Payment" } else { "Shared expense" };
+    let details = (!card.settlement).then(|| {
+        let parts = card
+            .parts
+            .iter()
+            .map(|p| {
+                let who = if p.user_id == me { format!("{} (you)", p.name) } else { p.name.clone() };
+                view! { <li class:me=p.user_id == me><span>{who}</span>" "<span class="amount">{money(&card.currency, p.amount_minor)}</span></li> }
+            })
+            .collect_view();
+        view! {
+            <p class="muted">{format!("Paid by {}", card.paid_by_name)}{(card.paid_by == me).then_some(" (you)")}</p>
+            <ul class="bill-parts" aria-label="Parts">{parts}</ul>
+        }
+    });
+    let open = (!card.deleted).then(|| {
+        let href = format!("/chat/{room}/expenses#entry-{}", card.entry);
+        view! { <A href=href attr:class="bill-open">"Open in shared expenses"</A> }
+    });
+    view! {
+        <div class="bill-card" class:deleted=card.deleted data-testid="bill-card" data-entry=card.entry>
+            <p class="bill-label muted">{label}{card.deleted.then_some(" · deleted")}</p>
+            <p class="bill-title"><strong>{heading}</strong></p>
+            {details}
+            {open}
+        </div>
+    }
 }
 
 #[component]

@@ -255,7 +255,7 @@ fn EntryItem(entry: SharedEntry, ledger: RoomLedger, actions: LedgerActions) -> 
         </details>
     });
     view! {
-        <li class="entry" class:settlement=entry.settlement data-testid="entry">
+        <li class="entry" class:settlement=entry.settlement data-testid="entry" id=format!("entry-{id}")>
             <p><strong>{title}</strong><span class="muted">{format!(" · {}", entry.spent_on)}{edited}</span></p>
             {parts.map(|p| view! { <p class="muted parts">{p}</p> })}
             {mine.then(|| view! {

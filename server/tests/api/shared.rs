@@ -3,7 +3,8 @@
 use crate::chat::{create_room, join};
 use crate::helpers::{Browser, created, spawn_app};
 use app::models::split::{self, Transfer};
-use app::models::ws::ServerMsg;
+use app::models::chat::ChatMessage;
+use app::models::ws::{ClientMsg, ErrorCode, RoomCursor, ServerMsg};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -386,4 +387,89 @@ async fn a_member_copies_their_part_into_their_expenses_and_it_follows_the_bill(
     assert_eq!(personal_amount(&mut bob, bob_copy).await, Some(3000));
     assert_eq!(ada.call("delete_shared_expense", &[("room", &room_s), ("id", &id_s)]).await.status(), StatusCode::OK);
     assert_eq!(personal_amount(&mut bob, bob_copy).await, None);
+}
+
+/// The next `message` frame about a card, as `tab` receives it.
+async fn card_message(tab: &mut crate::helpers::Socket) -> ChatMessage {
+    tab.recv_where(|m| match m {
+        ServerMsg::Message { message } if message.card.is_some() => Some(message),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn bills_and_payments_are_cards_in_the_timeline_kept_live_and_after_a_reconnect() {
+    let app = spawn_app().await;
+    let (mut ada, mut bob, mut cy, room, [a, b, c]) = three(&app).await;
+    let mut bob_tab = bob.socket().await;
+    let mut ada_tab = ada.socket().await;
+    let before = ada_tab.say(room, "Dinner was great").await;
+
+    // Ada splits dinner 1:2:3: every member's timeline gets its card, stored as the next message.
+    let id: i64 = add(&mut ada, room, "Dinner", "60", a, "shares", &[(a, "1"), (b, "2"), (c, "3")]).await.json().await.unwrap();
+    let posted = card_message(&mut bob_tab).await;
+    assert_eq!((posted.room, posted.seq, posted.sender_id), (room, before.seq + 1, a));
+    assert_eq!(posted.body, "Ada Lovelace paid 60,00\u{a0}€ for Dinner");
+    let card = posted.card.clone().unwrap();
+    assert_eq!((card.entry, card.settlement, card.deleted), (id, false, false));
+    assert_eq!((card.description.as_str(), card.amount_minor, card.currency.as_str()), ("Dinner", 6000, "EUR"));
+    assert_eq!((card.paid_by, card.paid_by_name.as_str()), (a, "Ada Lovelace"));
+    // (Every test user is called Ada Lovelace.)
+    let parts: Vec<(i64, &str, i64)> = card.parts.iter().map(|p| (p.user_id, p.name.as_str(), p.amount_minor)).collect();
+    assert_eq!(parts, [(a, "Ada Lovelace", 1000), (b, "Ada Lovelace", 2000), (c, "Ada Lovelace", 3000)]);
+
+    // Its card follows an edit: the same message, changed.
+    let edit: Vec<(String, String)> = [("room", room.to_string()), ("id", id.to_string()), ("description", "Dinner and wine".into()),
+        ("amount", "90".into()), ("currency", "EUR".into()), ("spent_on", "2026-11-20".into()), ("paid_by", a.to_string()),
+        ("mode", "shares".into()), (&format!("with[{a}]"), "on".into()), (&format!("weight[{a}]"), "1".into()),
+        (&format!("with[{b}]"), "on".into()), (&format!("weight[{b}]"), "2".into())]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    let edit: Vec<(&str, &str)> = edit.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(ada.call("edit_shared_expense", &edit).await.status(), StatusCode::OK);
+    let edited = card_message(&mut bob_tab).await;
+    assert_eq!((edited.id, edited.seq), (posted.id, posted.seq));
+    assert!(edited.change > posted.change && edited.edited_at.is_some());
+    let card = edited.card.clone().unwrap();
+    assert_eq!((card.description.as_str(), card.amount_minor), ("Dinner and wine", 9000));
+    assert_eq!(card.parts.iter().map(|p| (p.user_id, p.amount_minor)).collect::<Vec<_>>(), [(a, 3000), (b, 6000)]);
+
+    // A card changes only through the ledger: the chat's edit and delete refuse it.
+    ada_tab.send(&ClientMsg::Edit { message_id: posted.id, body: "I paid nothing".into() }).await;
+    assert_eq!(ada_tab.error().await.0, ErrorCode::NotYours);
+    ada_tab.send(&ClientMsg::Delete { message_id: posted.id }).await;
+    assert_eq!(ada_tab.error().await.0, ErrorCode::NotYours);
+
+    // Bob records paying his part: a payment card, from him.
+    assert_eq!(pay(&mut bob, room, b, a, "60").await.status(), StatusCode::OK);
+    let payment = card_message(&mut bob_tab).await;
+    assert_eq!((payment.seq, payment.sender_id), (posted.seq + 1, b));
+    assert_eq!(payment.body, "Ada Lovelace paid Ada Lovelace 60,00\u{a0}€");
+    let card = payment.card.clone().unwrap();
+    assert!(card.settlement && card.paid_by == b && card.parts[0].user_id == a);
+
+    // Ada deletes the bill: its card stays in its place, marked deleted.
+    assert_eq!(ada.call("delete_shared_expense", &[("room", &room.to_string()), ("id", &id.to_string())]).await.status(), StatusCode::OK);
+    let deleted = card_message(&mut bob_tab).await;
+    assert_eq!(deleted.id, posted.id);
+    assert!(deleted.card.as_ref().unwrap().deleted && !deleted.is_deleted());
+    assert_eq!(deleted.body, "Deleted: Ada Lovelace paid 90,00\u{a0}€ for Dinner and wine");
+
+    // Cy was away: her sync replays each card once, as last written, in order.
+    let mut cy_tab = cy.socket().await;
+    cy_tab.send(&ClientMsg::Sync { rooms: vec![RoomCursor { room, after: before.change }] }).await;
+    let replayed = cy_tab
+        .recv_where(|m| match m {
+            ServerMsg::Replay { messages, .. } => Some(messages),
+            _ => None,
+        })
+        .await;
+    let shown: Vec<(i64, bool, bool)> = replayed.iter().map(|m| (m.seq, m.card.as_ref().unwrap().settlement, m.card.as_ref().unwrap().deleted)).collect();
+    assert_eq!(shown, [(payment.seq, true, false), (posted.seq, false, true)]);
+    // The room's page renders them too (with or without JavaScript).
+    let page = cy.get(&format!("/chat/{room}")).await.text().await.unwrap();
+    assert!(page.contains("data-testid=\"bill-card\"") && page.contains("Ada Lovelace paid Ada Lovelace 60,00"), "{page}");
+    assert!(page.contains(&format!("/chat/{room}/expenses#entry-{}", payment.card.as_ref().unwrap().entry)));
 }

@@ -140,7 +140,7 @@ impl LiveState {
 
     /// The newest message `me` wrote in `room` that can still be edited.
     pub fn last_editable(&self, room: i64, me: i64) -> Option<&ChatMessage> {
-        self.rooms.get(&room)?.messages.values().rev().find(|m| m.sender_id == me && !m.is_deleted())
+        self.rooms.get(&room)?.messages.values().rev().find(|m| m.sender_id == me && !m.is_deleted() && m.card.is_none())
     }
 
     /// Whether `user` is online: what this connection was told, else what the server rendered.
@@ -328,6 +328,7 @@ mod tests {
             created_at: 0,
             edited_at: None,
             deleted_at: None,
+            card: None,
         }
     }
 

@@ -6,13 +6,13 @@
 //! row lock orders writers per room.
 
 use super::{Db, violated_unique};
-use crate::models::chat::{ChatMessage, Member, PublicRoom, RoomKind, RoomSummary, Visibility};
+use crate::models::chat::{BillCard, ChatMessage, Member, PublicRoom, RoomKind, RoomSummary, Visibility};
 use sqlx::FromRow;
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 const MESSAGE_COLUMNS: &str = "m.id, m.room_id as room, m.seq, m.change, m.sender_id, u.name as sender_name, \
-     m.client_id, m.body, m.created_at, m.edited_at, m.deleted_at";
+     m.client_id, m.body, m.created_at, m.edited_at, m.deleted_at, m.card";
 
 /// A room as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -486,7 +486,7 @@ pub async fn post_all(db: &Db, messages: &[NewMessage], now: i64) -> Result<Vec<
     let mut tx = db.begin().await?;
     let mut out = Vec::with_capacity(messages.len());
     for m in messages {
-        out.push(match insert_one(&mut tx, m, now).await? {
+        out.push(match insert_one(&mut tx, m, None, now).await? {
             Some(stored) => Posted::New(stored),
             None => Posted::NotMember,
         });
@@ -506,10 +506,11 @@ pub async fn post_all(db: &Db, messages: &[NewMessage], now: i64) -> Result<Vec<
 /// The insert comes first and takes its position from the room, so a refused message (not a
 /// member, or a repeated client id) moves no counter; on SQLite the transaction holds the write
 /// lock from its first statement.
-async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, card: Option<&BillCard>, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    let card_json = card.map(card_json).transpose()?;
     let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at)
-         select r.id, r.last_seq + 1, r.last_change + 1, $2, $3, $4, $5 from rooms r
+        "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at, shared_expense_id, card)
+         select r.id, r.last_seq + 1, r.last_change + 1, $2, $3, $4, $5, $6, $7 from rooms r
          where r.id = $1 and exists (select 1 from room_members where room_id = $1 and user_id = $2)
          on conflict (sender_id, client_id) do nothing
          returning id, seq, change",
@@ -519,6 +520,8 @@ async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, now: i64) -> Result<Option<
     .bind(&m.client_id)
     .bind(&m.body)
     .bind(now)
+    .bind(card.map(|c| c.entry))
+    .bind(card_json)
     .fetch_optional(&mut **tx)
     .await?;
     let Some((id, seq, change)) = row else {
@@ -549,7 +552,55 @@ async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, now: i64) -> Result<Option<
         created_at: now,
         edited_at: None,
         deleted_at: None,
+        card: card.cloned(),
     }))
+}
+
+fn card_json(card: &BillCard) -> Result<String, sqlx::Error> {
+    serde_json::to_string(card).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// Posts the card of a shared expense or payment in its room, inside the ledger's transaction
+/// (the entry and its card are stored together). The sender is whoever wrote the entry; the
+/// caller holds the hub's write turn (see [`crate::server::hub::Hub::write_turn`]).
+pub(crate) async fn post_card(tx: &mut Tx<'_>, room: i64, sender: (i64, &str), body: &str, card: &BillCard, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let message = NewMessage {
+        room,
+        sender_id: sender.0,
+        sender_name: sender.1.to_string(),
+        // One card per entry: a retried transaction cannot post it twice.
+        client_id: format!("shared-expense-{}", card.entry),
+        body: body.to_string(),
+    };
+    Ok(insert_one(tx, &message, Some(card), now).await?.map(|m| m.id))
+}
+
+/// Rewrites the card of entry `card.entry` as it is now, as an edit of its message (a new
+/// change in the room, so every member's timeline follows, live or on reconnect). The message
+/// id, or `None` when the entry has no card (it was added before cards existed).
+pub(crate) async fn rewrite_card(tx: &mut Tx<'_>, body: &str, card: &BillCard, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let change: Option<(i64,)> = sqlx::query_as(
+        "update rooms set last_change = last_change + 1
+         where id = (select room_id from messages where shared_expense_id = $1)
+         returning last_change",
+    )
+    .bind(card.entry)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((change,)) = change else {
+        return Ok(None);
+    };
+    let id: (i64,) = sqlx::query_as(
+        "update messages set change = $2, body = $3, card = $4, edited_at = $5 where shared_expense_id = $1 returning id",
+    )
+    .bind(card.entry)
+    .bind(change)
+    .bind(body)
+    .bind(card_json(card)?)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(id.0))
 }
 
 async fn by_client_id(db: &Db, sender: i64, client_id: &str) -> Result<Option<ChatMessage>, sqlx::Error> {
@@ -582,7 +633,8 @@ async fn rewrite(db: &Db, sender: i64, id: i64, set: &str, body: &str, now: i64)
     let mut tx = db.begin().await?;
     let change: Option<(i64,)> = sqlx::query_as(
         "update rooms set last_change = last_change + 1
-         where id = (select room_id from messages where id = $1 and sender_id = $2 and deleted_at is null)
+         where id = (select room_id from messages where id = $1 and sender_id = $2 and deleted_at is null
+                     and shared_expense_id is null)
          returning last_change",
     )
     .bind(id)

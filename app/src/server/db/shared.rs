@@ -5,6 +5,8 @@
 //! another room matches nothing.
 
 use super::Db;
+use crate::models::chat::{BillCard, CardPart};
+use crate::models::money::money;
 use crate::models::split::{SharedEntry, SharedPart, SplitMode};
 use sqlx::FromRow;
 
@@ -22,6 +24,37 @@ pub struct EntryInput {
     pub parts: Vec<(i64, i64, i64)>,
     /// One line for the history: what the entry is after this change.
     pub summary: String,
+    /// The room's members by name now: the card shows names as they were when written.
+    pub names: Vec<(i64, String)>,
+}
+
+impl EntryInput {
+    fn name_of(&self, user: i64) -> String {
+        self.names.iter().find(|n| n.0 == user).map_or_else(|| "Someone".to_string(), |n| n.1.clone())
+    }
+
+    /// The entry's card in the room's timeline, and the one line its message says (what a
+    /// preview or a notification shows).
+    pub fn card(&self, id: i64) -> (BillCard, String) {
+        let card = BillCard {
+            entry: id,
+            settlement: self.settlement,
+            description: self.description.clone(),
+            amount_minor: self.amount_minor,
+            currency: self.currency.clone(),
+            paid_by: self.paid_by,
+            paid_by_name: self.name_of(self.paid_by),
+            parts: self.parts.iter().map(|&(user_id, _, amount_minor)| CardPart { user_id, name: self.name_of(user_id), amount_minor }).collect(),
+            deleted: false,
+        };
+        let amount = money(&self.currency, self.amount_minor);
+        let line = if self.settlement {
+            format!("{} {amount}", self.description)
+        } else {
+            format!("{} paid {amount} for {}", card.paid_by_name, self.description)
+        };
+        (card, line)
+    }
 }
 
 #[derive(FromRow)]
@@ -81,9 +114,10 @@ async fn log(tx: &mut super::chat::Tx<'_>, id: i64, action: &str, by: i64, now: 
     Ok(())
 }
 
-/// Stores a new entry of `room` added by `by`; its id.
+/// Stores a new entry of `room` added by `by`, with its card in the room's timeline: the
+/// entry's id and the card's message id. The caller holds the hub's write turn.
 #[tracing::instrument(skip(db, entry))]
-pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
     let mut tx = db.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into shared_expenses (room_id, kind, description, amount_minor, currency, spent_on, paid_by, split_mode, created_by, created_at)
@@ -103,13 +137,17 @@ pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> R
     .await?;
     insert_parts(&mut tx, id, &entry.parts).await?;
     log(&mut tx, id, "added", by, now, &entry.summary).await?;
+    let (card, line) = entry.card(id);
+    let message = super::chat::post_card(&mut tx, room, (by, &entry.name_of(by)), &line, &card, now).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok((id, message))
 }
 
-/// Replaces entry `id` of `room`, if `by` added it and it is not deleted; false otherwise.
+/// Replaces entry `id` of `room`, if `by` added it and it is not deleted, and rewrites its card.
+/// `None`: no such entry of theirs; `Some(message)`: the card's message id, if it has one.
+/// The caller holds the hub's write turn.
 #[tracing::instrument(skip(db, entry))]
-pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now: i64) -> Result<Option<Option<i64>>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let changed = sqlx::query(
         "update shared_expenses set description = $1, amount_minor = $2, currency = $3, spent_on = $4, paid_by = $5,
@@ -130,18 +168,22 @@ pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now:
     .await?
     .rows_affected();
     if changed == 0 {
-        return Ok(false);
+        return Ok(None);
     }
     sqlx::query("delete from shared_expense_parts where expense_id = $1").bind(id).execute(&mut *tx).await?;
     insert_parts(&mut tx, id, &entry.parts).await?;
     log(&mut tx, id, "edited", by, now, &entry.summary).await?;
+    let (card, line) = entry.card(id);
+    let message = super::chat::rewrite_card(&mut tx, &line, &card, now).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(message))
 }
 
-/// Deletes entry `id` of `room` if `by` added it (the row stays for its history).
+/// Deletes entry `id` of `room` if `by` added it (the row stays for its history); its card
+/// stays in the timeline, marked deleted. As [`edit`] answers. The caller holds the hub's
+/// write turn.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<Option<Option<i64>>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let changed = sqlx::query(
         "update shared_expenses set deleted_at = $1 where id = $2 and room_id = $3 and created_by = $4 and deleted_at is null",
@@ -154,11 +196,20 @@ pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<bo
     .await?
     .rows_affected();
     if changed == 0 {
-        return Ok(false);
+        return Ok(None);
     }
     log(&mut tx, id, "deleted", by, now, "").await?;
+    let shown: Option<(Option<BillCard>, String)> =
+        sqlx::query_as("select card, body from messages where shared_expense_id = $1").bind(id).fetch_optional(&mut *tx).await?;
+    let message = match shown {
+        Some((Some(mut card), line)) => {
+            card.deleted = true;
+            super::chat::rewrite_card(&mut tx, &format!("Deleted: {line}"), &card, now).await?
+        }
+        _ => None,
+    };
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(message))
 }
 
 fn entry_of(row: EntryRow, parts: Vec<SharedPart>) -> SharedEntry {

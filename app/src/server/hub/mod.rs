@@ -101,6 +101,13 @@ impl Hub {
         self.fanout.publish(Topic::User(user), Event::SignedOut(Box::new(logins)));
     }
 
+    /// The turn to write a room's messages (positions and change counters are taken from the
+    /// room inside the transaction): held by the post committer, by edits, and by the ledger
+    /// while it writes an entry with its card.
+    pub async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_turn.lock().await
+    }
+
     /// Shows a new, edited or deleted message to every member's tabs.
     pub fn fan_out(&self, message: &ChatMessage) {
         self.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
@@ -200,7 +207,7 @@ async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: Arc
 pub async fn edit(db: &Db, hub: &Hub, sender: i64, message_id: i64, body: &str) -> Result<ChatMessage, AppError> {
     let body = MessageBody::parse(body)?;
     let edited = {
-        let _turn = hub.write_turn.lock().await;
+        let _turn = hub.write_turn().await;
         db::chat::edit(db, sender, message_id, body.as_str(), now_ms()).await?
     };
     let message = edited.ok_or(AppError::Forbidden)?;
@@ -211,7 +218,7 @@ pub async fn edit(db: &Db, hub: &Hub, sender: i64, message_id: i64, body: &str) 
 /// Deletes the sender's message and shows the change to the room.
 pub async fn delete(db: &Db, hub: &Hub, sender: i64, message_id: i64) -> Result<ChatMessage, AppError> {
     let deleted = {
-        let _turn = hub.write_turn.lock().await;
+        let _turn = hub.write_turn().await;
         db::chat::delete(db, sender, message_id, now_ms()).await?
     };
     let message = deleted.ok_or(AppError::Forbidden)?;
