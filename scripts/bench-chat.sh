@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The chat benchmark scenarios of docs/BENCHMARKS.md, against the release server on a fresh
-# SQLite database. Each prints one JSON line (a ramp prints one per step).
+# SQLite database. Each prints one JSON line (a ramp prints one per step); room100 and rooms10
+# also run against server/examples/ref_broadcast.rs and print Huddle's figures as ratios to it.
 #   scripts/bench-chat.sh            # every scenario
 #   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle signal
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ulimit -n "$(ulimit -Hn)" # 10,000 sockets on each side, plus the database and the listener
-cargo build -q -p server --release --bin huddle --example bench_chat
+cargo build -q -p server --release --bin huddle --example bench_chat --example ref_broadcast
 bench() { "$ROOT/target/release/examples/bench_chat" "$@" --bin "$ROOT/target/release/huddle"; }
 run() {
   case "$1" in
-    room100) bench load --rooms 1 --clients 100 --rate 1 --secs 20 ;;
-    rooms10) bench load --rooms 10 --clients 50 --rate 2 --secs 20 ;;
+    # Against Huddle, then the same load against the reference server that stores nothing.
+    room100) bench load --rooms 1 --clients 100 --rate 1 --secs 20 --reference ;;
+    rooms10) bench load --rooms 10 --clients 50 --rate 2 --secs 20 --reference ;;
     ramp) bench ramp --rooms 10 --clients 100 --secs 10 ;;
     idle) bench idle --sockets 10000 ;;
     signal) bench signal --meetings 250 --peers 4 --candidates 20 ;;

@@ -5,6 +5,8 @@
 //!
 //! `scripts/bench-chat.sh` runs the scenarios of docs/BENCHMARKS.md; by hand:
 //! `cargo run -p server --release --example bench_chat -- load --rooms 10 --clients 50 --rate 2 --secs 20`
+//!   (with `--reference`: the same load against `ref_broadcast`, a server that stores nothing,
+//!   in the same run, first Huddle then the reference, each in a fresh process)
 //! `cargo run -p server --release --example bench_chat -- ramp --rooms 10 --clients 50`
 //! `cargo run -p server --release --example bench_chat -- idle --sockets 10000 --users 100`
 //! `cargo run -p server --release --example bench_chat -- big-frames --sockets 100 --bytes 1048576`
@@ -37,6 +39,8 @@ struct Args {
     peers: usize,
     candidates: usize,
     bin: String,
+    /// Also drive the reference broadcast server (`server/examples/ref_broadcast.rs`).
+    reference: bool,
 }
 
 fn args() -> Args {
@@ -56,6 +60,7 @@ fn args() -> Args {
         peers: num("--peers", 4.0) as usize,
         candidates: num("--candidates", 20.0) as usize,
         bin: get("--bin").unwrap_or_else(|| "target/release/huddle".into()),
+        reference: raw.iter().any(|a| a == "--reference"),
     }
 }
 
@@ -64,11 +69,17 @@ struct Server {
     child: Child,
     base: String,
     data: std::path::PathBuf,
+    /// The reference broadcast server: no accounts, rooms joined by URL.
+    reference: bool,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Server {
     fn start(bin: &str) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let data = std::env::temp_dir().join(format!("huddle-bench-chat-{}", std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
         let child = Command::new(bin)
@@ -83,7 +94,34 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it: cargo build -p server --release)"));
-        Server { child, base: format!("127.0.0.1:{port}"), data }
+        Server { child, base: format!("127.0.0.1:{port}"), data, reference: false }
+    }
+
+    /// The reference server, built beside this example.
+    fn start_reference() -> Server {
+        let bin = std::env::current_exe().unwrap().with_file_name("ref_broadcast");
+        let port = free_port();
+        let child = Command::new(&bin)
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build -p server --release --example ref_broadcast)", bin.display()));
+        Server { child, base: format!("127.0.0.1:{port}"), data: std::env::temp_dir().join("ref-broadcast-nothing"), reference: true }
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..100 {
+            let up = if self.reference {
+                tokio::net::TcpStream::connect(&self.base).await.is_ok()
+            } else {
+                reqwest::get(format!("http://{}/readyz", self.base)).await.is_ok_and(|r| r.status().is_success())
+            };
+            if up {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server at {} did not come up", self.base);
     }
 
     /// (CPU seconds, resident MiB) from /proc.
@@ -96,7 +134,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
+        if !self.reference {
+            let _ = std::fs::remove_dir_all(&self.data);
+        }
     }
 }
 
@@ -143,10 +183,24 @@ async fn call(http: &reqwest::Client, base: &str, cookie: &str, endpoint: &str, 
 async fn connect(base: &str, cookie: &str) -> Ws {
     let mut req = format!("ws://{base}/ws").into_client_request().unwrap();
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    open(req).await
+}
+
+async fn open(req: tokio_tungstenite::tungstenite::handshake::client::Request) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await.expect("socket");
     // The welcome frame.
     ws.next().await.expect("welcome").expect("welcome");
     ws
+}
+
+/// A client's way in: Huddle's sockets present a session cookie; the reference's name their room.
+fn join_reference(base: &str, room: i64) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    format!("ws://{base}/ws?room={room}").into_client_request().unwrap()
+}
+
+/// R rooms of N clients for the reference server (nobody signs in).
+fn reference_rooms(rooms: usize, clients: usize) -> Vec<(i64, Vec<String>)> {
+    (1..=rooms as i64).map(|r| (r, vec![String::new(); clients])).collect()
 }
 
 /// R rooms of N signed-in members each; returns (room id, cookies of its members).
@@ -186,6 +240,35 @@ fn micros_since(epoch: Instant) -> u64 {
     epoch.elapsed().as_micros() as u64
 }
 
+/// The part of a server frame the receivers read.
+#[derive(serde::Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow)]
+    message: Option<FrameMessage<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FrameMessage<'a> {
+    seq: i64,
+    body: &'a str,
+}
+
+/// How late this generator's own tasks run: every 5 ms a probe yields to the scheduler and
+/// measures how long it waited to run again (the queue of ready tasks ahead of it, and the
+/// threads' time off the CPU). Large figures here mean the latencies include the generator.
+async fn probe_lag(stop: Arc<AtomicU64>) -> Vec<u64> {
+    let mut lags = Vec::new();
+    while stop.load(Ordering::Acquire) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        tokio::task::yield_now().await;
+        lags.push(t.elapsed().as_micros() as u64);
+    }
+    lags
+}
+
 /// Reads one socket until told to stop: latency of each message from its timestamp, and
 /// duplicates by position.
 async fn receive(mut stream: futures::stream::SplitStream<Ws>, epoch: Instant, tally: Arc<Mutex<Tally>>, stop: Arc<AtomicU64>) {
@@ -195,9 +278,12 @@ async fn receive(mut stream: futures::stream::SplitStream<Ws>, epoch: Instant, t
         let next = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
         match next {
             Ok(Some(Ok(Message::Text(t)))) => {
-                if let Ok(ServerMsg::Message { message }) = serde_json::from_str::<ServerMsg>(t.as_str()) {
+                // Read the clock first, and parse only what is measured: the generator's own
+                // work should neither add to the latency nor take CPU from the server.
+                let now = micros_since(epoch);
+                if let Ok(Frame { kind: "message", message: Some(message) }) = serde_json::from_str::<Frame>(t.as_str()) {
                     let sent: u64 = message.body.rsplit(':').next().and_then(|v| v.parse().ok()).unwrap_or(0);
-                    latencies.push(micros_since(epoch).saturating_sub(sent));
+                    latencies.push(now.saturating_sub(sent));
                     deliveries += 1;
                     if seen.insert(message.seq, ()).is_some() {
                         duplicates += 1;
@@ -268,7 +354,8 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
     let mut readers = Vec::new();
     for (room, cookies) in rooms {
         for cookie in cookies {
-            let (sink, stream) = connect(&server.base, cookie).await.split();
+            let ws = if server.reference { open(join_reference(&server.base, *room)).await } else { connect(&server.base, cookie).await };
+            let (sink, stream) = ws.split();
             readers.push(tokio::spawn(receive(stream, epoch, tally.clone(), stop.clone())));
             senders.push((sink, *room));
         }
@@ -277,6 +364,8 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
     let (cpu0, _) = server.usage();
     let (own0, _) = proc_usage("self");
     let started = Instant::now();
+    let lag_stop = Arc::new(AtomicU64::new(0));
+    let lag = tokio::spawn(probe_lag(lag_stop.clone()));
     let tasks: Vec<_> = senders
         .into_iter()
         .map(|(sink, room)| tokio::spawn(send(sink, room, rate, secs, epoch, sent.clone())))
@@ -289,6 +378,9 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
     let elapsed = started.elapsed().as_secs_f64() - 2.0;
     let (cpu1, rss) = server.usage();
     let (own1, _) = proc_usage("self");
+    lag_stop.store(1, Ordering::Release);
+    let mut lag = lag.await.unwrap_or_default();
+    lag.sort_unstable();
     stop.store(1, Ordering::Release);
     for r in readers {
         let _ = r.await;
@@ -305,9 +397,10 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
         concat!(
             r#"{{"scenario":"{}","rooms":{},"clients_per_room":{},"rate_per_client":{},"secs":{:.1},"sent":{},"#,
             r#""deliveries":{},"deliveries_per_s":{:.0},"latency_ms":{{"p50":{:.2},"p95":{:.2},"p99":{:.2},"max":{:.2}}},"#,
-            r#""missing":{},"duplicated":{},"server_cpu_s":{:.2},"server_cpu_us_per_delivery":{:.2},"server_rss_mib":{:.1},"loadgen_cpu_s":{:.2}}}"#
+            r#""missing":{},"duplicated":{},"server_cpu_s":{:.2},"server_cpu_us_per_delivery":{:.2},"server_rss_mib":{:.1},"loadgen_cpu_s":{:.2},"#,
+            r#""loadgen_lag_ms":{{"p50":{:.3},"p99":{:.3},"max":{:.3}}}}}"#
         ),
-        label,
+        if server.reference { format!("{label}/reference") } else { label.to_string() },
         rooms.len(),
         members,
         rate,
@@ -325,6 +418,9 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
         server_cpu * 1e6 / t.deliveries.max(1) as f64,
         rss,
         own1 - own0,
+        percentile(&lag, 0.50),
+        percentile(&lag, 0.99),
+        percentile(&lag, 1.0),
     );
     (line, p99)
 }
@@ -503,14 +599,17 @@ async fn signal(server: &Server, meetings: usize, peers: usize, candidates: usiz
 async fn main() {
     START.get_or_init(Instant::now);
     let a = args();
-    let server = Server::start(&a.bin);
-    let ready = format!("http://{}/readyz", server.base);
-    for _ in 0..100 {
-        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if a.mode == "load" && a.reference {
+        // The same load against Huddle, then against the reference, each in a fresh process.
+        let huddle = run_load(Server::start(&a.bin), &a).await;
+        println!("{huddle}");
+        let reference = run_load(Server::start_reference(), &a).await;
+        println!("{reference}");
+        println!("{}", ratios(&huddle, &reference));
+        return;
     }
+    let server = Server::start(&a.bin);
+    server.wait_ready().await;
     match a.mode.as_str() {
         "idle" => println!("{}", idle(&server, a.sockets, a.users).await),
         "big-frames" => println!("{}", big_frames(&server, a.sockets, a.bytes, a.users).await),
@@ -525,9 +624,29 @@ async fn main() {
                 }
             }
         }
-        _ => {
-            let rooms = populate(&server.base, a.rooms, a.clients).await;
-            println!("{}", load(&server, &rooms, a.rate, a.secs, "load").await.0);
-        }
+        _ => println!("{}", run_load(server, &a).await),
     }
+}
+
+async fn run_load(server: Server, a: &Args) -> String {
+    server.wait_ready().await;
+    let rooms = if server.reference { reference_rooms(a.rooms, a.clients) } else { populate(&server.base, a.rooms, a.clients).await };
+    load(&server, &rooms, a.rate, a.secs, "load").await.0
+}
+
+/// Huddle's figures as multiples of the reference's (below 1: Huddle does better).
+fn ratios(huddle: &str, reference: &str) -> String {
+    let h: serde_json::Value = serde_json::from_str(huddle).unwrap();
+    let r: serde_json::Value = serde_json::from_str(reference).unwrap();
+    let ratio = |path: &[&str]| {
+        let get = |v: &serde_json::Value| path.iter().fold(v.clone(), |v, k| v[k].clone()).as_f64().unwrap_or(0.0);
+        get(&h) / get(&r).max(1e-9)
+    };
+    format!(
+        r#"{{"scenario":"load/huddle-over-reference","p50":{:.2},"p95":{:.2},"p99":{:.2},"server_cpu_us_per_delivery":{:.2}}}"#,
+        ratio(&["latency_ms", "p50"]),
+        ratio(&["latency_ms", "p95"]),
+        ratio(&["latency_ms", "p99"]),
+        ratio(&["server_cpu_us_per_delivery"]),
+    )
 }

@@ -166,6 +166,10 @@ async fn edits_and_deletes_reach_the_room_and_only_the_author_may_make_them() {
 async fn presence_typing_and_read_marks_reach_the_other_member() {
     let app = spawn_app().await;
     let (mut ada, mut bob, room) = two_in_a_room(&app).await;
+    // They share a second room, and a direct conversation.
+    let second = create_room(&mut ada, "Second").await;
+    join(&mut ada, &mut bob, second).await;
+    start_direct(&mut bob, "ada").await;
     let mut bob_tab = bob.socket().await;
     let ada_id = ada.me().await["id"].as_i64().unwrap();
     let bob_id = bob.me().await["id"].as_i64().unwrap();
@@ -176,6 +180,15 @@ async fn presence_typing_and_read_marks_reach_the_other_member() {
         _ => None,
     });
     assert!(online.await);
+    // Once, not once per shared room: nothing else about Ada comes before the answer to a ping.
+    bob_tab.send(&ClientMsg::Ping).await;
+    loop {
+        match bob_tab.recv().await {
+            ServerMsg::Pong => break,
+            ServerMsg::Presence { user_id, .. } if user_id == ada_id => panic!("Ada's presence came twice"),
+            _ => {}
+        }
+    }
     // Ada's new tab is told Bob is already online.
     let online_now = ada_tab.recv_where(|m| match m {
         ServerMsg::Online { user_ids } => Some(user_ids),

@@ -106,11 +106,11 @@ async fn subscribe(db: &Db, hub: &Hub, outbox: &Outbox, user: i64) -> Result<Roo
     Ok(Arc::new(Mutex::new(ids.into_iter().collect())))
 }
 
+/// Tells everyone sharing a room with `user_id` that they came online or went offline: one
+/// frame per connection, however many rooms they share.
 fn announce(hub: &Hub, rooms: &Rooms, user_id: i64, online: bool) {
-    let ids: Vec<i64> = rooms.lock().map(|r| r.iter().copied().collect()).unwrap_or_default();
-    for room in ids {
-        hub.publish(Topic::Room(room), &ServerMsg::Presence { user_id, online });
-    }
+    let topics: Vec<Topic> = rooms.lock().map(|r| r.iter().map(|&room| Topic::Room(room)).collect()).unwrap_or_default();
+    hub.publish_once(&topics, &ServerMsg::Presence { user_id, online });
 }
 
 /// One frame naming the contacts online now (one frame, not one per contact: a burst would

@@ -120,6 +120,10 @@ impl Outbox {
 /// counts in Redis. A user is online while any of their tabs is connected anywhere.
 pub trait Fanout: Send + Sync + 'static {
     fn publish(&self, topic: Topic, event: Event);
+    /// Publishes `event` to several topics, reaching each connection once however many of them
+    /// it is subscribed to (a user's presence goes to every room they are in; a contact sharing
+    /// three of them gets one frame, not three).
+    fn publish_once(&self, topics: &[Topic], event: Event);
     fn subscribe(&self, topic: Topic, outbox: &Outbox);
     fn unsubscribe(&self, topic: Topic, conn: ConnId);
     /// Counts a new connection of `user`; true when it is their first (they came online).
@@ -142,6 +146,16 @@ impl Fanout for LocalFanout {
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
         for outbox in topics.get(&topic).into_iter().flatten() {
             outbox.offer(&event);
+        }
+    }
+
+    fn publish_once(&self, topics: &[Topic], event: Event) {
+        let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        let mut reached = std::collections::HashSet::new();
+        for outbox in topics.iter().filter_map(|t| subscribed.get(t)).flatten() {
+            if reached.insert(outbox.id) {
+                outbox.offer(&event);
+            }
         }
     }
 
@@ -221,6 +235,22 @@ mod tests {
         assert_eq!(text(a_in.queue.try_recv().unwrap()), "hi");
         assert!(a_in.queue.try_recv().is_err());
         assert_eq!(text(b_in.queue.try_recv().unwrap()), "hi");
+    }
+
+    #[test]
+    fn an_event_for_several_topics_reaches_each_connection_once() {
+        let fanout = LocalFanout::default();
+        let (a, mut a_in) = Outbox::new(1, 8);
+        let (b, mut b_in) = Outbox::new(2, 8);
+        for room in [7, 8, 9] {
+            fanout.subscribe(Topic::Room(room), &a);
+        }
+        fanout.subscribe(Topic::Room(9), &b);
+        fanout.publish_once(&[Topic::Room(7), Topic::Room(8), Topic::Room(9)], frame("online"));
+        assert!(a_in.queue.try_recv().is_ok());
+        assert!(a_in.queue.try_recv().is_err(), "one frame, not three");
+        assert!(b_in.queue.try_recv().is_ok());
+        assert!(b_in.queue.try_recv().is_err());
     }
 
     #[test]

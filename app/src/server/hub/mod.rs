@@ -84,6 +84,13 @@ impl Hub {
         publish(&*self.fanout, topic, msg);
     }
 
+    /// Sends `msg` to every connection subscribed to any of `topics`, once each.
+    pub fn publish_once(&self, topics: &[Topic], msg: &ServerMsg) {
+        if let Some(event) = frame_event(msg) {
+            self.fanout.publish_once(topics, event);
+        }
+    }
+
     /// `user` joined `room`: their tabs start receiving it, the members refresh their lists.
     pub fn member_joined(&self, room: i64, user: i64) {
         self.fanout.publish(Topic::User(user), Event::Joined(room));
@@ -120,9 +127,18 @@ impl Hub {
 
 /// Serializes `msg` once and publishes it to `topic` (the hub and the calls alike).
 fn publish(fanout: &dyn Fanout, topic: Topic, msg: &ServerMsg) {
+    if let Some(event) = frame_event(msg) {
+        fanout.publish(topic, event);
+    }
+}
+
+fn frame_event(msg: &ServerMsg) -> Option<Event> {
     match serde_json::to_string(msg) {
-        Ok(json) => fanout.publish(topic, Event::Frame(Arc::new(Utf8Bytes::from(json)))),
-        Err(e) => tracing::error!(error = %e, "cannot serialize a server frame"),
+        Ok(json) => Some(Event::Frame(Arc::new(Utf8Bytes::from(json)))),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a server frame");
+            None
+        }
     }
 }
 
