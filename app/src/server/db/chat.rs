@@ -1,9 +1,10 @@
 //! The chat aggregates: rooms (group rooms and direct conversations), their members, messages.
 //!
-//! Every write that posts, edits or deletes a message bumps the room's change counter in the
-//! same transaction, as its first statement: on SQLite the transaction takes the write lock
-//! at once (no deferred-to-write upgrade that could fail with `SQLITE_BUSY`), on PostgreSQL the
-//! row lock orders writers per room.
+//! Every write that posts, edits or deletes a message bumps the room's change counter with it:
+//! a post in its one statement (the insert, whose trigger moves the counters), an edit or a
+//! delete as the first statement of its transaction, so on SQLite the transaction takes the
+//! write lock at once (no deferred-to-write upgrade that could fail with `SQLITE_BUSY`), and on
+//! PostgreSQL the row lock orders writers per room. Chat writers also take the hub's write turn.
 
 use super::{Db, violated_unique};
 use crate::models::chat::{BillCard, ChatMessage, Member, PublicRoom, RoomKind, RoomSummary, Visibility};
@@ -481,21 +482,31 @@ pub struct NewMessage {
 /// Stores messages in one transaction (many posts, one commit). For each: the next position
 /// in its room, the message, and the sender's read mark (you have read what you wrote). A
 /// client id its sender used before stores nothing and answers the message stored then.
-#[tracing::instrument(skip_all, fields(count = messages.len()))]
 pub async fn post_all(db: &Db, messages: &[NewMessage], now: i64) -> Result<Vec<Posted>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    post_all_on(&mut *db.acquire().await?, messages, now).await
+}
+
+/// [`post_all`] on a connection of the caller's: the post committer keeps one for itself, so
+/// SQLite's page cache stays warm (a pooled connection finds its cache stale after every
+/// write made through another, and reads the pages again).
+#[tracing::instrument(skip_all, fields(count = messages.len()))]
+pub async fn post_all_on(conn: &mut sqlx::AnyConnection, messages: &[NewMessage], now: i64) -> Result<Vec<Posted>, sqlx::Error> {
+    let posted = |stored: Option<ChatMessage>| stored.map_or(Posted::NotMember, Posted::New);
     let mut out = Vec::with_capacity(messages.len());
-    for m in messages {
-        out.push(match insert_one(&mut tx, m, None, now).await? {
-            Some(stored) => Posted::New(stored),
-            None => Posted::NotMember,
-        });
+    if let [m] = messages {
+        // One post is one statement, atomic by itself: no transaction to open and commit.
+        out.push(posted(insert_one(&mut *conn, m, None, now).await?));
+    } else {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for m in messages {
+            out.push(posted(insert_one(&mut *tx, m, None, now).await?));
+        }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     // Nothing was inserted: a repeated client id (answer the first message) or not a member.
     for (m, posted) in messages.iter().zip(out.iter_mut()) {
         if matches!(posted, Posted::NotMember)
-            && let Some(first) = by_client_id(db, m.sender_id, &m.client_id).await?
+            && let Some(first) = by_client_id(&mut *conn, m.sender_id, &m.client_id).await?
         {
             *posted = Posted::Again(first);
         }
@@ -503,10 +514,12 @@ pub async fn post_all(db: &Db, messages: &[NewMessage], now: i64) -> Result<Vec<
     Ok(out)
 }
 
-/// The insert comes first and takes its position from the room, so a refused message (not a
-/// member, or a repeated client id) moves no counter; on SQLite the transaction holds the write
-/// lock from its first statement.
-async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, card: Option<&BillCard>, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+/// One statement: the insert takes its position from the room, and the trigger
+/// `messages_posted` (migration 0016) moves the room's counters and the sender's read mark (you
+/// have read what you wrote) in the same statement. A refused message (not a member, or a
+/// repeated client id) inserts nothing and so moves nothing. Positions are taken from the room
+/// inside the statement: writers take the hub's write turn (one writer per room at a time).
+async fn insert_one(conn: &mut sqlx::AnyConnection, m: &NewMessage, card: Option<&BillCard>, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
     let card_json = card.map(card_json).transpose()?;
     let row: Option<(i64, i64, i64)> = sqlx::query_as(
         "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at, shared_expense_id, card)
@@ -522,25 +535,9 @@ async fn insert_one(tx: &mut Tx<'_>, m: &NewMessage, card: Option<&BillCard>, no
     .bind(now)
     .bind(card.map(|c| c.entry))
     .bind(card_json)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, seq, change)) = row else {
-        return Ok(None);
-    };
-    sqlx::query("update rooms set last_seq = $2, last_change = $3, last_activity_at = $4 where id = $1")
-        .bind(m.room)
-        .bind(seq)
-        .bind(change)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("update room_members set last_read_seq = $3 where room_id = $1 and user_id = $2")
-        .bind(m.room)
-        .bind(m.sender_id)
-        .bind(seq)
-        .execute(&mut **tx)
-        .await?;
-    Ok(Some(ChatMessage {
+    Ok(row.map(|(id, seq, change)| ChatMessage {
         id,
         room: m.room,
         seq,
@@ -572,7 +569,7 @@ pub(crate) async fn post_card(tx: &mut Tx<'_>, room: i64, sender: (i64, &str), b
         client_id: format!("shared-expense-{}", card.entry),
         body: body.to_string(),
     };
-    Ok(insert_one(tx, &message, Some(card), now).await?.map(|m| m.id))
+    Ok(insert_one(&mut **tx, &message, Some(card), now).await?.map(|m| m.id))
 }
 
 /// Rewrites the card of entry `card.entry` as it is now, as an edit of its message (a new
@@ -603,12 +600,12 @@ pub(crate) async fn rewrite_card(tx: &mut Tx<'_>, body: &str, card: &BillCard, n
     Ok(Some(id.0))
 }
 
-async fn by_client_id(db: &Db, sender: i64, client_id: &str) -> Result<Option<ChatMessage>, sqlx::Error> {
+async fn by_client_id(conn: &mut sqlx::AnyConnection, sender: i64, client_id: &str) -> Result<Option<ChatMessage>, sqlx::Error> {
     let sql = format!(
         "select {MESSAGE_COLUMNS} from messages m join users u on u.id = m.sender_id
          where m.sender_id = $1 and m.client_id = $2"
     );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(sender).bind(client_id).fetch_optional(db).await
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(sender).bind(client_id).fetch_optional(conn).await
 }
 
 #[tracing::instrument(skip(db))]

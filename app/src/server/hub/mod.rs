@@ -192,13 +192,31 @@ pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_
 
 /// Commits posts as they come, many at a time: whatever gathered while the previous
 /// transaction ran goes into the next one (one commit for up to [`COMMIT_BATCH`] posts).
+///
+/// The committer keeps one connection of the pool for itself (taken again after an error):
+/// on SQLite its page cache stays warm between commits.
 async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: Arc<tokio::sync::Mutex<()>>) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH);
+    let mut own: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
     while jobs.recv_many(&mut batch, COMMIT_BATCH).await > 0 {
         let messages: Vec<db::chat::NewMessage> = batch.iter().map(|j| j.message.clone()).collect();
         let stored = {
             let _turn = write_turn.lock().await;
-            db::chat::post_all(&db, &messages, now_ms()).await
+            let conn = match own.take() {
+                Some(conn) => Ok(conn),
+                None => db.acquire().await,
+            };
+            match conn {
+                Ok(mut conn) => {
+                    let stored = db::chat::post_all_on(&mut conn, &messages, now_ms()).await;
+                    // A connection that failed a commit may be broken: the next batch takes another.
+                    if stored.is_ok() {
+                        own = Some(conn);
+                    }
+                    stored
+                }
+                Err(e) => Err(e),
+            }
         };
         match stored {
             Ok(outcomes) => {
