@@ -80,7 +80,7 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     // waits for room in it. Both futures are built inside `select!`: built outside and moved
     // in, each took its space twice in this future for as long as the connection lived.
     tokio::select! {
-        _ = write_loop(sink, inbox, hub.clone(), outbox.clone(), rooms.clone(), &peer) => {}
+        _ = write_loop(sink, inbox, &hub, &outbox, &rooms, &peer) => {}
         _ = reader.run(stream) => {}
     }
 
@@ -125,7 +125,7 @@ async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &Outbox, user: i64) 
     }
 }
 
-async fn write_loop<S>(mut sink: S, mut inbox: Inbox, hub: Hub, outbox: Outbox, rooms: Rooms, peer: &Peer)
+async fn write_loop<S>(mut sink: S, mut inbox: Inbox, hub: &Hub, outbox: &Outbox, rooms: &Rooms, peer: &Peer)
 where
     S: futures::Sink<Message> + Unpin,
 {
@@ -139,7 +139,7 @@ where
                 Some(event) => event,
                 None => return,
             },
-            _ = &mut expiry => return close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired").await,
+            _ = &mut expiry => return Box::pin(close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired")).await,
         };
         // Whatever else is already waiting goes out in the same write: one syscall, not one
         // per frame, when the room is busy.
@@ -148,9 +148,9 @@ where
             if let Event::SignedOut(logins) = &event
                 && logins.include(session)
             {
-                return close(&mut sink, CLOSE_SIGNED_OUT, "signed out").await;
+                return Box::pin(close(&mut sink, CLOSE_SIGNED_OUT, "signed out")).await;
             }
-            if let Some(frame) = follow(&hub, &outbox, &rooms, event)
+            if let Some(frame) = follow(hub, outbox, rooms, event)
                 && sink.feed(Message::Text(frame)).await.is_err()
             {
                 return;
@@ -162,7 +162,7 @@ where
             return;
         }
         if inbox.is_stale() {
-            return close(&mut sink, CLOSE_RESUBSCRIBE, "reconnect").await;
+            return Box::pin(close(&mut sink, CLOSE_RESUBSCRIBE, "reconnect")).await;
         }
         if sink.flush().await.is_err() {
             return;
@@ -245,8 +245,10 @@ impl Reader {
         }
     }
 
-    async fn refuse(&self, code: ErrorCode, message: impl Into<String>, client_id: Option<String>) {
-        self.reply(ServerMsg::Error { code, message: message.into(), client_id }).await;
+    /// Boxed: a refusal is rare, and its future (a frame and a queue send) would otherwise take
+    /// its size in the reader's state for as long as the connection lives.
+    fn refuse(&self, code: ErrorCode, message: impl Into<String>, client_id: Option<String>) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(self.reply(ServerMsg::Error { code, message: message.into(), client_id }))
     }
 
     async fn reply(&self, msg: ServerMsg) {
