@@ -135,10 +135,7 @@ where
     loop {
         let event = tokio::select! {
             biased;
-            event = inbox.queue.recv() => match event {
-                Some(event) => event,
-                None => return,
-            },
+            event = inbox.recv() => event,
             _ = &mut expiry => return Box::pin(close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired")).await,
         };
         // Whatever else is already waiting goes out in the same write: one syscall, not one
@@ -156,7 +153,7 @@ where
                 return;
             }
             written += 1;
-            next = if written < BATCH { inbox.queue.try_recv().ok() } else { None };
+            next = if written < BATCH { inbox.try_recv() } else { None };
         }
         if inbox.take_lagged() && sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
             return;

@@ -6,10 +6,12 @@
 //! trait. Nothing here orders or keeps messages: order and replay come from the database.
 
 use axum::extract::ws::Utf8Bytes;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use futures::task::AtomicWaker;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::mpsc;
+use std::task::Poll;
+use tokio::sync::Notify;
 
 /// Where an event goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,51 +68,134 @@ impl Logins {
 #[derive(Clone)]
 pub struct Outbox {
     pub id: ConnId,
-    queue: mpsc::Sender<Event>,
-    flags: Arc<AtomicU8>,
+    queue: Arc<Queue>,
 }
 
 const LAGGED: u8 = 1;
 const STALE: u8 = 2;
 
+/// One connection's queue. A `VecDeque` behind a lock, not a channel: an idle socket's queue
+/// is this struct and no buffer (tokio's channel allocated 1 KiB per connection up front, its
+/// first block of 32 slots and a cache-padded header), and it grows only while frames wait.
+struct Queue {
+    events: std::sync::Mutex<VecDeque<Event>>,
+    capacity: usize,
+    flags: AtomicU8,
+    /// The connection's writer, waiting for an event.
+    reader: AtomicWaker,
+    /// Senders waiting for room ([`Outbox::send`]), and how many there are.
+    room: Notify,
+    waiting: AtomicUsize,
+}
+
+/// Capacity a queue keeps once it is empty again (a burst's buffer is given back).
+const KEPT_CAPACITY: usize = 8;
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Event>> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `event` if there is room; the writer wakes.
+    fn push(&self, event: Event) -> Result<(), Event> {
+        let mut events = self.lock();
+        if events.len() >= self.capacity {
+            return Err(event);
+        }
+        events.push_back(event);
+        drop(events);
+        self.reader.wake();
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<Event> {
+        let mut events = self.lock();
+        let event = events.pop_front()?;
+        if events.is_empty() && events.capacity() > KEPT_CAPACITY {
+            events.shrink_to(KEPT_CAPACITY);
+        }
+        drop(events);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.room.notify_one();
+        }
+        Some(event)
+    }
+}
+
 /// What a connection reads its events from.
 pub struct Inbox {
-    pub queue: mpsc::Receiver<Event>,
-    flags: Arc<AtomicU8>,
+    queue: Arc<Queue>,
 }
 
 impl Inbox {
+    /// The next event, waiting for one.
+    pub async fn recv(&mut self) -> Event {
+        std::future::poll_fn(|cx| {
+            if let Some(event) = self.queue.pop() {
+                return Poll::Ready(event);
+            }
+            self.queue.reader.register(cx.waker());
+            // An event queued between the pop and the registration woke nobody: look again.
+            self.queue.pop().map_or(Poll::Pending, Poll::Ready)
+        })
+        .await
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.queue.pop()
+    }
+
     /// True once after frames were dropped for this connection.
     pub fn take_lagged(&self) -> bool {
-        self.flags.fetch_and(!LAGGED, Ordering::AcqRel) & LAGGED != 0
+        self.queue.flags.fetch_and(!LAGGED, Ordering::AcqRel) & LAGGED != 0
     }
 
     /// True when a membership change was dropped: the subscriptions can no longer be trusted.
     pub fn is_stale(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & STALE != 0
+        self.queue.flags.load(Ordering::Acquire) & STALE != 0
     }
 }
 
 impl Outbox {
     /// A connection's queue holding up to `capacity` unwritten events.
     pub fn new(id: ConnId, capacity: usize) -> (Outbox, Inbox) {
-        let (queue, rx) = mpsc::channel(capacity.max(1));
-        let flags = Arc::new(AtomicU8::new(0));
-        (Outbox { id, queue, flags: flags.clone() }, Inbox { queue: rx, flags })
+        let queue = Arc::new(Queue {
+            events: std::sync::Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            flags: AtomicU8::new(0),
+            reader: AtomicWaker::new(),
+            room: Notify::new(),
+            waiting: AtomicUsize::new(0),
+        });
+        (Outbox { id, queue: queue.clone() }, Inbox { queue })
     }
 
     /// Hands an event to the connection without waiting.
     pub fn offer(&self, event: &Event) {
-        if let Err(mpsc::error::TrySendError::Full(event)) = self.queue.try_send(event.clone()) {
+        if let Err(event) = self.queue.push(event.clone()) {
             let flag = if matches!(event, Event::Frame(_)) { LAGGED } else { STALE };
-            self.flags.fetch_or(flag, Ordering::AcqRel);
+            self.queue.flags.fetch_or(flag, Ordering::AcqRel);
         }
     }
 
     /// Queues a frame for this connection alone, waiting for room: a client that reads slowly
     /// slows down only its own requests.
     pub async fn send(&self, frame: Utf8Bytes) {
-        let _ = self.queue.send(Event::Frame(Arc::new(frame))).await;
+        let mut event = Event::Frame(Arc::new(frame));
+        // Counted as waiting before looking, so a pop that makes room after the look notifies.
+        self.queue.waiting.fetch_add(1, Ordering::SeqCst);
+        loop {
+            let room = self.queue.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.queue.push(event) {
+                Ok(()) => break,
+                Err(back) => event = back,
+            }
+            room.await;
+        }
+        self.queue.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -232,9 +317,9 @@ mod tests {
             Event::Frame(f) => f.as_str().to_string(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(text(a_in.queue.try_recv().unwrap()), "hi");
-        assert!(a_in.queue.try_recv().is_err());
-        assert_eq!(text(b_in.queue.try_recv().unwrap()), "hi");
+        assert_eq!(text(a_in.try_recv().unwrap()), "hi");
+        assert!(a_in.try_recv().is_none());
+        assert_eq!(text(b_in.try_recv().unwrap()), "hi");
     }
 
     #[test]
@@ -247,10 +332,42 @@ mod tests {
         }
         fanout.subscribe(Topic::Room(9), &b);
         fanout.publish_once(&[Topic::Room(7), Topic::Room(8), Topic::Room(9)], frame("online"));
-        assert!(a_in.queue.try_recv().is_ok());
-        assert!(a_in.queue.try_recv().is_err(), "one frame, not three");
-        assert!(b_in.queue.try_recv().is_ok());
-        assert!(b_in.queue.try_recv().is_err());
+        assert!(a_in.try_recv().is_some());
+        assert!(a_in.try_recv().is_none(), "one frame, not three");
+        assert!(b_in.try_recv().is_some());
+        assert!(b_in.try_recv().is_none());
+    }
+
+    fn text(e: Event) -> String {
+        match e {
+            Event::Frame(f) => f.as_str().to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_send_to_a_full_queue_waits_for_room_and_loses_nothing() {
+        let (a, mut a_in) = Outbox::new(1, 1);
+        a.send(Utf8Bytes::from_static("one")).await;
+        let waiting = tokio::spawn({
+            let a = a.clone();
+            async move { a.send(Utf8Bytes::from_static("two")).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "the queue is full: the sender waits");
+        assert_eq!(text(a_in.recv().await), "one");
+        waiting.await.unwrap();
+        assert_eq!(text(a_in.recv().await), "two");
+        assert!(a_in.try_recv().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_writer_wakes_for_an_event_offered_while_it_waits() {
+        let (a, mut a_in) = Outbox::new(1, 8);
+        let writer = tokio::spawn(async move { text(a_in.recv().await) });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        a.offer(&frame("late"));
+        assert_eq!(writer.await.unwrap(), "late");
     }
 
     #[test]
