@@ -29,6 +29,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A request body must arrive within this time.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stopping server takes at most, from the signal to the end of `run_until`.
+pub const STOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    hub: Hub,
 }
 
 impl Application {
@@ -63,8 +66,8 @@ impl Application {
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.addr, source })?;
         let saved = app::server::saved_reports::SavedReports::new(&config.saved_reports, config.saved_reports_keep).map_err(StartupError::Reports)?;
-        let router = router(config, db, addr, revoked, saved);
-        Ok(Self { listener, router })
+        let (router, hub) = router(config, db, addr, revoked, saved);
+        Ok(Self { listener, router, hub })
     }
 
     /// The address actually bound (port 0 becomes a real port).
@@ -72,13 +75,45 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    /// Serves until Ctrl-C or SIGTERM, then stops as [`Application::run_until`] says.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        crate::serve::serve(self.listener, self.router, shutdown_signal()).await
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then stops within [`STOP_LIMIT`]: readiness answers 503,
+    /// the listener closes, every socket is closed with 1012 (its client reconnects, to another
+    /// node or to this one restarted, and resumes with `sync`), the requests in flight finish
+    /// and the posts already taken are committed.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let hub = self.hub.clone();
+        let (began, mut stopping_since) = tokio::sync::watch::channel(None::<tokio::time::Instant>);
+        let stopping = async move {
+            stop.await;
+            tracing::info!("stopping: closing sockets with 1012, finishing requests and commits");
+            hub.stop();
+            let _ = began.send(Some(tokio::time::Instant::now()));
+        };
+        // The limit counts from the signal: the requests in flight get what is left of it.
+        let deadline = async {
+            let since = stopping_since.wait_for(Option::is_some).await.map(|since| *since).ok().flatten();
+            match since {
+                Some(since) => tokio::time::sleep_until(since + STOP_LIMIT).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = crate::serve::serve(self.listener, self.router, stopping) => served?,
+            _ = deadline => tracing::warn!("requests still in flight when the stop limit passed"),
+        }
+        let since = stopping_since.borrow().unwrap_or_else(tokio::time::Instant::now);
+        if !self.hub.drained(STOP_LIMIT.saturating_sub(since.elapsed())).await {
+            tracing::warn!(sockets = self.hub.sockets.open(), "stopped with sockets or commits still open");
+        }
+        Ok(())
     }
 }
 
-fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins, saved: app::server::saved_reports::SavedReports) -> Router {
+fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins, saved: app::server::saved_reports::SavedReports) -> (Router, Hub) {
     let leptos_options = LeptosOptions::builder()
         .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
@@ -115,10 +150,11 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         saved_reports: Arc::new(saved),
     };
     app::server::saved_reports::spawn_sweeper(state.clone());
+    let hub = state.hub.clone();
     let origins = AllowedOrigins(Arc::new(config.origins));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
     let routes = generate_route_list(App);
-    Router::new()
+    let router = Router::new()
         .leptos_routes_with_context(&state, routes, app::provide_request_nonce, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(app::provide_request_nonce, shell))
         // Pages and server-function answers, compressed as they are made (brotli or gzip, as the
@@ -151,7 +187,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
-        .with_state(state)
+        .with_state(state);
+    (router, hub)
 }
 
 /// `addr`, or the loopback address on its port when it listens on every address (0.0.0.0).
@@ -211,6 +248,9 @@ async fn bundle_caching(req: axum::extract::Request, next: axum::middleware::Nex
 /// 200 when the database answers and there is room for more sockets, 503 otherwise (a load
 /// balancer then sends new users elsewhere).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.hub.is_stopping() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping");
+    }
     if state.hub.sockets.saturated() {
         return (StatusCode::SERVICE_UNAVAILABLE, "at capacity");
     }

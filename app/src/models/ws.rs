@@ -29,6 +29,10 @@ pub const CLOSE_RESUBSCRIBE: u16 = 4002;
 /// or in all (the reason says which). Reconnect later, not at once.
 pub const CLOSE_TOO_MANY: u16 = 4008;
 
+/// The server is restarting or stopping (RFC 6455 "service restart"): reconnect after a
+/// randomized backoff, to this server or another.
+pub const CLOSE_SERVICE_RESTART: u16 = 1012;
+
 /// A room and the newest change the client already has from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomCursor {

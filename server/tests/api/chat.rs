@@ -621,3 +621,24 @@ async fn ending_a_login_closes_its_sockets_and_only_its_sockets() {
     assert_eq!(laptop.call("logout_everywhere", &[]).await.status(), StatusCode::OK);
     assert_eq!(close_code(&mut laptop_tab).await, 4003);
 }
+
+#[tokio::test]
+async fn a_stopping_server_closes_sockets_with_1012_after_committing_what_it_took() {
+    let (app, stop, running) = crate::helpers::spawn_stoppable_app().await;
+    let (mut ada, bob, room) = two_in_a_room(&app).await;
+    let mut ada_tab = ada.socket().await;
+    let mut bob_tab = bob.socket().await;
+    let sent = ada_tab.say(room, "before the restart").await;
+    let ready = ada.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    // SIGTERM: every socket is told "service restart", so its client reconnects elsewhere.
+    stop.send(()).unwrap();
+    assert_eq!(ada_tab.expect_closed().await, 1012);
+    assert_eq!(bob_tab.expect_closed().await, 1012);
+    let stopped = tokio::time::timeout(Duration::from_secs(10), running).await.expect("the server stops within 10 s");
+    stopped.unwrap().unwrap();
+    // The listener is closed, and what was acked is stored.
+    assert!(reqwest::get(app.url("/healthz")).await.is_err(), "the listener is closed");
+    assert_eq!(app.number("select count(*) from messages where id = $1", &[sent.id]).await, 1);
+}

@@ -147,6 +147,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { addr, database, _one_at_a_time: turn }
 }
 
+/// A server that stops (as on SIGTERM) when the sender is used; the handle ends when it has.
+pub async fn spawn_stoppable_app() -> (TestApp, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    server::telemetry::init_for_tests();
+    let turn = ONE_SERVER_AT_A_TIME.lock().await;
+    let database = TestDatabase::create().await;
+    let config = test_config(database.dir.clone(), database.url.clone());
+    let app = Application::build(config).await.expect("server starts");
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (TestApp { addr, database, _one_at_a_time: turn }, stop, running)
+}
+
 impl TestApp {
     /// Runs one statement on the app's database, behind its back (to age a link, say).
     pub async fn execute(&self, sql: &'static str, binds: &[i64]) {

@@ -34,7 +34,7 @@ pub fn start(live: ChatLive) {
 }
 
 async fn run(live: ChatLive) {
-    let mut backoff_ms = 500;
+    let mut backoff_ms: u64 = 500;
     loop {
         live.state.update(|s| s.status = Status::Connecting);
         let ended = match WebSocket::open(&socket_url()) {
@@ -50,7 +50,9 @@ async fn run(live: ChatLive) {
             backoff_ms = 500;
             continue;
         }
-        sleep(backoff_ms).await;
+        // Half the backoff plus a random half: when a server restarts (1012) its clients come
+        // back spread out, not all at once.
+        sleep(backoff_ms / 2 + (js_sys::Math::random() * (backoff_ms / 2) as f64) as u64).await;
         backoff_ms = (backoff_ms * 2).min(10_000);
         // A refused upgrade or an ended login looks like a lost connection: renewing covers an
         // expired token, and a 401 means signed out, with nothing to reconnect as.

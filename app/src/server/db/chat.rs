@@ -499,7 +499,7 @@ pub async fn post_all_on(conn: &mut sqlx::AnyConnection, messages: &[NewMessage]
     } else {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         for m in messages {
-            out.push(posted(insert_one(&mut *tx, m, None, now).await?));
+            out.push(posted(insert_one(&mut tx, m, None, now).await?));
         }
         tx.commit().await?;
     }
@@ -569,7 +569,7 @@ pub(crate) async fn post_card(tx: &mut Tx<'_>, room: i64, sender: (i64, &str), b
         client_id: format!("shared-expense-{}", card.entry),
         body: body.to_string(),
     };
-    Ok(insert_one(&mut **tx, &message, Some(card), now).await?.map(|m| m.id))
+    Ok(insert_one(tx, &message, Some(card), now).await?.map(|m| m.id))
 }
 
 /// Rewrites the card of entry `card.entry` as it is now, as an edit of its message (a new

@@ -6,7 +6,7 @@
 use super::fanout::{Inbox, Outbox};
 use super::{Event, Hub, Topic};
 use crate::models::AppError;
-use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
+use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SERVICE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
@@ -66,6 +66,11 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     };
     if hub.fanout().connected(peer.user_id) {
         announce(&hub, &rooms, peer.user_id, true);
+    }
+    // Opened while the process stops: told to go elsewhere at once (`Hub::stop` reached only
+    // the connections subscribed before it).
+    if hub.is_stopping() {
+        outbox.offer(&Event::Restart);
     }
     let reader = Reader {
         db,
@@ -147,6 +152,9 @@ where
             {
                 return Box::pin(close(&mut sink, CLOSE_SIGNED_OUT, "signed out")).await;
             }
+            if let Event::Restart = event {
+                return Box::pin(close(&mut sink, CLOSE_SERVICE_RESTART, "service restart")).await;
+            }
             if let Some(frame) = follow(hub, outbox, rooms, event)
                 && sink.feed(Message::Text(frame)).await.is_err()
             {
@@ -180,7 +188,7 @@ fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf
     // Frames are the hot path: only membership changes touch the room set.
     match event {
         Event::Frame(frame) => Some(Arc::unwrap_or_clone(frame)),
-        Event::SignedOut(_) => None,
+        Event::SignedOut(_) | Event::Restart => None,
         Event::Joined(room) => {
             rooms.lock().ok()?.insert(room);
             hub.fanout().subscribe(Topic::Room(room), outbox);

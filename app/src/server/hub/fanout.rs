@@ -41,6 +41,9 @@ pub enum Event {
     Left(i64),
     /// Logins of the user ended: their connections close.
     SignedOut(Box<Logins>),
+    /// This process is stopping: the connection closes with 1012 (service restart) and its
+    /// client reconnects, to another node or to this one restarted.
+    Restart,
 }
 
 /// Which of a user's logins ended.
@@ -209,6 +212,8 @@ pub trait Fanout: Send + Sync + 'static {
     /// it is subscribed to (a user's presence goes to every room they are in; a contact sharing
     /// three of them gets one frame, not three).
     fn publish_once(&self, topics: &[Topic], event: Event);
+    /// Hands `event` to every connection of this process, once each.
+    fn publish_local(&self, event: Event);
     fn subscribe(&self, topic: Topic, outbox: &Outbox);
     fn unsubscribe(&self, topic: Topic, conn: ConnId);
     /// Counts a new connection of `user`; true when it is their first (they came online).
@@ -238,6 +243,16 @@ impl Fanout for LocalFanout {
         let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
         let mut reached = std::collections::HashSet::new();
         for outbox in topics.iter().filter_map(|t| subscribed.get(t)).flatten() {
+            if reached.insert(outbox.id) {
+                outbox.offer(&event);
+            }
+        }
+    }
+
+    fn publish_local(&self, event: Event) {
+        let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        let mut reached = std::collections::HashSet::new();
+        for outbox in subscribed.values().flatten() {
             if reached.insert(outbox.id) {
                 outbox.offer(&event);
             }

@@ -91,6 +91,11 @@ impl Sockets {
     pub fn saturated(&self) -> bool {
         self.counts.lock().map(|c| c.total >= self.caps.total).unwrap_or(true)
     }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.counts.lock().map(|c| c.total).unwrap_or(0)
+    }
 }
 
 fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {

@@ -14,7 +14,7 @@ use crate::models::chat::{ChatMessage, ClientId, MessageBody};
 use crate::models::ws::ServerMsg;
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 /// Shared by every connection and server function of this process.
@@ -35,6 +35,8 @@ pub struct Hub {
     post_rate: Arc<limits::KeyedRate<i64>>,
     /// Live calls: seats and the relay of their signals.
     pub calls: Arc<calls::Calls>,
+    /// Set once this process starts stopping (SIGTERM).
+    stopping: Arc<AtomicBool>,
 }
 
 /// A post waiting to be committed, and where its outcome goes.
@@ -57,7 +59,7 @@ impl Hub {
         let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
         let calls = calls::Calls::new(db, fanout.clone(), calls::CallConfig::default());
-        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls }
+        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls, stopping: Arc::default() }
     }
 
     /// The same hub with these call settings (before any call starts).
@@ -113,6 +115,31 @@ impl Hub {
     /// while it writes an entry with its card.
     pub async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_turn.lock().await
+    }
+
+    /// This process is stopping: readiness answers 503, every socket is closed with 1012 and
+    /// sockets opened from now on are closed at once.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.fanout.publish_local(Event::Restart);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Waits, at most `limit`, until every socket of this process has closed and the posts
+    /// already handed to the committer are committed; true when both happened in time.
+    pub async fn drained(&self, limit: std::time::Duration) -> bool {
+        tokio::time::timeout(limit, async {
+            while self.sockets.open() > 0 || self.posts.capacity() < self.posts.max_capacity() {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            // The commit in progress, if any, ends before the turn is free.
+            drop(self.write_turn().await);
+        })
+        .await
+        .is_ok()
     }
 
     /// Shows a new, edited or deleted message to every member's tabs.
