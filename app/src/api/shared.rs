@@ -125,15 +125,11 @@ async fn currency_ledgers(db: &db::Db, room: i64) -> Result<Vec<CurrencyLedger>,
 /// it) in every member's timeline, keeps the plans members will be shown next, and tells the
 /// members (their open ledger pages) that the shared expenses changed.
 /// The change itself is stored by then: a plan that could not be kept is only logged (the next
-/// ledger read plans anew), and a card not fanned out reaches members when they sync.
+/// ledger read plans anew).
 #[cfg(feature = "ssr")]
-async fn changed(state: &crate::server::state::AppState, room: i64, card: Option<i64>) {
-    if let Some(id) = card {
-        match db::chat::by_id(&state.db, id).await {
-            Ok(Some(message)) => state.hub.fan_out(&message),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(room, %error, "a shared expense's card was not fanned out"),
-        }
+async fn changed(state: &crate::server::state::AppState, room: i64, card: Option<crate::models::chat::ChatMessage>) {
+    if let Some(message) = card {
+        state.hub.fan_out(&message);
     }
     let kept: Result<(), AppError> = async {
         for ledger in currency_ledgers(&state.db, room).await? {

@@ -131,11 +131,23 @@ pub struct BillCard {
     pub currency: String,
     pub paid_by: i64,
     pub paid_by_name: String,
-    /// Who owes what (for a payment: the one who was paid).
+    /// Who owes what (for a payment: the one who was paid): the first [`CARD_PARTS`]; the
+    /// ledger lists them all.
     pub parts: Vec<CardPart>,
+    /// Parts not on the card.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_parts: usize,
     /// The entry was deleted: the card stays, struck through.
     #[serde(default)]
     pub deleted: bool,
+}
+
+/// Parts a card lists at most: a bill split among a whole large room stays a small message
+/// (in every member's timeline, in every replay page), however many members it names.
+pub const CARD_PARTS: usize = 12;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -760,9 +760,11 @@ fn BillCardView(card: BillCard, room: i64, me: i64) -> impl IntoView {
                 view! { <li class:me=p.user_id == me><span>{who}</span>" "<span class="amount">{money(&card.currency, p.amount_minor)}</span></li> }
             })
             .collect_view();
+        let more = (card.more_parts > 0).then(|| view! { <p class="muted">{format!("and {} more", card.more_parts)}</p> });
         view! {
             <p class="muted">{format!("Paid by {}", card.paid_by_name)}{(card.paid_by == me).then_some(" (you)")}</p>
             <ul class="bill-parts" aria-label="Parts">{parts}</ul>
+            {more}
         }
     });
     let open = (!card.deleted).then(|| {

@@ -560,7 +560,7 @@ fn card_json(card: &BillCard) -> Result<String, sqlx::Error> {
 /// Posts the card of a shared expense or payment in its room, inside the ledger's transaction
 /// (the entry and its card are stored together). The sender is whoever wrote the entry; the
 /// caller holds the hub's write turn (see [`crate::server::hub::Hub::write_turn`]).
-pub(crate) async fn post_card(tx: &mut Tx<'_>, room: i64, sender: (i64, &str), body: &str, card: &BillCard, now: i64) -> Result<Option<i64>, sqlx::Error> {
+pub(crate) async fn post_card(tx: &mut Tx<'_>, room: i64, sender: (i64, &str), body: &str, card: &BillCard, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
     let message = NewMessage {
         room,
         sender_id: sender.0,
@@ -569,13 +569,20 @@ pub(crate) async fn post_card(tx: &mut Tx<'_>, room: i64, sender: (i64, &str), b
         client_id: format!("shared-expense-{}", card.entry),
         body: body.to_string(),
     };
-    Ok(insert_one(tx, &message, Some(card), now).await?.map(|m| m.id))
+    insert_one(tx, &message, Some(card), now).await
+}
+
+/// The message carrying the card of shared expense `entry`, if it has one (entries added
+/// before cards existed have none).
+pub(crate) async fn card_message(tx: &mut Tx<'_>, entry: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
+    let sql = format!("select {MESSAGE_COLUMNS} from messages m join users u on u.id = m.sender_id where m.shared_expense_id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(entry).fetch_optional(&mut **tx).await
 }
 
 /// Rewrites the card of entry `card.entry` as it is now, as an edit of its message (a new
 /// change in the room, so every member's timeline follows, live or on reconnect). The message
-/// id, or `None` when the entry has no card (it was added before cards existed).
-pub(crate) async fn rewrite_card(tx: &mut Tx<'_>, body: &str, card: &BillCard, now: i64) -> Result<Option<i64>, sqlx::Error> {
+/// as rewritten, or `None` when the entry has no card.
+pub(crate) async fn rewrite_card(tx: &mut Tx<'_>, body: &str, card: &BillCard, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
     let change: Option<(i64,)> = sqlx::query_as(
         "update rooms set last_change = last_change + 1
          where id = (select room_id from messages where shared_expense_id = $1)
@@ -587,17 +594,15 @@ pub(crate) async fn rewrite_card(tx: &mut Tx<'_>, body: &str, card: &BillCard, n
     let Some((change,)) = change else {
         return Ok(None);
     };
-    let id: (i64,) = sqlx::query_as(
-        "update messages set change = $2, body = $3, card = $4, edited_at = $5 where shared_expense_id = $1 returning id",
-    )
-    .bind(card.entry)
-    .bind(change)
-    .bind(body)
-    .bind(card_json(card)?)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(Some(id.0))
+    sqlx::query("update messages set change = $2, body = $3, card = $4, edited_at = $5 where shared_expense_id = $1")
+        .bind(card.entry)
+        .bind(change)
+        .bind(body)
+        .bind(card_json(card)?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    card_message(tx, card.entry).await
 }
 
 async fn by_client_id(conn: &mut sqlx::AnyConnection, sender: i64, client_id: &str) -> Result<Option<ChatMessage>, sqlx::Error> {

@@ -5,7 +5,7 @@
 //! another room matches nothing.
 
 use super::Db;
-use crate::models::chat::{BillCard, CardPart};
+use crate::models::chat::{BillCard, CARD_PARTS, CardPart, ChatMessage};
 use crate::models::money::money;
 use crate::models::split::{SharedEntry, SharedPart, SplitMode};
 use sqlx::FromRow;
@@ -44,7 +44,13 @@ impl EntryInput {
             currency: self.currency.clone(),
             paid_by: self.paid_by,
             paid_by_name: self.name_of(self.paid_by),
-            parts: self.parts.iter().map(|&(user_id, _, amount_minor)| CardPart { user_id, name: self.name_of(user_id), amount_minor }).collect(),
+            parts: self
+                .parts
+                .iter()
+                .take(CARD_PARTS)
+                .map(|&(user_id, _, amount_minor)| CardPart { user_id, name: self.name_of(user_id), amount_minor })
+                .collect(),
+            more_parts: self.parts.len().saturating_sub(CARD_PARTS),
             deleted: false,
         };
         let amount = money(&self.currency, self.amount_minor);
@@ -115,9 +121,9 @@ async fn log(tx: &mut super::chat::Tx<'_>, id: i64, action: &str, by: i64, now: 
 }
 
 /// Stores a new entry of `room` added by `by`, with its card in the room's timeline: the
-/// entry's id and the card's message id. The caller holds the hub's write turn.
+/// entry's id and the card's message. The caller holds the hub's write turn.
 #[tracing::instrument(skip(db, entry))]
-pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> Result<(i64, Option<i64>), sqlx::Error> {
+pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> Result<(i64, Option<ChatMessage>), sqlx::Error> {
     let mut tx = db.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into shared_expenses (room_id, kind, description, amount_minor, currency, spent_on, paid_by, split_mode, created_by, created_at)
@@ -144,10 +150,10 @@ pub async fn add(db: &Db, room: i64, by: i64, entry: &EntryInput, now: i64) -> R
 }
 
 /// Replaces entry `id` of `room`, if `by` added it and it is not deleted, and rewrites its card.
-/// `None`: no such entry of theirs; `Some(message)`: the card's message id, if it has one.
+/// `None`: no such entry of theirs; `Some(message)`: the card's message as rewritten, if any.
 /// The caller holds the hub's write turn.
 #[tracing::instrument(skip(db, entry))]
-pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now: i64) -> Result<Option<Option<i64>>, sqlx::Error> {
+pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now: i64) -> Result<Option<Option<ChatMessage>>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let changed = sqlx::query(
         "update shared_expenses set description = $1, amount_minor = $2, currency = $3, spent_on = $4, paid_by = $5,
@@ -183,7 +189,7 @@ pub async fn edit(db: &Db, room: i64, id: i64, by: i64, entry: &EntryInput, now:
 /// stays in the timeline, marked deleted. As [`edit`] answers. The caller holds the hub's
 /// write turn.
 #[tracing::instrument(skip(db))]
-pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<Option<Option<i64>>, sqlx::Error> {
+pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<Option<Option<ChatMessage>>, sqlx::Error> {
     let mut tx = db.begin().await?;
     let changed = sqlx::query(
         "update shared_expenses set deleted_at = $1 where id = $2 and room_id = $3 and created_by = $4 and deleted_at is null",
@@ -199,12 +205,10 @@ pub async fn delete(db: &Db, room: i64, id: i64, by: i64, now: i64) -> Result<Op
         return Ok(None);
     }
     log(&mut tx, id, "deleted", by, now, "").await?;
-    let shown: Option<(Option<BillCard>, String)> =
-        sqlx::query_as("select card, body from messages where shared_expense_id = $1").bind(id).fetch_optional(&mut *tx).await?;
-    let message = match shown {
-        Some((Some(mut card), line)) => {
+    let message = match super::chat::card_message(&mut tx, id).await? {
+        Some(ChatMessage { card: Some(mut card), body, .. }) => {
             card.deleted = true;
-            super::chat::rewrite_card(&mut tx, &format!("Deleted: {line}"), &card, now).await?
+            super::chat::rewrite_card(&mut tx, &format!("Deleted: {body}"), &card, now).await?
         }
         _ => None,
     };
@@ -447,4 +451,31 @@ pub async fn copied_by(db: &Db, room: i64, user: i64, from: i64) -> Result<Vec<i
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bill_split_among_a_large_room_is_a_small_card() {
+        let members: Vec<(i64, String)> = (1..=500).map(|u| (u, format!("Member {u}"))).collect();
+        let entry = EntryInput {
+            settlement: false,
+            description: "Venue".into(),
+            amount_minor: 500_000,
+            currency: "EUR".into(),
+            spent_on: "2026-11-20".into(),
+            paid_by: 1,
+            mode: SplitMode::Equal,
+            parts: members.iter().map(|m| (m.0, 1, 1000)).collect(),
+            summary: String::new(),
+            names: members,
+        };
+        let (card, line) = entry.card(7);
+        assert_eq!((card.parts.len(), card.more_parts), (CARD_PARTS, 500 - CARD_PARTS));
+        assert_eq!(card.parts[0].name, "Member 1");
+        assert_eq!(line, "Member 1 paid 5.000,00\u{a0}€ for Venue");
+        assert!(serde_json::to_string(&card).unwrap().len() < 1500);
+    }
 }

@@ -241,22 +241,12 @@ impl Fanout for LocalFanout {
 
     fn publish_once(&self, topics: &[Topic], event: Event) {
         let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        let mut reached = std::collections::HashSet::new();
-        for outbox in topics.iter().filter_map(|t| subscribed.get(t)).flatten() {
-            if reached.insert(outbox.id) {
-                outbox.offer(&event);
-            }
-        }
+        offer_once(topics.iter().filter_map(|t| subscribed.get(t)).flatten(), &event);
     }
 
     fn publish_local(&self, event: Event) {
         let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        let mut reached = std::collections::HashSet::new();
-        for outbox in subscribed.values().flatten() {
-            if reached.insert(outbox.id) {
-                outbox.offer(&event);
-            }
-        }
+        offer_once(subscribed.values().flatten(), &event);
     }
 
     fn subscribe(&self, topic: Topic, outbox: &Outbox) {
@@ -302,6 +292,16 @@ impl Fanout for LocalFanout {
     fn online(&self, users: &[i64]) -> Vec<i64> {
         let counts = self.connections.read().unwrap_or_else(|e| e.into_inner());
         users.iter().copied().filter(|u| counts.contains_key(u)).collect()
+    }
+}
+
+/// Offers `event` to each connection among `outboxes` once, however often it is listed.
+fn offer_once<'a>(outboxes: impl Iterator<Item = &'a Outbox>, event: &Event) {
+    let mut reached = std::collections::HashSet::new();
+    for outbox in outboxes {
+        if reached.insert(outbox.id) {
+            outbox.offer(event);
+        }
     }
 }
 
