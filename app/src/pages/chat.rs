@@ -78,7 +78,7 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
     // Live changes to the list fetch it again: in the browser only. On the server this source
     // runs on whichever thread polls the resource, and the room page may be writing the same
     // state on another (see `Room`'s `structure`).
-    let revision = Memo::new(move |_| if cfg!(feature = "hydrate") { live.state.try_with(|s| s.revision).unwrap_or_default() } else { 0 });
+    let revision = Memo::new(move |_| live.watch(|s| s.revision).unwrap_or_default());
     let rooms = Resource::new(move || revision.get(), |_| chat_home());
     let (created, joined, started) = (failure(create.value()), failure(join.value()), failure(direct.value()));
     view! {
@@ -94,8 +94,11 @@ fn Sidebar(live: ChatLive, create: ServerAction<CreateRoom>, join: ServerAction<
                             <p class="muted empty" data-testid="no-rooms">"No rooms or conversations yet. Start one below."</p>
                         }.into_any(),
                         Ok(home) => {
-                            // The socket needs to know which rooms are direct (for notifications); nothing shown changes.
-                            live.state.update_untracked(|s| s.kinds.extend(home.rooms.iter().map(|r| (r.id, r.kind))));
+                            // The socket needs to know which rooms are direct (for notifications); nothing shown
+                            // changes. Only in the browser: on the server the room page owns the state (see `watch`).
+                            if cfg!(feature = "hydrate") {
+                                live.state.update_untracked(|s| s.kinds.extend(home.rooms.iter().map(|r| (r.id, r.kind))));
+                            }
                             view! {
                                 <ul class="rooms" data-testid="rooms">
                                     {home.rooms.into_iter().map(|r| view! { <RoomLine room=r live offset=home.utc_offset_minutes/> }).collect_view()}
@@ -174,7 +177,7 @@ fn Avatar(user: i64, name: String) -> impl IntoView {
 fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
     let peer = room.peer_id;
     let server_online = room.peer_online;
-    let online = move || peer.is_some_and(|p| live.state.with(|s| s.is_online(p, server_online)));
+    let online = move || peer.is_some_and(|p| live.watch(|s| s.is_online(p, server_online)).unwrap_or(server_online));
     let last = room.last_message.map(|m| {
         let text = if m.is_deleted() { "This message was deleted.".to_string() } else { m.body.chars().take(80).collect() };
         (format!("{}: {}", m.sender_name, text), time_of_day(m.created_at, offset))
@@ -182,7 +185,7 @@ fn RoomLine(room: RoomSummary, live: ChatLive, offset: i32) -> impl IntoView {
     let unread = room.unread;
     let unread_class = if unread > 0 { "has-unread" } else { "" };
     let (id, call_from_page) = (room.id, room.call_on);
-    let call_on = move || live.state.with(|s| s.call_on(id, call_from_page));
+    let call_on = move || live.watch(|s| s.call_on(id, call_from_page)).unwrap_or(call_from_page);
     // A room's avatar is its initials on a colour from its id; a person's, theirs.
     let avatar = view! { <Avatar user=peer.unwrap_or(-room.id) name=room.title.clone()/> };
     let unread_words = (unread > 0).then(|| view! { <span class="sr-only">{format!(", {unread} unread")}</span> });
@@ -220,7 +223,7 @@ fn Presence(online: impl Fn() -> bool + Copy + Send + Sync + 'static) -> impl In
 /// sidebar, the room's header shows it too (`in_room`).
 #[component]
 fn ConnectionStatus(live: ChatLive, #[prop(optional)] in_room: bool) -> impl IntoView {
-    let label = move || match live.state.with(|s| s.status) {
+    let label = move || match live.watch(|s| s.status).unwrap_or_default() {
         Status::Live => "live",
         Status::Connecting => "connecting…",
         Status::Offline => "offline, reconnecting…",
@@ -280,13 +283,9 @@ fn Room(me: i64, actions: RoomActions) -> impl IntoView {
     let query = use_query_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
     let before = Memo::new(move |_| query.with(|q| q.get("before").and_then(|v| v.parse::<i64>().ok())));
-    // Live changes to the room (members, name) fetch it again. Only in the browser: on the server
-    // nothing changes during a render, and this source runs on whichever thread polls the
-    // resource while the sidebar may be writing the same state on another; a read that meets
-    // that write lock fails, and the failure was a panic that cut the page off mid-render (seen
-    // in the server log as "already been disposed" at this line, and as a page that never
-    // became live).
-    let structure = Memo::new(move |_| if cfg!(feature = "hydrate") { live.state.try_with(|s| s.structure).unwrap_or_default() } else { 0 });
+    // Live changes to the room (members, name) fetch it again; only in the browser (`watch`):
+    // on the server nothing changes during a render.
+    let structure = Memo::new(move |_| live.watch(|s| s.structure).unwrap_or_default());
     let view_data = Resource::new(
         move || {
             let versions = [
@@ -1238,5 +1237,46 @@ fn RoomDirectory(join: ServerAction<JoinRoom>) -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::components::chat::provide_chat_live;
+    use crate::models::chat::{RoomKind, RoomSummary};
+    use leptos_router::components::Router;
+    use leptos_router::location::RequestUrl;
+
+    /// On the server the open room writes the live state (its seed) while the list of rooms
+    /// may be rendering on another thread. A read of the state that met that write lock failed,
+    /// and the failure was a panic ("already been disposed") that cut the page off: seen in CI.
+    /// The list shows what the server sent without touching the state; here it renders while
+    /// the lock is held.
+    #[test]
+    fn the_room_list_renders_while_the_live_state_is_being_written() {
+        let owner = Owner::new();
+        owner.set();
+        provide_context(RequestUrl::new("/chat"));
+        provide_chat_live();
+        let live = use_chat_live();
+        let room = RoomSummary {
+            id: 7,
+            kind: RoomKind::Direct,
+            title: "Bob".into(),
+            topic: String::new(),
+            peer_id: Some(2),
+            peer_online: true,
+            last_message: None,
+            last_activity_at: 0,
+            unread: 2,
+            call_on: true,
+        };
+        let writing = live.state.write();
+        let html = view! { <Router><RoomLine room live offset=0/><ConnectionStatus live/></Router> }.to_html();
+        drop(writing);
+        assert!(html.contains(r#"data-online="true""#), "Bob shows online, as the server said: {html}");
+        assert!(html.contains(r#"data-testid="call-mark""#), "the call shows as on: {html}");
+        assert!(html.contains("connecting…"), "{html}");
     }
 }

@@ -34,14 +34,10 @@ pub fn RoomExpensesPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
     // Another member's change to this room's ledger (`ledger_changed`), or a reconnect, fetches
-    // it again; only in the browser (see the room page: the server never reads the live state
-    // during a render).
+    // it again; only in the browser (see `ChatLive::watch`).
     let changes = Memo::new(move |_| {
-        if !cfg!(feature = "hydrate") {
-            return (0, 0);
-        }
         let room = id.get();
-        live.state.try_with(|s| (s.ledger_changes.get(&room).copied().unwrap_or(0), s.welcomes)).unwrap_or_default()
+        live.watch(|s| (s.ledger_changes.get(&room).copied().unwrap_or(0), s.welcomes)).unwrap_or_default()
     });
     let ledger = Resource::new(
         move || {

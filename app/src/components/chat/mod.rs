@@ -106,7 +106,25 @@ impl ChatLive {
         });
     }
 
-    /// Takes in what a server-rendered room page showed.
+    /// Reads the live state where it is live: in the browser. On the server it gives `None` and
+    /// the caller shows what the server sent, which is what an empty state shows anyway.
+    ///
+    /// Everything outside the open room reads through here. On the server the sidebar and the
+    /// room render on different threads while the room seeds the state (see [`Self::seed`]), and
+    /// a read that meets that write lock fails: the failure is a panic that reads "already been
+    /// disposed" and cuts the page off mid-render.
+    pub fn watch<R>(&self, f: impl FnOnce(&LiveState) -> R) -> Option<R> {
+        #[cfg(feature = "hydrate")]
+        return Some(self.state.with(f));
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = f;
+            None
+        }
+    }
+
+    /// Takes in what a server-rendered room page showed. On the server only the open room
+    /// writes and reads the state, all in one render (everything else asks [`Self::watch`]).
     pub fn seed(&self, view: &RoomView) {
         self.state.update(|s| s.seed(view));
     }
