@@ -46,6 +46,8 @@ pub struct Config {
     /// Where premium accounts' CSV exports are kept, and for how long.
     pub saved_reports: app::server::saved_reports::StoreConfig,
     pub saved_reports_keep: std::time::Duration,
+    /// Where Prometheus scrapes the metrics (`HUDDLE_METRICS_ADDR`); none by default.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
@@ -276,7 +278,14 @@ impl Config {
         let (payments, premium_price) = payments(&get, env, default_currency)?;
         let saved_reports = report_store(&get, &data_dir)?;
         let saved_reports_keep = std::time::Duration::from_secs(86_400 * count("HUDDLE_SAVED_REPORTS_DAYS", 30, 3650)? as u64);
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep })
+        let metrics_addr = match get("HUDDLE_METRICS_ADDR") {
+            None => None,
+            Some(v) => Some(v.parse().map_err(|_| invalid("HUDDLE_METRICS_ADDR", format!("expected an address like 127.0.0.1:9100, got {v:?}")))?),
+        };
+        if metrics_addr.is_some() && metrics_addr == Some(addr) {
+            return Err(invalid("HUDDLE_METRICS_ADDR", "must differ from HUDDLE_ADDR: the metrics have a listener of their own"));
+        }
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep, metrics_addr })
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod client_errors;
 pub mod config;
+pub mod metrics;
 pub mod middleware;
 pub mod serve;
 pub mod startup;

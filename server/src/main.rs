@@ -17,7 +17,13 @@ async fn main() -> ExitCode {
     if args.peek().map(String::as_str) == Some("admin") {
         return admin(args.skip(1)).await;
     }
-    server::telemetry::init();
+    match server::telemetry::LogFormat::parse(std::env::var("HUDDLE_LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => server::telemetry::init(format),
+        Err(e) => {
+            eprintln!("huddle: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

@@ -223,14 +223,41 @@ fn is_plain_form_post(req: &Request) -> bool {
         && header(CONTENT_TYPE).starts_with("application/x-www-form-urlencoded")
 }
 
-/// One log line per request: method, path, status, latency. Never headers or bodies.
+/// The header a request's id travels in, both ways.
+pub static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+
+/// One log line per request (method, path, status, latency; never headers or bodies), and a
+/// request id on every line logged while it is handled (the `request` span's `request_id`),
+/// sent back as `X-Request-ID`. A load balancer's id is kept, so its log and ours line up.
 pub async fn log_request(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let started = Instant::now();
-    let res = next.run(req).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(%method, path, status = res.status().as_u16(), latency_ms = format!("{latency_ms:.1}"), "request");
-    res
+    use tracing::Instrument;
+    let id = request_id(req.headers());
+    let span = tracing::info_span!("request", request_id = %id);
+    async move {
+        let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+        let started = Instant::now();
+        let mut res = next.run(req).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(%method, path, status = res.status().as_u16(), latency_ms = format!("{latency_ms:.1}"), "request");
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            res.headers_mut().insert(REQUEST_ID.clone(), value);
+        }
+        res
+    }
+    .instrument(span)
+    .await
+}
+
+/// The id a proxy gave the request, if it looks like one (it reaches every log line, so
+/// nothing longer or stranger is taken), or a new random one.
+fn request_id(headers: &http::HeaderMap) -> String {
+    let given = headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| {
+        (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    });
+    match given {
+        Some(id) => id.to_string(),
+        None => format!("{:016x}", rand::random::<u64>()),
+    }
 }
 
 #[cfg(test)]
@@ -244,6 +271,22 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn a_proxys_request_id_is_kept_only_when_it_looks_like_one() {
+        let with = |id: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(&REQUEST_ID, HeaderValue::from_str(id).unwrap());
+            request_id(&h)
+        };
+        assert_eq!(with("7f3a-01:b.c_d"), "7f3a-01:b.c_d");
+        for strange in ["a b", "x\"y", "<script>", &"9".repeat(65)] {
+            let id = with(strange);
+            assert!(id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{strange:?} became {id:?}");
+        }
+        let (a, b) = (request_id(&http::HeaderMap::new()), request_id(&http::HeaderMap::new()));
+        assert_ne!(a, b, "each request gets its own");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub enum StartupError {
     Database(#[from] sqlx::Error),
     #[error("HUDDLE_ADDR: cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("HUDDLE_METRICS_ADDR: cannot listen on {addr}: {source}")]
+    BindMetrics { addr: SocketAddr, source: std::io::Error },
     #[error("saved reports: {0}")]
     Reports(String),
 }
@@ -48,6 +50,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     hub: Hub,
+    /// The metrics' own listener and what it serves (`HUDDLE_METRICS_ADDR`).
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle, db::Db)>,
 }
 
 impl Application {
@@ -66,13 +70,25 @@ impl Application {
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.addr, source })?;
         let saved = app::server::saved_reports::SavedReports::new(&config.saved_reports, config.saved_reports_keep).map_err(StartupError::Reports)?;
-        let (router, hub) = router(config, db, addr, revoked, saved);
-        Ok(Self { listener, router, hub })
+        let metrics = match config.metrics_addr {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::BindMetrics { addr, source })?;
+                crate::metrics::recorder().map(|handle| (listener, handle, db.clone()))
+            }
+        };
+        let (router, hub) = router(config, db, addr, revoked, saved, metrics.is_some());
+        Ok(Self { listener, router, hub, metrics })
     }
 
     /// The address actually bound (port 0 becomes a real port).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where the metrics are served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, ..)| listener.local_addr().ok())
     }
 
     /// Serves until Ctrl-C or SIGTERM, then stops as [`Application::run_until`] says.
@@ -87,6 +103,13 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
         let hub = self.hub.clone();
         let (began, mut stopping_since) = tokio::sync::watch::channel(None::<tokio::time::Instant>);
+        // The metrics stay up until the rest has stopped: the stop itself is worth watching.
+        let (stopped, metrics_stop) = tokio::sync::oneshot::channel::<()>();
+        if let Some((listener, handle, db)) = self.metrics {
+            tokio::spawn(crate::metrics::serve(listener, handle, self.hub.clone(), db, async move {
+                let _ = metrics_stop.await;
+            }));
+        }
         let stopping = async move {
             stop.await;
             tracing::info!("stopping: closing sockets with 1012, finishing requests and commits");
@@ -109,11 +132,12 @@ impl Application {
         if !self.hub.drained(STOP_LIMIT.saturating_sub(since.elapsed())).await {
             tracing::warn!(sockets = self.hub.sockets.open(), "stopped with sockets or commits still open");
         }
+        drop(stopped);
         Ok(())
     }
 }
 
-fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins, saved: app::server::saved_reports::SavedReports) -> (Router, Hub) {
+fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins, saved: app::server::saved_reports::SavedReports, metrics: bool) -> (Router, Hub) {
     let leptos_options = LeptosOptions::builder()
         .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
@@ -184,7 +208,12 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         .route(premium::WEBHOOK_PATH, post(premium::routes::webhook))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+    let router = match metrics {
+        true => router.layer(axum::middleware::from_fn(crate::metrics::track_requests)),
+        false => router,
+    };
+    let router = router
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
         .with_state(state);

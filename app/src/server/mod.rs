@@ -8,6 +8,7 @@ pub mod db;
 pub mod export;
 pub mod hub;
 pub mod mail;
+pub mod metrics;
 pub mod premium;
 pub mod saved_reports;
 pub mod signing;

@@ -59,3 +59,16 @@ fn production_without_a_public_url_or_mail_refuses_to_start() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("HUDDLE_SMTP_URL: not a usable SMTP URL") && !stderr.contains("hunter2"), "{stderr}");
 }
+
+#[test]
+fn a_bad_log_format_or_metrics_address_exits_2_naming_it() {
+    let (code, stderr) = run_huddle(&[("HUDDLE_LOG_FORMAT", "xml")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_LOG_FORMAT: expected text or json"), "{stderr}");
+    let (code, stderr) = run_huddle(&[("HUDDLE_METRICS_ADDR", "everywhere")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_METRICS_ADDR: expected an address"), "{stderr}");
+    let (code, stderr) = run_huddle(&[("HUDDLE_ADDR", "127.0.0.1:39017"), ("HUDDLE_METRICS_ADDR", "127.0.0.1:39017")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_METRICS_ADDR: must differ from HUDDLE_ADDR"), "{stderr}");
+}

@@ -18,6 +18,8 @@ pub const STRONG_PASSWORD: &str = "violet-otter-harbour-42";
 /// A running server and the database behind it; the database goes away on drop.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where the metrics are served, when the test asked for them.
+    pub metrics: Option<SocketAddr>,
     pub database: TestDatabase,
     _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -96,6 +98,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         premium_price: app::server::premium::Price { amount: 500, currency: app::models::money::Currency::find("EUR").unwrap() },
         saved_reports: app::server::saved_reports::StoreConfig::Folder(reports),
         saved_reports_keep: std::time::Duration::from_secs(30 * 86_400),
+        metrics_addr: None,
     }
 }
 
@@ -142,9 +145,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(database.dir.clone(), database.url.clone());
     adjust(&mut config);
     let app = Application::build(config).await.expect("server starts");
-    let addr = app.local_addr();
+    let (addr, metrics) = (app.local_addr(), app.metrics_addr());
     tokio::spawn(app.run_until_stopped());
-    TestApp { addr, database, _one_at_a_time: turn }
+    TestApp { addr, metrics, database, _one_at_a_time: turn }
 }
 
 /// A server that stops (as on SIGTERM) when the sender is used; the handle ends when it has.
@@ -159,7 +162,7 @@ pub async fn spawn_stoppable_app() -> (TestApp, tokio::sync::oneshot::Sender<()>
     let running = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    (TestApp { addr, database, _one_at_a_time: turn }, stop, running)
+    (TestApp { addr, metrics: None, database, _one_at_a_time: turn }, stop, running)
 }
 
 impl TestApp {

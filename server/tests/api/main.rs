@@ -12,6 +12,7 @@ mod http_security;
 mod leaderboard;
 mod markup;
 mod meetings;
+mod observability;
 mod premium;
 mod recovery;
 mod reports;

@@ -465,6 +465,12 @@ impl Calls {
         }
     }
 
+    /// Calls on now, and the people in them (for the metrics).
+    pub fn load(&self) -> (usize, usize) {
+        let live = self.live();
+        (live.calls.len(), live.calls.values().map(|c| c.seats.iter().filter(|s| s.stint != 0).count()).sum())
+    }
+
     /// The names of the people in the call of `meeting` now.
     pub fn people_in(&self, meeting: i64) -> Vec<String> {
         let live = self.live();

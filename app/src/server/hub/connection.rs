@@ -8,6 +8,7 @@ use super::{Event, Hub, Topic};
 use crate::models::AppError;
 use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SERVICE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
+use crate::server::metrics;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use std::collections::HashSet;
@@ -145,7 +146,7 @@ where
         };
         // Whatever else is already waiting goes out in the same write: one syscall, not one
         // per frame, when the room is busy.
-        let (mut next, mut written) = (Some(event), 0);
+        let (mut next, mut taken, mut written) = (Some(event), 0, 0);
         while let Some(event) = next {
             if let Event::SignedOut(logins) = &event
                 && logins.include(session)
@@ -155,17 +156,23 @@ where
             if let Event::Restart = event {
                 return Box::pin(close(&mut sink, CLOSE_SERVICE_RESTART, "service restart")).await;
             }
-            if let Some(frame) = follow(hub, outbox, rooms, event)
-                && sink.feed(Message::Text(frame)).await.is_err()
-            {
+            if let Some(frame) = follow(hub, outbox, rooms, event) {
+                if sink.feed(Message::Text(frame)).await.is_err() {
+                    return;
+                }
+                written += 1;
+            }
+            taken += 1;
+            next = if taken < BATCH { inbox.try_recv() } else { None };
+        }
+        let lagged = inbox.take_lagged();
+        if lagged {
+            metrics::resync();
+            if sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
                 return;
             }
-            written += 1;
-            next = if written < BATCH { inbox.try_recv() } else { None };
         }
-        if inbox.take_lagged() && sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
-            return;
-        }
+        metrics::frames_out(written + u64::from(lagged));
         if inbox.is_stale() {
             return Box::pin(close(&mut sink, CLOSE_RESUBSCRIBE, "reconnect")).await;
         }
@@ -223,6 +230,7 @@ impl Reader {
     {
         Box::pin(send_presence_snapshot(&self.db, &self.hub, &self.direct, self.peer.user_id)).await;
         while let Some(Ok(frame)) = stream.next().await {
+            metrics::frames_in(1);
             let text = match frame {
                 Message::Text(t) => t,
                 Message::Binary(_) => {
@@ -377,6 +385,7 @@ impl Reader {
         for (room, after) in wanted {
             budget -= self.replay(RoomCursor { room, after }, budget).await;
         }
+        metrics::sync((REPLAY_PAGE - budget) as u64);
     }
 
     /// Sends up to `budget` changes of one room after its cursor; returns how many it sent.

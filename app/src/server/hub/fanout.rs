@@ -5,6 +5,7 @@
 //! implementation (one node's publish reaching every node's subscribers) plugs in behind the same
 //! trait. Nothing here orders or keeps messages: order and replay come from the database.
 
+use crate::server::metrics;
 use axum::extract::ws::Utf8Bytes;
 use futures::task::AtomicWaker;
 use std::collections::{HashMap, VecDeque};
@@ -234,9 +235,11 @@ pub struct LocalFanout {
 impl Fanout for LocalFanout {
     fn publish(&self, topic: Topic, event: Event) {
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        for outbox in topics.get(&topic).into_iter().flatten() {
+        let outboxes = topics.get(&topic).map_or(&[][..], Vec::as_slice);
+        for outbox in outboxes {
             outbox.offer(&event);
         }
+        metrics::deliveries(outboxes.len() as u64);
     }
 
     fn publish_once(&self, topics: &[Topic], event: Event) {
@@ -303,6 +306,7 @@ fn offer_once<'a>(outboxes: impl Iterator<Item = &'a Outbox>, event: &Event) {
             outbox.offer(event);
         }
     }
+    metrics::deliveries(reached.len() as u64);
 }
 
 #[cfg(test)]

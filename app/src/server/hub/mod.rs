@@ -8,7 +8,7 @@ pub mod limits;
 pub use fanout::{ConnId, Event, Fanout, LocalFanout, Logins, Outbox, Topic};
 
 use super::db::{self, Db};
-use super::now_ms;
+use super::{metrics, now_ms};
 use crate::models::AppError;
 use crate::models::chat::{ChatMessage, ClientId, MessageBody};
 use crate::models::ws::ServerMsg;
@@ -235,7 +235,9 @@ async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: Arc
             };
             match conn {
                 Ok(mut conn) => {
+                    let began = std::time::Instant::now();
                     let stored = db::chat::post_all_on(&mut conn, &messages, now_ms()).await;
+                    metrics::commit(messages.len(), began.elapsed());
                     // A connection that failed a commit may be broken: the next batch takes another.
                     if stored.is_ok() {
                         own = Some(conn);
