@@ -48,6 +48,9 @@ pub struct Config {
     pub saved_reports_keep: std::time::Duration,
     /// Where Prometheus scrapes the metrics (`HUDDLE_METRICS_ADDR`); none by default.
     pub metrics_addr: Option<SocketAddr>,
+    /// Proxies whose `X-Forwarded-For` names the client (`HUDDLE_TRUSTED_PROXIES`); none by
+    /// default, and then the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
@@ -282,10 +285,14 @@ impl Config {
             None => None,
             Some(v) => Some(v.parse().map_err(|_| invalid("HUDDLE_METRICS_ADDR", format!("expected an address like 127.0.0.1:9100, got {v:?}")))?),
         };
+        let trusted_proxies = match get("HUDDLE_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => parse_proxies(&list)?,
+        };
         if metrics_addr.is_some() && metrics_addr == Some(addr) {
             return Err(invalid("HUDDLE_METRICS_ADDR", "must differ from HUDDLE_ADDR: the metrics have a listener of their own"));
         }
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep, metrics_addr })
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep, metrics_addr, trusted_proxies })
     }
 }
 
@@ -295,6 +302,19 @@ fn parse_bool(v: &str) -> Option<bool> {
         "0" | "false" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `127.0.0.1, 10.0.0.0/8, ::1`: addresses (one host each) and CIDR ranges.
+fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| invalid("HUDDLE_TRUSTED_PROXIES", format!("expected addresses or CIDR ranges like 127.0.0.1, 10.0.0.0/8, got {s:?}")))
+        })
+        .collect()
 }
 
 fn parse_database_url(url: String) -> Result<String, ConfigError> {

@@ -1,7 +1,7 @@
 //! Cross-cutting HTTP behaviour: the cross-origin guard, security headers, form-post
 //! redirects, and request logging.
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{
@@ -9,6 +9,7 @@ use http::header::{
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use http::{HeaderValue, Method, StatusCode};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -223,6 +224,50 @@ fn is_plain_form_post(req: &Request) -> bool {
         && header(CONTENT_TYPE).starts_with("application/x-www-form-urlencoded")
 }
 
+static X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
+/// The proxies (`HUDDLE_TRUSTED_PROXIES`) whose `X-Forwarded-For` is believed.
+#[derive(Clone)]
+pub struct TrustedProxies(pub Arc<Vec<ipnet::IpNet>>);
+
+impl TrustedProxies {
+    fn trust(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client behind `peer`: when `peer` is a trusted proxy, the last address in
+    /// `X-Forwarded-For` that is not one (each proxy appends the address it was reached from,
+    /// so anything left of that was written by the client and proves nothing).
+    fn client(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+        if !self.trust(peer) {
+            return peer;
+        }
+        let hops = headers.get_all(&X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
+        let hops: Vec<&str> = hops.collect();
+        for hop in hops.iter().rev() {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if self.trust(ip) => continue,
+                Ok(ip) => return ip,
+                // A hop that is not an address: nothing left of it can be believed.
+                Err(_) => break,
+            }
+        }
+        peer
+    }
+}
+
+/// Behind a trusted proxy, the client's address (what rate limits and socket caps count by)
+/// is the one the proxy saw, not the proxy's own.
+pub async fn client_behind_proxy(State(proxies): State<TrustedProxies>, mut req: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        let client = proxies.client(peer.ip(), req.headers());
+        if client != peer.ip() {
+            req.extensions_mut().insert(ConnectInfo(SocketAddr::new(client, 0)));
+        }
+    }
+    next.run(req).await
+}
+
 /// The header a request's id travels in, both ways.
 pub static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
@@ -271,6 +316,29 @@ mod tests {
             b = b.header(*k, *v);
         }
         b.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client_and_only_its_own_hop_counts() {
+        let proxies = TrustedProxies(Arc::new(vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.1/32".parse().unwrap()]));
+        let client = |peer: &str, xff: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in xff {
+                h.append(&X_FORWARDED_FOR, HeaderValue::from_str(v).unwrap());
+            }
+            proxies.client(peer.parse().unwrap(), &h).to_string()
+        };
+        assert_eq!(client("127.0.0.1", &["203.0.113.5"]), "203.0.113.5");
+        // Two proxies of ours: the hop before them.
+        assert_eq!(client("10.0.0.2", &["203.0.113.5, 10.0.0.9"]), "203.0.113.5");
+        // What the client wrote itself, left of the proxy's hop, is not believed.
+        assert_eq!(client("127.0.0.1", &["198.51.100.1", "203.0.113.5"]), "203.0.113.5");
+        assert_eq!(client("127.0.0.1", &["198.51.100.1, 203.0.113.5"]), "203.0.113.5");
+        // From anyone else the header is ignored; without one or with junk, the peer is the client.
+        assert_eq!(client("192.0.2.7", &["203.0.113.5"]), "192.0.2.7");
+        assert_eq!(client("127.0.0.1", &[]), "127.0.0.1");
+        assert_eq!(client("127.0.0.1", &["unknown"]), "127.0.0.1");
+        assert_eq!(client("127.0.0.1", &["2001:db8::1"]), "2001:db8::1");
     }
 
     #[test]

@@ -176,6 +176,7 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
     app::server::saved_reports::spawn_sweeper(state.clone());
     let hub = state.hub.clone();
     let origins = AllowedOrigins(Arc::new(config.origins));
+    let proxies = middleware::TrustedProxies(Arc::new(config.trusted_proxies));
     let form_links = FormLinks(Arc::new(state.auth.jwt_secret.clone()));
     let routes = generate_route_list(App);
     let router = Router::new()
@@ -216,6 +217,8 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
     let router = router
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::log_request))
+        // First of all: everything after it counts the client by the address it gives.
+        .layer(axum::middleware::from_fn_with_state(proxies, middleware::client_behind_proxy))
         .with_state(state);
     (router, hub)
 }

@@ -154,6 +154,33 @@ async fn sign_ups_are_limited_per_address() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_limits_count_the_client_it_forwards_for() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.signups_per_hour = 2;
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    for i in 0..2 {
+        assert_eq!(app.browser_forwarded_for("203.0.113.5").register(&format!("user{i}")).await.status(), StatusCode::OK);
+    }
+    assert_eq!(app.browser_forwarded_for("203.0.113.5").register("user2").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy has its own budget; so does the proxy itself.
+    assert_eq!(app.browser_forwarded_for("203.0.113.6").register("user3").await.status(), StatusCode::OK);
+    assert_eq!(app.browser().register("user4").await.status(), StatusCode::OK);
+    // What a client writes left of the proxy's hop changes nothing.
+    assert_eq!(app.browser_forwarded_for("198.51.100.1, 203.0.113.5").register("user5").await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_address_is_ignored() {
+    let app = crate::helpers::spawn_app_with(|c| c.signups_per_hour = 1).await;
+    assert_eq!(app.browser_forwarded_for("203.0.113.7").register("user1").await.status(), StatusCode::OK);
+    // A client cannot buy itself a new budget by claiming to be someone else: both count as
+    // 127.0.0.1, which connected.
+    assert_eq!(app.browser_forwarded_for("203.0.113.8").register("user2").await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn logging_out_ends_this_login_for_good() {
     let app = spawn_app().await;
     let mut ada = app.signed_up("ada").await;

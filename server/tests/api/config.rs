@@ -61,7 +61,7 @@ fn production_without_a_public_url_or_mail_refuses_to_start() {
 }
 
 #[test]
-fn a_bad_log_format_or_metrics_address_exits_2_naming_it() {
+fn bad_operations_settings_exit_2_naming_the_variable() {
     let (code, stderr) = run_huddle(&[("HUDDLE_LOG_FORMAT", "xml")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("HUDDLE_LOG_FORMAT: expected text or json"), "{stderr}");
@@ -71,4 +71,7 @@ fn a_bad_log_format_or_metrics_address_exits_2_naming_it() {
     let (code, stderr) = run_huddle(&[("HUDDLE_ADDR", "127.0.0.1:39017"), ("HUDDLE_METRICS_ADDR", "127.0.0.1:39017")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("HUDDLE_METRICS_ADDR: must differ from HUDDLE_ADDR"), "{stderr}");
+    let (code, stderr) = run_huddle(&[("HUDDLE_TRUSTED_PROXIES", "10.0.0.0/8, the-load-balancer")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains(r#"HUDDLE_TRUSTED_PROXIES: expected addresses or CIDR ranges like 127.0.0.1, 10.0.0.0/8, got "the-load-balancer""#), "{stderr}");
 }

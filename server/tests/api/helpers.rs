@@ -99,6 +99,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         saved_reports: app::server::saved_reports::StoreConfig::Folder(reports),
         saved_reports_keep: std::time::Duration::from_secs(30 * 86_400),
         metrics_addr: None,
+        trusted_proxies: Vec::new(),
     }
 }
 
@@ -212,6 +213,14 @@ impl TestApp {
             cookies: BTreeMap::new(),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".into(),
         }
+    }
+
+    /// A browser behind a proxy on 127.0.0.1 that says it forwards for `client`.
+    pub fn browser_forwarded_for(&self, client: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build().unwrap();
+        Browser { http, ..self.browser() }
     }
 
     /// A browser that has registered `username` and is signed in.
