@@ -283,7 +283,13 @@ pub async fn log_request(req: Request, next: Next) -> Response {
         let started = Instant::now();
         let mut res = next.run(req).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        tracing::info!(%method, path, status = res.status().as_u16(), latency_ms = format!("{latency_ms:.1}"), "request");
+        let status = res.status().as_u16();
+        // A load balancer asks every few seconds: only a failed answer is news.
+        if matches!(path.as_str(), "/healthz" | "/readyz") && res.status().is_success() {
+            tracing::debug!(%method, path, status, latency_ms = format!("{latency_ms:.1}"), "request");
+        } else {
+            tracing::info!(%method, path, status, latency_ms = format!("{latency_ms:.1}"), "request");
+        }
         if let Ok(value) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(REQUEST_ID.clone(), value);
         }
