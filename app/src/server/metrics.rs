@@ -6,7 +6,7 @@
 //! counts its deliveries in one call, a writer its frames per flush). What is a level (sockets
 //! open, seats in calls, the database pool) is read when the metrics are scraped.
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, histogram};
+use metrics::{Counter, Unit, counter, describe_counter, describe_gauge, describe_histogram, histogram};
 
 pub const HTTP_REQUESTS: &str = "huddle_http_requests_total";
 pub const HTTP_DURATION: &str = "huddle_http_request_duration_seconds";
@@ -43,18 +43,30 @@ pub fn describe() {
     describe_gauge!(SEATS, "People in calls now.");
 }
 
-pub fn frames_in(n: u64) {
-    counter!(FRAMES_IN).increment(n);
+/// The counters of the hot path, looked up once by name when the hub is built (after the
+/// server installed its recorder, if it does): counting a frame is then one atomic add, not a
+/// lookup per socket write.
+#[derive(Clone)]
+pub struct Hot {
+    pub frames_in: Counter,
+    pub frames_out: Counter,
 }
 
-pub fn frames_out(n: u64) {
-    counter!(FRAMES_OUT).increment(n);
-}
-
-pub fn deliveries(n: u64) {
-    if n > 0 {
-        counter!(DELIVERIES).increment(n);
+impl Hot {
+    pub fn new() -> Self {
+        Self { frames_in: counter!(FRAMES_IN), frames_out: counter!(FRAMES_OUT) }
     }
+}
+
+impl Default for Hot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The deliveries counter, for a fan-out to keep (see [`Hot`]).
+pub fn deliveries() -> Counter {
+    counter!(DELIVERIES)
 }
 
 /// One commit of `batch` chat messages that took `took`.

@@ -172,7 +172,7 @@ where
                 return;
             }
         }
-        metrics::frames_out(written + u64::from(lagged));
+        hub.hot.frames_out.increment(written + u64::from(lagged));
         if inbox.is_stale() {
             return Box::pin(close(&mut sink, CLOSE_RESUBSCRIBE, "reconnect")).await;
         }
@@ -230,7 +230,7 @@ impl Reader {
     {
         Box::pin(send_presence_snapshot(&self.db, &self.hub, &self.direct, self.peer.user_id)).await;
         while let Some(Ok(frame)) = stream.next().await {
-            metrics::frames_in(1);
+            self.hub.hot.frames_in.increment(1);
             let text = match frame {
                 Message::Text(t) => t,
                 Message::Binary(_) => {

@@ -226,10 +226,16 @@ pub trait Fanout: Send + Sync + 'static {
 }
 
 /// Fan-out within one process: a subscriber list per topic, a connection count per user.
-#[derive(Default)]
 pub struct LocalFanout {
     topics: RwLock<HashMap<Topic, Vec<Outbox>>>,
     connections: RwLock<HashMap<i64, usize>>,
+    deliveries: ::metrics::Counter,
+}
+
+impl Default for LocalFanout {
+    fn default() -> Self {
+        Self { topics: RwLock::default(), connections: RwLock::default(), deliveries: metrics::deliveries() }
+    }
 }
 
 impl Fanout for LocalFanout {
@@ -239,17 +245,19 @@ impl Fanout for LocalFanout {
         for outbox in outboxes {
             outbox.offer(&event);
         }
-        metrics::deliveries(outboxes.len() as u64);
+        self.deliveries.increment(outboxes.len() as u64);
     }
 
     fn publish_once(&self, topics: &[Topic], event: Event) {
         let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        offer_once(topics.iter().filter_map(|t| subscribed.get(t)).flatten(), &event);
+        let reached = offer_once(topics.iter().filter_map(|t| subscribed.get(t)).flatten(), &event);
+        self.deliveries.increment(reached);
     }
 
     fn publish_local(&self, event: Event) {
         let subscribed = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        offer_once(subscribed.values().flatten(), &event);
+        let reached = offer_once(subscribed.values().flatten(), &event);
+        self.deliveries.increment(reached);
     }
 
     fn subscribe(&self, topic: Topic, outbox: &Outbox) {
@@ -298,15 +306,16 @@ impl Fanout for LocalFanout {
     }
 }
 
-/// Offers `event` to each connection among `outboxes` once, however often it is listed.
-fn offer_once<'a>(outboxes: impl Iterator<Item = &'a Outbox>, event: &Event) {
+/// Offers `event` to each connection among `outboxes` once, however often it is listed;
+/// returns how many it reached.
+fn offer_once<'a>(outboxes: impl Iterator<Item = &'a Outbox>, event: &Event) -> u64 {
     let mut reached = std::collections::HashSet::new();
     for outbox in outboxes {
         if reached.insert(outbox.id) {
             outbox.offer(event);
         }
     }
-    metrics::deliveries(reached.len() as u64);
+    reached.len() as u64
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub struct Hub {
     pub calls: Arc<calls::Calls>,
     /// Set once this process starts stopping (SIGTERM).
     stopping: Arc<AtomicBool>,
+    /// The connections' counters (frames in and out).
+    pub hot: Arc<metrics::Hot>,
 }
 
 /// A post waiting to be committed, and where its outcome goes.
@@ -59,7 +61,7 @@ impl Hub {
         let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
         let calls = calls::Calls::new(db, fanout.clone(), calls::CallConfig::default());
-        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls, stopping: Arc::default() }
+        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls, stopping: Arc::default(), hot: Arc::default() }
     }
 
     /// The same hub with these call settings (before any call starts).
