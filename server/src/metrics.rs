@@ -55,9 +55,9 @@ struct Scrape {
 /// Serves `GET /metrics` on `listener` until `stop` completes.
 pub async fn serve(listener: TcpListener, handle: PrometheusHandle, hub: Hub, db: Db, stop: impl Future<Output = ()> + Send + 'static) {
     // Histograms are kept as buckets; upkeep drops what the recorder no longer needs, scraped
-    // or not.
+    // or not; it ends with the listener.
     let upkeep = handle.clone();
-    tokio::spawn(async move {
+    let upkeep = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(10));
         loop {
             every.tick().await;
@@ -68,6 +68,7 @@ pub async fn serve(listener: TcpListener, handle: PrometheusHandle, hub: Hub, db
     if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
         tracing::error!(error = %e, "the metrics listener failed");
     }
+    upkeep.abort();
 }
 
 async fn scrape(State(s): State<Scrape>) -> impl IntoResponse {

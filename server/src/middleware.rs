@@ -231,7 +231,10 @@ static X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forw
 pub struct TrustedProxies(pub Arc<Vec<ipnet::IpNet>>);
 
 impl TrustedProxies {
+    /// An IPv4 peer reaching a dual-stack listener shows as `::ffff:a.b.c.d`: compared as the
+    /// IPv4 address it is, so `127.0.0.1` in the list matches it.
     fn trust(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         self.0.iter().any(|net| net.contains(&ip))
     }
 
@@ -242,12 +245,12 @@ impl TrustedProxies {
         if !self.trust(peer) {
             return peer;
         }
-        let hops = headers.get_all(&X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(','));
-        let hops: Vec<&str> = hops.collect();
-        for hop in hops.iter().rev() {
+        // Right to left; a line that is not text counts as a hop that is not an address.
+        let hops = headers.get_all(&X_FORWARDED_FOR).iter().rev().flat_map(|v| v.to_str().unwrap_or("?").rsplit(','));
+        for hop in hops {
             match hop.trim().parse::<IpAddr>() {
                 Ok(ip) if self.trust(ip) => continue,
-                Ok(ip) => return ip,
+                Ok(ip) => return ip.to_canonical(),
                 // A hop that is not an address: nothing left of it can be believed.
                 Err(_) => break,
             }
@@ -345,6 +348,13 @@ mod tests {
         assert_eq!(client("127.0.0.1", &[]), "127.0.0.1");
         assert_eq!(client("127.0.0.1", &["unknown"]), "127.0.0.1");
         assert_eq!(client("127.0.0.1", &["2001:db8::1"]), "2001:db8::1");
+        // The proxy reaching a dual-stack listener over IPv4.
+        assert_eq!(client("::ffff:127.0.0.1", &["203.0.113.5"]), "203.0.113.5");
+        // A line that is not text ends the walk like any hop that is not an address.
+        let mut h = http::HeaderMap::new();
+        h.append(&X_FORWARDED_FOR, HeaderValue::from_static("198.51.100.1"));
+        h.append(&X_FORWARDED_FOR, HeaderValue::from_bytes(b"\xff").unwrap());
+        assert_eq!(proxies.client("127.0.0.1".parse().unwrap(), &h).to_string(), "127.0.0.1");
     }
 
     #[test]

@@ -42,9 +42,11 @@ where
     }
 }
 
-/// Installs the global subscriber once; later calls do nothing.
+/// Installs the global subscriber once (and the bridge for crates that log through `log`);
+/// later calls do nothing.
 pub fn init(format: LogFormat) {
-    let _ = tracing::subscriber::set_global_default(subscriber(format, std::io::stdout));
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = subscriber(format, std::io::stdout).try_init();
 }
 
 /// For tests: text lines, captured per test by the test harness (shown on failure).

@@ -52,15 +52,9 @@ pub struct Hot {
     pub frames_out: Counter,
 }
 
-impl Hot {
-    pub fn new() -> Self {
-        Self { frames_in: counter!(FRAMES_IN), frames_out: counter!(FRAMES_OUT) }
-    }
-}
-
 impl Default for Hot {
     fn default() -> Self {
-        Self::new()
+        Self { frames_in: counter!(FRAMES_IN), frames_out: counter!(FRAMES_OUT) }
     }
 }
 
