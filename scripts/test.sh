@@ -28,6 +28,8 @@ ensure_debian chromium chromium
 ensure_debian npm nodejs npm
 ensure_aiosmtpd
 ensure_moto
+# The cluster tests start a Redis of their own, on a port of their own.
+ensure_debian redis-server redis-server
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -51,6 +51,10 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client (`HUDDLE_TRUSTED_PROXIES`); none by
     /// default, and then the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The bus between nodes (`HUDDLE_REDIS_URL`); none for a single node.
+    pub redis_url: Option<String>,
+    /// The bus's timings (tests shorten them; not configurable from the environment).
+    pub bus: app::server::hub::bus::BusConfig,
 }
 
 /// How mail leaves: `HUDDLE_SMTP_URL` and `HUDDLE_MAIL_FROM`.
@@ -289,10 +293,21 @@ impl Config {
             None => Vec::new(),
             Some(list) => parse_proxies(&list)?,
         };
+        let redis_url = match get("HUDDLE_REDIS_URL") {
+            None => None,
+            Some(url) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
+                return Err(invalid("HUDDLE_REDIS_URL", format!("expected a redis:// URL, e.g. redis://127.0.0.1:6379, got {url:?}")));
+            }
+            // Nodes share what they store: one SQLite file per node would be several databases.
+            Some(_) if app::server::db::Backend::of_url(&database_url) == Some(app::server::db::Backend::Sqlite) => {
+                return Err(invalid("HUDDLE_REDIS_URL", "several nodes need PostgreSQL: set DATABASE_URL to a postgres:// URL, or unset HUDDLE_REDIS_URL for one node on SQLite"));
+            }
+            Some(url) => Some(url),
+        };
         if metrics_addr.is_some() && metrics_addr == Some(addr) {
             return Err(invalid("HUDDLE_METRICS_ADDR", "must differ from HUDDLE_ADDR: the metrics have a listener of their own"));
         }
-        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep, metrics_addr, trusted_proxies })
+        Ok(Self { addr, data_dir, database_url, jwt_secret, origins, public_url, env, secure_cookies, site_dir, default_currency, ws_queue, ws_caps, signups_per_hour, calls, mail, require_verified_email, payments, premium_price, saved_reports, saved_reports_keep, metrics_addr, trusted_proxies, redis_url, bus: Default::default() })
     }
 }
 

@@ -3,7 +3,8 @@
 use crate::config::Config;
 use crate::middleware::{self, AllowedOrigins, FormLinks};
 use app::server::auth::{self, AuthConfig, LoginThrottle, AddressRate};
-use app::server::hub::Hub;
+use app::server::hub::bus::Bus;
+use app::server::hub::{Fanout, Hub, LocalFanout};
 use app::server::mail::{Mailer, Transport};
 use app::server::premium::{self, Payments};
 use app::server::{AppState, db};
@@ -41,6 +42,8 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("HUDDLE_METRICS_ADDR: cannot listen on {addr}: {source}")]
     BindMetrics { addr: SocketAddr, source: std::io::Error },
+    #[error("HUDDLE_REDIS_URL: cannot reach Redis: {0}")]
+    Redis(String),
     #[error("saved reports: {0}")]
     Reports(String),
 }
@@ -57,14 +60,21 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db = db::connect_and_migrate(&config.database_url).await?;
-        // Calls live in memory: whatever a stopped process left open has ended.
-        db::meetings::close_all_open(&db, app::server::now_ms()).await?;
+        // Calls live in memory: whatever a stopped process left open has ended. With several
+        // nodes, the others' calls go on.
+        if config.redis_url.is_none() {
+            db::meetings::close_all_open(&db, app::server::now_ms()).await?;
+        }
         // Logins ended shortly before a restart: their access tokens are still refused.
-        let revoked = auth::revoked::RevokedLogins::default();
+        let revoked = Arc::new(auth::revoked::RevokedLogins::default());
         let access_ttl = AuthConfig::ACCESS_TTL.as_millis() as i64;
         for (login, at) in db::sessions::revoked_since(&db, app::server::now_ms() - access_ttl).await? {
             revoked.add(&[login], at, access_ttl);
         }
+        let fanout: Arc<dyn Fanout> = match &config.redis_url {
+            None => Arc::new(LocalFanout::default()),
+            Some(url) => Bus::connect(url, db.clone(), config.bus.clone(), revoked.clone()).await.map_err(|e| StartupError::Redis(e.to_string()))?,
+        };
         tokio::task::spawn_blocking(auth::password::warm_up);
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
@@ -77,7 +87,7 @@ impl Application {
                 crate::metrics::recorder().map(|handle| (listener, handle, db.clone()))
             }
         };
-        let (router, hub) = router(config, db, addr, revoked, saved, metrics.is_some());
+        let (router, hub) = router(config, db, fanout, addr, revoked, saved, metrics.is_some());
         Ok(Self { listener, router, hub, metrics })
     }
 
@@ -137,7 +147,7 @@ impl Application {
     }
 }
 
-fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::RevokedLogins, saved: app::server::saved_reports::SavedReports, metrics: bool) -> (Router, Hub) {
+fn router(config: Config, db: db::Db, fanout: Arc<dyn Fanout>, addr: SocketAddr, revoked: Arc<auth::revoked::RevokedLogins>, saved: app::server::saved_reports::SavedReports, metrics: bool) -> (Router, Hub) {
     let leptos_options = LeptosOptions::builder()
         .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
@@ -164,11 +174,11 @@ fn router(config: Config, db: db::Db, addr: SocketAddr, revoked: auth::revoked::
         // A person enters a few bills at a time; a script entering thousands is refused.
         ledger_writes: Arc::new(app::server::hub::limits::KeyedRate::per_minute(app::api::shared::LEDGER_WRITES_PER_MINUTE)),
         default_currency: config.default_currency,
-        hub: Hub::local(db.clone(), config.ws_queue, config.ws_caps).with_call_config(db.clone(), config.calls.clone()),
+        hub: Hub::new(db.clone(), fanout, config.ws_queue, config.ws_caps).with_call_config(db.clone(), config.calls.clone()),
         db,
         leptos_options: leptos_options.clone(),
         public_url: config.public_url.as_deref().map(Into::into),
-        revoked: Arc::new(revoked),
+        revoked,
         recovery: Arc::new(auth::recovery::Recovery::new(mailer, base_url, config.require_verified_email)),
         payments: Arc::new(payments),
         saved_reports: Arc::new(saved),
@@ -285,6 +295,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
     if state.hub.sockets.saturated() {
         return (StatusCode::SERVICE_UNAVAILABLE, "at capacity");
+    }
+    if !state.hub.fanout().is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "Redis unavailable");
     }
     match sqlx::query("select 1").execute(&state.db).await {
         Ok(_) => (StatusCode::OK, "ready"),

@@ -151,7 +151,7 @@ pub async fn create_room(name: String, topic: String, visibility: Option<String>
         let (name, topic) = (RoomName::parse(&name)?, RoomTopic::parse(&topic)?);
         let visibility = visibility_of(visibility.as_deref())?;
         let id = db::chat::create_group(&state.db, s.user_id, name.as_str(), topic.as_str(), visibility, now_ms()).await?;
-        state.hub.member_joined(id, s.user_id);
+        state.hub.member_joined(id, s.user_id).await;
         leptos_axum::redirect(&format!("/chat/{id}"));
         Ok(id)
     })
@@ -218,7 +218,7 @@ pub async fn join_room(room: String) -> Result<i64, AppError> {
             (id, db::chat::join_public(&state.db, id, s.user_id, now_ms()).await?)
         };
         match joined {
-            Joined::Added => state.hub.member_joined(id, s.user_id),
+            Joined::Added => state.hub.member_joined(id, s.user_id).await,
             Joined::Already => {}
             Joined::Banned => return Err(banned()),
             Joined::Refused if room.contains('.') => {
@@ -363,7 +363,7 @@ pub async fn add_member(room: i64, username: String) -> Result<(), AppError> {
         let unknown = || AppError::Validation { field: "username".into(), message: "Nobody has that username.".into() };
         let user = db::users::by_username_key(&state.db, &name.key()).await?.ok_or_else(unknown)?;
         if db::chat::add_by_inviter(&state.db, room, user.id, now_ms()).await? {
-            state.hub.member_joined(room, user.id);
+            state.hub.member_joined(room, user.id).await;
         }
         Ok(())
     })
@@ -407,8 +407,8 @@ pub async fn start_direct(username: String) -> Result<i64, AppError> {
         let existed = direct_exists(&state, s.user_id, other.id).await?;
         let id = db::chat::direct_room(&state.db, s.user_id, other.id, now_ms()).await?;
         if !existed {
-            state.hub.member_joined(id, s.user_id);
-            state.hub.member_joined(id, other.id);
+            state.hub.member_joined(id, s.user_id).await;
+            state.hub.member_joined(id, other.id).await;
         }
         leptos_axum::redirect(&format!("/chat/{id}"));
         Ok(id)

@@ -180,7 +180,7 @@ pub async fn join_meeting_chat(code: String) -> Result<i64, AppError> {
             return Err(AppError::Validation { field: "code".into(), message: "The host has locked this meeting: nobody new may join.".into() });
         }
         if db::meetings::join_chat(&state.db, m.room_id, s.user_id, now_ms()).await? {
-            state.hub.member_joined(m.room_id, s.user_id);
+            state.hub.member_joined(m.room_id, s.user_id).await;
         }
         leptos_axum::redirect(&code.path());
         Ok(m.room_id)

@@ -23,6 +23,10 @@ pub const DB_POOL: &str = "huddle_db_pool_connections";
 pub const DB_POOL_MAX: &str = "huddle_db_pool_max_connections";
 pub const CALLS: &str = "huddle_calls_live";
 pub const SEATS: &str = "huddle_meeting_seats";
+pub const GAP_FILLS: &str = "huddle_gap_fills_total";
+pub const GAP_FILLED: &str = "huddle_gap_filled_changes_total";
+pub const REDIS_ERRORS: &str = "huddle_redis_errors_total";
+pub const REDIS_RECONNECTS: &str = "huddle_redis_reconnects_total";
 
 /// Gives every metric its help text and unit (call once, after installing the recorder).
 pub fn describe() {
@@ -41,6 +45,10 @@ pub fn describe() {
     describe_gauge!(DB_POOL_MAX, "The most database connections this node opens.");
     describe_gauge!(CALLS, "Calls on now.");
     describe_gauge!(SEATS, "People in calls now.");
+    describe_counter!(GAP_FILLS, "Times a node read a room's changes from the database because the bus skipped or lost some.");
+    describe_counter!(GAP_FILLED, "Changes delivered from the database by gap fills.");
+    describe_counter!(REDIS_ERRORS, "Redis commands that failed, by operation (publish, subscribe, presence, check).");
+    describe_counter!(REDIS_RECONNECTS, "Times the bus's subscription connection was lost (it reconnects and resubscribes).");
 }
 
 /// The counters of the hot path, looked up once by name when the hub is built (after the
@@ -77,4 +85,18 @@ pub fn resync() {
 pub fn sync(replayed: u64) {
     counter!(SYNCS).increment(1);
     counter!(REPLAYED).increment(replayed);
+}
+
+/// A gap fill that delivered `changes` changes from the database.
+pub fn gap_fill(changes: u64) {
+    counter!(GAP_FILLS).increment(1);
+    counter!(GAP_FILLED).increment(changes);
+}
+
+pub fn redis_error(op: &'static str) {
+    counter!(REDIS_ERRORS, "op" => op).increment(1);
+}
+
+pub fn redis_reconnect() {
+    counter!(REDIS_RECONNECTS).increment(1);
 }

@@ -3,7 +3,9 @@
 use std::process::Command;
 
 fn run_huddle(vars: &[(&str, &str)]) -> (Option<i32>, String) {
-    let dir = std::env::temp_dir().join(format!("huddle-cfg-{}-{}", std::process::id(), vars.len()));
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("huddle-cfg-{}-{run}", std::process::id()));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_huddle"));
     cmd.env_clear().env("HUDDLE_DATA_DIR", &dir).current_dir(std::env::temp_dir());
     for (k, v) in vars {
@@ -74,4 +76,15 @@ fn bad_operations_settings_exit_2_naming_the_variable() {
     let (code, stderr) = run_huddle(&[("HUDDLE_TRUSTED_PROXIES", "10.0.0.0/8, the-load-balancer")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains(r#"HUDDLE_TRUSTED_PROXIES: expected addresses or CIDR ranges like 127.0.0.1, 10.0.0.0/8, got "the-load-balancer""#), "{stderr}");
+    let (code, stderr) = run_huddle(&[("HUDDLE_REDIS_URL", "127.0.0.1:6379")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_REDIS_URL: expected a redis:// URL"), "{stderr}");
+}
+
+#[test]
+fn several_nodes_on_sqlite_are_refused_with_the_reason() {
+    let (code, stderr) = run_huddle(&[("DATABASE_URL", "sqlite::memory:"), ("HUDDLE_REDIS_URL", "redis://127.0.0.1:6379")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("HUDDLE_REDIS_URL: several nodes need PostgreSQL"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
 }

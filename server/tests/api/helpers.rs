@@ -100,6 +100,8 @@ pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
         saved_reports_keep: std::time::Duration::from_secs(30 * 86_400),
         metrics_addr: None,
         trusted_proxies: Vec::new(),
+        redis_url: None,
+        bus: Default::default(),
     }
 }
 
@@ -202,17 +204,7 @@ impl TestApp {
 
     /// A browser connecting from another loopback address (another client IP).
     pub fn browser_at(&self, ip: [u8; 4]) -> Browser {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .local_address(std::net::IpAddr::from(ip))
-            .build()
-            .unwrap();
-        Browser {
-            base: self.url(""),
-            http,
-            cookies: BTreeMap::new(),
-            user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".into(),
-        }
+        Browser::new(self.addr, ip)
     }
 
     /// A browser behind a proxy on 127.0.0.1 that says it forwards for `client`.
@@ -241,6 +233,26 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser with an empty cookie jar, talking to the server at `addr` from loopback address `ip`.
+    pub fn new(addr: SocketAddr, ip: [u8; 4]) -> Browser {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap();
+        Browser {
+            base: format!("http://{addr}"),
+            http,
+            cookies: BTreeMap::new(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36".into(),
+        }
+    }
+
+    /// The same browser (the same cookies: the same login) talking to another node.
+    pub fn on(&self, addr: SocketAddr) -> Browser {
+        Browser { base: format!("http://{addr}"), http: self.http.clone(), cookies: self.cookies.clone(), user_agent: self.user_agent.clone() }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
@@ -506,4 +518,112 @@ pub fn new_client_id() -> String {
     let n = N.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     format!("{:08x}-0000-4000-8000-{:012x}", n, nanos & 0xffff_ffff_ffff)
+}
+
+/// A Redis server of the test's own, on a port of its own (never the shared 6379); killed by
+/// its PID when dropped.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = Self { port, child: None };
+        server.restart().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it (again) on its port, empty, and waits until it answers.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server starts (scripts/test.sh installs it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not listen on {}", self.port);
+    }
+
+    /// Kills it with SIGKILL (by its PID): everything it held is gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Several nodes sharing one PostgreSQL database and one Redis of the test's own.
+pub struct Cluster {
+    pub nodes: Vec<SocketAddr>,
+    pub database: TestDatabase,
+    pub redis: RedisServer,
+    _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// Bus timings short enough for tests: checks every 300 ms, offline after 400 ms, an
+/// incarnation dead 1.5 s after its last refresh.
+pub fn quick_bus() -> app::server::hub::bus::BusConfig {
+    app::server::hub::bus::BusConfig {
+        check_every: Duration::from_millis(300),
+        gap_wait: Duration::from_millis(30),
+        alive_ttl: Duration::from_millis(1500),
+        offline_grace: Duration::from_millis(400),
+        lose: None,
+    }
+}
+
+/// `n` nodes on PostgreSQL and a Redis of their own; `None` on SQLite, where several nodes
+/// are refused (the caller skips: the PostgreSQL pass runs it).
+pub async fn spawn_cluster(n: usize, bus: app::server::hub::bus::BusConfig) -> Option<Cluster> {
+    if !on_postgres() {
+        return None;
+    }
+    server::telemetry::init_for_tests();
+    let turn = ONE_SERVER_AT_A_TIME.lock().await;
+    let database = TestDatabase::create().await;
+    let redis = RedisServer::start().await;
+    let mut nodes = Vec::new();
+    for _ in 0..n {
+        let mut config = test_config(database.dir.clone(), database.url.clone());
+        config.redis_url = Some(redis.url());
+        config.bus = bus.clone();
+        let app = Application::build(config).await.expect("node starts");
+        nodes.push(app.local_addr());
+        tokio::spawn(app.run_until_stopped());
+    }
+    Some(Cluster { nodes, database, redis, _one_at_a_time: turn })
+}
+
+impl Cluster {
+    /// A browser that registered `username` on node `node` and is signed in.
+    pub async fn signed_up(&self, node: usize, username: &str) -> Browser {
+        let mut b = Browser::new(self.nodes[node], [127, 0, 0, 1]);
+        let res = b.register(username).await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+        b
+    }
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod budgets;
 mod chat;
+mod cluster;
 mod config;
 mod expenses;
 mod helpers;

@@ -2,8 +2,8 @@
 //! database; this set is what lets a logout, a revoked login or a password reset stop the
 //! access tokens already issued to those logins at once, instead of after their 15 minutes.
 //!
-//! In memory, per node, refilled from `sessions.revoked_at` when the server starts (several
-//! nodes share it through the bus, with the Redis work).
+//! In memory, per node, refilled from `sessions.revoked_at` when the server starts. With several
+//! nodes, the bus tells every node (and a node refills it after losing the bus for a while).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -147,5 +147,7 @@ pub async fn end_logins(state: &AppState, user_id: i64, which: Logins) -> Result
 /// working and their sockets close.
 pub fn logins_ended(state: &AppState, user_id: i64, ended: &[i64], which: Logins, now: i64) {
     state.revoked.add(ended, now, state.auth.access_ttl.as_millis() as i64);
+    // The other nodes refuse them too.
+    state.hub.fanout().logins_ended(ended, now);
     state.hub.signed_out(user_id, which);
 }

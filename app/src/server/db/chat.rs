@@ -384,6 +384,31 @@ pub async fn rooms_of(db: &Db, user: i64) -> Result<Vec<i64>, sqlx::Error> {
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// The rooms `user` belongs to, each with its last change: where a node starts counting the
+/// changes it delivers for a room (anything after it reaches the tab live or by sync).
+#[tracing::instrument(skip(db))]
+pub async fn rooms_and_changes_of(db: &Db, user: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("select r.id, r.last_change from room_members m join rooms r on r.id = m.room_id where m.user_id = $1")
+        .bind(user)
+        .fetch_all(db)
+        .await
+}
+
+/// The last change of each of `rooms` that exists.
+pub async fn last_changes(db: &Db, rooms: &[i64]) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let mut out = Vec::with_capacity(rooms.len());
+    for chunk in rooms.chunks(200) {
+        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("select id, last_change from rooms where id in ({list})");
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+        for room in chunk {
+            query = query.bind(*room);
+        }
+        out.extend(query.fetch_all(db).await?);
+    }
+    Ok(out)
+}
+
 /// The users who share at least one room with `user` (whom their presence concerns).
 #[tracing::instrument(skip(db))]
 pub async fn contacts_of(db: &Db, user: i64) -> Result<Vec<i64>, sqlx::Error> {
@@ -493,7 +518,24 @@ pub async fn post_all(db: &Db, messages: &[NewMessage], now: i64) -> Result<Vec<
 pub async fn post_all_on(conn: &mut sqlx::AnyConnection, messages: &[NewMessage], now: i64) -> Result<Vec<Posted>, sqlx::Error> {
     let posted = |stored: Option<ChatMessage>| stored.map_or(Posted::NotMember, Posted::New);
     let mut out = Vec::with_capacity(messages.len());
-    if let [m] = messages {
+    if conn.backend_name() == "PostgreSQL" {
+        // Several nodes may post to one room at once: each transaction locks its rooms' rows
+        // first (in id order, so two batches never wait on each other in a circle), then takes
+        // positions from them. A room's changes therefore commit in the order of their numbers,
+        // which is what lets a node that sees change N conclude that every change below N is
+        // committed (the bus's gap fill relies on it).
+        let mut rooms: Vec<i64> = messages.iter().map(|m| m.room).collect();
+        rooms.sort_unstable();
+        rooms.dedup();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for room in rooms {
+            sqlx::query("select id from rooms where id = $1 for update").bind(room).execute(&mut *tx).await?;
+        }
+        for m in messages {
+            out.push(posted(insert_one(&mut tx, m, None, now).await?));
+        }
+        tx.commit().await?;
+    } else if let [m] = messages {
         // One post is one statement, atomic by itself: no transaction to open and commit.
         out.push(posted(insert_one(&mut *conn, m, None, now).await?));
     } else {

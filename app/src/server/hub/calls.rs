@@ -6,7 +6,7 @@
 //! A seat whose socket drops is kept for [`Calls::grace`]; a `call_join` with its resume token
 //! takes it back, after that it leaves as `dropped`.
 
-use super::fanout::{ConnId, Event, Fanout, Outbox, Topic};
+use super::fanout::{ConnId, Fanout, Outbox, Topic};
 use crate::models::meeting::{CallState, IceServer, LeftBy, MeetingCode, Participant, SeatId, Signal, polite};
 use crate::models::ws::{ErrorCode, ServerMsg};
 use crate::server::db::{self, Db};
@@ -261,7 +261,7 @@ impl Calls {
         };
         if added {
             // The new member's sockets follow the meeting's chat room.
-            self.fanout.publish(Topic::User(caller.user_id), Event::Joined(meeting.room_id));
+            self.fanout.publish(Topic::User(caller.user_id), super::joined(&self.db, meeting.room_id).await);
         }
         let answer = {
             let mut live = self.live();

@@ -4,7 +4,7 @@
 //! every exit path.
 
 use super::fanout::{Inbox, Outbox};
-use super::{Event, Hub, Topic};
+use super::{Event, Hub, Joining, Topic};
 use crate::models::AppError;
 use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SERVICE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
@@ -105,11 +105,11 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
 /// Subscribes before anything is announced, so no event for this user is missed.
 async fn subscribe(db: &Db, hub: &Hub, outbox: &Outbox, user: i64) -> Result<Rooms, sqlx::Error> {
     hub.fanout().subscribe(Topic::User(user), outbox);
-    let ids = db::chat::rooms_of(db, user).await?;
-    for room in &ids {
-        hub.fanout().subscribe(Topic::Room(*room), outbox);
+    let rooms = db::chat::rooms_and_changes_of(db, user).await?;
+    for &(room, baseline) in &rooms {
+        hub.fanout().subscribe_room(room, baseline, outbox);
     }
-    Ok(Arc::new(Mutex::new(ids.into_iter().collect())))
+    Ok(Arc::new(Mutex::new(rooms.into_iter().map(|(room, _)| room).collect())))
 }
 
 /// Tells everyone sharing a room with `user_id` that they came online or went offline: one
@@ -196,9 +196,10 @@ fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf
     match event {
         Event::Frame(frame) => Some(Arc::unwrap_or_clone(frame)),
         Event::SignedOut(_) | Event::Restart => None,
-        Event::Joined(room) => {
+        Event::Joined(joining) => {
+            let Joining { room, baseline } = *joining;
             rooms.lock().ok()?.insert(room);
-            hub.fanout().subscribe(Topic::Room(room), outbox);
+            hub.fanout().subscribe_room(room, baseline, outbox);
             encode(&ServerMsg::RoomChanged { room })
         }
         Event::Left(room) => {

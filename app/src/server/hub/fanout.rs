@@ -36,8 +36,8 @@ pub enum Event {
     /// A serialized `ServerMsg`, serialized once for all receivers. Behind an `Arc` so an event
     /// is 16 bytes: every connection's queue allocates its first block of 32 up front.
     Frame(Arc<Utf8Bytes>),
-    /// The user joined this room: their connections subscribe to it.
-    Joined(i64),
+    /// The user joined a room: their connections subscribe to it.
+    Joined(Box<Joining>),
     /// The user left this room: their connections unsubscribe.
     Left(i64),
     /// Logins of the user ended: their connections close.
@@ -45,6 +45,14 @@ pub enum Event {
     /// This process is stopping: the connection closes with 1012 (service restart) and its
     /// client reconnects, to another node or to this one restarted.
     Restart,
+}
+
+/// A room joined, and its last change when it was joined: a node that starts serving the room
+/// for this connection delivers the changes after it (the client loads what came before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joining {
+    pub room: i64,
+    pub baseline: i64,
 }
 
 /// Which of a user's logins ended.
@@ -216,13 +224,33 @@ pub trait Fanout: Send + Sync + 'static {
     /// Hands `event` to every connection of this process, once each.
     fn publish_local(&self, event: Event);
     fn subscribe(&self, topic: Topic, outbox: &Outbox);
+    /// Subscribes to a room whose changes up to `baseline` the connection has (or will load):
+    /// a node that delivers changes in order starts counting there.
+    fn subscribe_room(&self, room: i64, baseline: i64, outbox: &Outbox) {
+        let _ = baseline;
+        self.subscribe(Topic::Room(room), outbox);
+    }
     fn unsubscribe(&self, topic: Topic, conn: ConnId);
+    /// Publishes a room's stored change (a post, edit, delete or card) numbered `change`. Every
+    /// node delivers a room's changes in order, each once, whatever the transport loses.
+    fn publish_change(&self, room: i64, change: i64, event: Event) {
+        let _ = change;
+        self.publish(Topic::Room(room), event);
+    }
     /// Counts a new connection of `user`; true when it is their first (they came online).
     fn connected(&self, user: i64) -> bool;
     /// Counts a closed connection of `user`; true when it was their last (they went offline).
     fn disconnected(&self, user: i64) -> bool;
     /// Which of `users` are online.
     fn online(&self, users: &[i64]) -> Vec<i64>;
+    /// Logins that ended at `at` (their access tokens are refused): other nodes are told.
+    fn logins_ended(&self, logins: &[i64], at: i64) {
+        let _ = (logins, at);
+    }
+    /// Whether the transport works (readiness): a process's own fan-out always does.
+    fn is_ready(&self) -> bool {
+        true
+    }
 }
 
 /// Fan-out within one process: a subscriber list per topic, a connection count per user.
@@ -235,6 +263,28 @@ pub struct LocalFanout {
 impl Default for LocalFanout {
     fn default() -> Self {
         Self { topics: RwLock::default(), connections: RwLock::default(), deliveries: metrics::deliveries() }
+    }
+}
+
+impl LocalFanout {
+    /// Whether any connection of this process is subscribed to `topic`.
+    pub fn has(&self, topic: Topic) -> bool {
+        self.topics.read().unwrap_or_else(|e| e.into_inner()).contains_key(&topic)
+    }
+
+    /// The connections `user` has open in this process.
+    pub fn count(&self, user: i64) -> usize {
+        self.connections.read().unwrap_or_else(|e| e.into_inner()).get(&user).copied().unwrap_or(0)
+    }
+
+    /// Every user with a connection in this process, with how many.
+    pub fn counts(&self) -> Vec<(i64, usize)> {
+        self.connections.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(&u, &n)| (u, n)).collect()
+    }
+
+    /// The topics this process's connections are subscribed to.
+    pub fn topics(&self) -> Vec<Topic> {
+        self.topics.read().unwrap_or_else(|e| e.into_inner()).keys().copied().collect()
     }
 }
 
@@ -409,7 +459,7 @@ mod tests {
         assert!(a_in.take_lagged());
         assert!(!a_in.take_lagged(), "told once");
         assert!(!a_in.is_stale());
-        fanout.publish(Topic::User(1), Event::Joined(9));
+        fanout.publish(Topic::User(1), Event::Joined(Box::new(Joining { room: 9, baseline: 0 })));
         assert!(a_in.is_stale(), "a lost membership change is never silent");
     }
 

@@ -1,11 +1,12 @@
 //! The realtime hub: chat operations that persist first and fan out second, and the socket loop.
 
+pub mod bus;
 pub mod calls;
 pub mod connection;
 pub mod fanout;
 pub mod limits;
 
-pub use fanout::{ConnId, Event, Fanout, LocalFanout, Logins, Outbox, Topic};
+pub use fanout::{ConnId, Event, Fanout, Joining, LocalFanout, Logins, Outbox, Topic};
 
 use super::db::{self, Db};
 use super::{metrics, now_ms};
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 /// Shared by every connection and server function of this process.
 #[derive(Clone)]
 pub struct Hub {
+    db: Db,
     fanout: Arc<dyn Fanout>,
     next_conn: Arc<AtomicU64>,
     /// Frames a connection may have waiting before it is told to resync.
@@ -60,8 +62,8 @@ impl Hub {
         tokio::spawn(commit_posts(db.clone(), jobs, write_turn.clone()));
         let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
-        let calls = calls::Calls::new(db, fanout.clone(), calls::CallConfig::default());
-        Self { fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls, stopping: Arc::default(), hot: Arc::default() }
+        let calls = calls::Calls::new(db.clone(), fanout.clone(), calls::CallConfig::default());
+        Self { db, fanout, next_conn: Arc::new(AtomicU64::new(1)), queue_capacity, write_turn, posts, sockets, post_rate, calls, stopping: Arc::default(), hot: Arc::default() }
     }
 
     /// The same hub with these call settings (before any call starts).
@@ -96,8 +98,8 @@ impl Hub {
     }
 
     /// `user` joined `room`: their tabs start receiving it, the members refresh their lists.
-    pub fn member_joined(&self, room: i64, user: i64) {
-        self.fanout.publish(Topic::User(user), Event::Joined(room));
+    pub async fn member_joined(&self, room: i64, user: i64) {
+        self.fanout.publish(Topic::User(user), joined(&self.db, room).await);
         self.publish(Topic::Room(room), &ServerMsg::RoomChanged { room });
     }
 
@@ -146,12 +148,24 @@ impl Hub {
 
     /// Shows a new, edited or deleted message to every member's tabs.
     pub fn fan_out(&self, message: &ChatMessage) {
-        self.publish(Topic::Room(message.room), &ServerMsg::Message { message: message.clone() });
+        if let Some(event) = frame_event(&ServerMsg::Message { message: message.clone() }) {
+            self.fanout.publish_change(message.room, message.change, event);
+        }
     }
 
     pub fn online(&self, users: &[i64]) -> Vec<i64> {
         self.fanout.online(users)
     }
+}
+
+/// The event telling a user's tabs they joined `room`, with the room's last change read before
+/// any of them subscribes (so before any of them loads the room).
+async fn joined(db: &Db, room: i64) -> Event {
+    let baseline = db::chat::last_changes(db, &[room]).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, room, "cannot read the room's last change; its tabs start from the beginning");
+        Vec::new()
+    });
+    Event::Joined(Box::new(Joining { room, baseline: baseline.first().map_or(0, |&(_, change)| change) }))
 }
 
 /// Serializes `msg` once and publishes it to `topic` (the hub and the calls alike).
