@@ -71,10 +71,6 @@ impl Application {
         for (login, at) in db::sessions::revoked_since(&db, app::server::now_ms() - access_ttl).await? {
             revoked.add(&[login], at, access_ttl);
         }
-        let fanout: Arc<dyn Fanout> = match &config.redis_url {
-            None => Arc::new(LocalFanout::default()),
-            Some(url) => Bus::connect(url, db.clone(), config.bus.clone(), revoked.clone()).await.map_err(|e| StartupError::Redis(e.to_string()))?,
-        };
         tokio::task::spawn_blocking(auth::password::warm_up);
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| StartupError::Bind { addr: config.addr, source })?;
@@ -86,6 +82,11 @@ impl Application {
                 let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::BindMetrics { addr, source })?;
                 crate::metrics::recorder().map(|handle| (listener, handle, db.clone()))
             }
+        };
+        // After the recorder is installed: the fan-out keeps its counters' handles.
+        let fanout: Arc<dyn Fanout> = match &config.redis_url {
+            None => Arc::new(LocalFanout::default()),
+            Some(url) => Bus::connect(url, db.clone(), config.bus.clone(), revoked.clone()).await.map_err(|e| StartupError::Redis(e.to_string()))?,
         };
         let (router, hub) = router(config, db, fanout, addr, revoked, saved, metrics.is_some());
         Ok(Self { listener, router, hub, metrics })

@@ -30,6 +30,11 @@ pub struct TestApp {
 /// server per process is how Huddle runs, so the tests run that way too.
 static ONE_SERVER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The turn to run servers in this process (see [`ONE_SERVER_AT_A_TIME`]).
+pub async fn one_server_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_SERVER_AT_A_TIME.lock().await
+}
+
 /// Which backend this run tests: SQLite unless `HUDDLE_TEST_DATABASE=postgres`.
 pub fn on_postgres() -> bool {
     std::env::var("HUDDLE_TEST_DATABASE").is_ok_and(|v| v == "postgres")

@@ -6,6 +6,7 @@ mod admin;
 mod budgets;
 mod chat;
 mod cluster;
+mod cluster_processes;
 mod config;
 mod expenses;
 mod helpers;
