@@ -3,7 +3,9 @@
 # SQLite database. Each prints one JSON line (a ramp prints one per step); room100 and rooms10
 # also run against server/examples/ref_broadcast.rs and print Huddle's figures as ratios to it.
 #   scripts/bench-chat.sh            # every scenario
-#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle signal
+#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle signal cluster
+# cluster runs rooms10's load on PostgreSQL: on one node, then over two nodes (Redis between
+# them, HAProxy in front); it is not part of "every scenario".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ulimit -n "$(ulimit -Hn)" # 10,000 sockets on each side, plus the database and the listener
@@ -17,6 +19,11 @@ run() {
     ramp) bench ramp --rooms 10 --clients 100 --secs 10 ;;
     idle) bench idle --sockets 10000 ;;
     signal) bench signal --meetings 250 --peers 4 --candidates 20 ;;
+    cluster)
+      ensure_debian haproxy haproxy
+      ensure_debian redis-server redis-server
+      ensure_debian psql postgresql-client
+      bench cluster --rooms 10 --clients 50 --rate 2 --secs 20 ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }

@@ -11,6 +11,9 @@
 //! `cargo run -p server --release --example bench_chat -- idle --sockets 10000 --users 100`
 //! `cargo run -p server --release --example bench_chat -- big-frames --sockets 100 --bytes 1048576`
 //! `cargo run -p server --release --example bench_chat -- signal --meetings 250 --peers 4 --candidates 20`
+//! `cargo run -p server --release --example bench_chat -- cluster --rooms 10 --clients 50 --rate 2 --secs 20`
+//!   (on PostgreSQL, `HUDDLE_BENCH_PG` or the local server: one node, then two nodes with a
+//!   Redis of their own and HAProxy in front; needs psql, redis-server and haproxy)
 
 use app::models::ws::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
@@ -71,6 +74,13 @@ struct Server {
     data: std::path::PathBuf,
     /// The reference broadcast server: no accounts, rooms joined by URL.
     reference: bool,
+    /// More nodes of the same server (their CPU and memory count with the first's), and the
+    /// Redis and HAProxy in front of them.
+    others: Vec<Child>,
+    redis: Option<Child>,
+    proxy: Option<Child>,
+    /// PostgreSQL databases made for the run (dropped with it).
+    databases: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -79,10 +89,17 @@ fn free_port() -> u16 {
 
 impl Server {
     fn start(bin: &str) -> Server {
+        let (child, base, data) = Self::node(bin, "", &[]);
+        Server { child, base, data, reference: false, others: Vec::new(), redis: None, proxy: None, databases: Vec::new() }
+    }
+
+    /// One node of the release server, with `env` added; its child, address and data folder.
+    fn node(bin: &str, name: &str, env: &[(&str, String)]) -> (Child, String, std::path::PathBuf) {
         let port = free_port();
-        let data = std::env::temp_dir().join(format!("huddle-bench-chat-{}", std::process::id()));
+        let data = std::env::temp_dir().join(format!("huddle-bench-chat-{}{name}", std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
         let child = Command::new(bin)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("HUDDLE_ADDR", format!("127.0.0.1:{port}"))
             .env("HUDDLE_DATA_DIR", &data)
             .env("RUST_LOG", "warn")
@@ -94,7 +111,55 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it: cargo build -p server --release)"));
-        Server { child, base: format!("127.0.0.1:{port}"), data, reference: false }
+        (child, format!("127.0.0.1:{port}"), data)
+    }
+
+    /// `nodes` nodes on a new PostgreSQL database of `pg` (the server at `pg`); with more than
+    /// one, a Redis of the run's own between them and HAProxy in front (`base` is HAProxy's).
+    fn cluster(bin: &str, pg: &str, nodes: usize) -> Server {
+        let database = format!("huddle_bench_{}_{nodes}", std::process::id());
+        let created = Command::new("psql").args([&format!("{pg}/postgres"), "-qc", &format!("create database {database}")]).status();
+        assert!(created.is_ok_and(|s| s.success()), "cannot create database {database} with psql at {pg}");
+        let mut env = vec![("DATABASE_URL", format!("{pg}/{database}")), ("HUDDLE_JWT_SECRET", "bench-secret-0123456789abcdef0123456789".to_string())];
+        let mut redis = None;
+        if nodes > 1 {
+            let port = free_port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("redis-server (scripts/bench-chat.sh installs it)");
+            redis = Some(child);
+            env.push(("HUDDLE_REDIS_URL", format!("redis://127.0.0.1:{port}")));
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let mut started: Vec<(Child, String, std::path::PathBuf)> = (0..nodes).map(|i| Self::node(bin, &format!("-n{i}"), &env)).collect();
+        let (child, base, data) = started.remove(0);
+        let mut server = Server { child, base, data, reference: false, others: Vec::new(), redis, proxy: None, databases: vec![format!("{pg}|{database}")] };
+        if nodes > 1 {
+            let port = free_port();
+            let mut config = format!(
+                "defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n    timeout tunnel 1h\n\
+                 frontend huddle\n    bind 127.0.0.1:{port}\n    default_backend huddle\n\
+                 backend huddle\n    balance roundrobin\n    server n0 {}\n",
+                server.base
+            );
+            for (i, (child, base, _)) in started.into_iter().enumerate() {
+                config.push_str(&format!("    server n{} {base}\n", i + 1));
+                server.others.push(child);
+            }
+            let path = std::env::temp_dir().join(format!("huddle-bench-haproxy-{}.cfg", std::process::id()));
+            std::fs::write(&path, config).unwrap();
+            let proxy = Command::new("haproxy").args(["-db", "-f"]).arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("haproxy (scripts/bench-chat.sh installs it)");
+            server.proxy = Some(proxy);
+            server.base = format!("127.0.0.1:{port}");
+        }
+        server
+    }
+
+    /// CPU seconds of the Redis between the nodes, if there is one.
+    fn redis_cpu(&self) -> Option<f64> {
+        self.redis.as_ref().map(|r| proc_usage(&r.id().to_string()).0)
     }
 
     /// The reference server, built beside this example.
@@ -106,7 +171,16 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build -p server --release --example ref_broadcast)", bin.display()));
-        Server { child, base: format!("127.0.0.1:{port}"), data: std::env::temp_dir().join("ref-broadcast-nothing"), reference: true }
+        Server {
+            child,
+            base: format!("127.0.0.1:{port}"),
+            data: std::env::temp_dir().join("ref-broadcast-nothing"),
+            reference: true,
+            others: Vec::new(),
+            redis: None,
+            proxy: None,
+            databases: Vec::new(),
+        }
     }
 
     async fn wait_ready(&self) {
@@ -124,16 +198,23 @@ impl Server {
         panic!("the server at {} did not come up", self.base);
     }
 
-    /// (CPU seconds, resident MiB) from /proc.
+    /// (CPU seconds, resident MiB) from /proc, of every node.
     fn usage(&self) -> (f64, f64) {
-        proc_usage(&self.child.id().to_string())
+        std::iter::once(&self.child).chain(&self.others).map(|c| proc_usage(&c.id().to_string())).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in std::iter::once(&mut self.child).chain(&mut self.others).chain(&mut self.redis).chain(&mut self.proxy) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for pg_and_name in &self.databases {
+            if let Some((pg, name)) = pg_and_name.split_once('|') {
+                let _ = Command::new("psql").args([&format!("{pg}/postgres"), "-qc", &format!("drop database if exists {name} with (force)")]).status();
+            }
+        }
         if !self.reference {
             let _ = std::fs::remove_dir_all(&self.data);
         }
@@ -362,6 +443,7 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
     }
     eprintln!("{} sockets open, sending", readers.len());
     let (cpu0, _) = server.usage();
+    let redis0 = server.redis_cpu();
     let (own0, _) = proc_usage("self");
     let started = Instant::now();
     let lag_stop = Arc::new(AtomicU64::new(0));
@@ -377,6 +459,7 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
     tokio::time::sleep(Duration::from_secs(2)).await;
     let elapsed = started.elapsed().as_secs_f64() - 2.0;
     let (cpu1, rss) = server.usage();
+    let redis_cpu = server.redis_cpu().zip(redis0).map(|(after, before)| after - before);
     let (own1, _) = proc_usage("self");
     lag_stop.store(1, Ordering::Release);
     let mut lag = lag.await.unwrap_or_default();
@@ -398,7 +481,7 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
             r#"{{"scenario":"{}","rooms":{},"clients_per_room":{},"rate_per_client":{},"secs":{:.1},"sent":{},"#,
             r#""deliveries":{},"deliveries_per_s":{:.0},"latency_ms":{{"p50":{:.2},"p95":{:.2},"p99":{:.2},"max":{:.2}}},"#,
             r#""missing":{},"duplicated":{},"server_cpu_s":{:.2},"server_cpu_us_per_delivery":{:.2},"server_rss_mib":{:.1},"loadgen_cpu_s":{:.2},"#,
-            r#""loadgen_lag_ms":{{"p50":{:.3},"p99":{:.3},"max":{:.3}}}}}"#
+            r#""loadgen_lag_ms":{{"p50":{:.3},"p99":{:.3},"max":{:.3}}},"redis_cpu_s":{}}}"#
         ),
         if server.reference { format!("{label}/reference") } else { label.to_string() },
         rooms.len(),
@@ -421,6 +504,7 @@ async fn load(server: &Server, rooms: &[(i64, Vec<String>)], rate: f64, secs: u6
         percentile(&lag, 0.50),
         percentile(&lag, 0.99),
         percentile(&lag, 1.0),
+        redis_cpu.map_or("null".to_string(), |cpu| format!("{cpu:.2}")),
     );
     (line, p99)
 }
@@ -606,6 +690,15 @@ async fn main() {
         let reference = run_load(Server::start_reference(), &a).await;
         println!("{reference}");
         println!("{}", ratios(&huddle, &reference));
+        return;
+    }
+    if a.mode == "cluster" {
+        // The same load on one node, then spread over two through HAProxy, both on PostgreSQL.
+        let pg = std::env::var("HUDDLE_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        for nodes in [1, 2] {
+            let line = run_load(Server::cluster(&a.bin, &pg, nodes), &a).await;
+            println!("{}", line.replacen(r#""scenario":"load""#, &format!(r#""scenario":"load/postgres-{nodes}-node""#), 1));
+        }
         return;
     }
     let server = Server::start(&a.bin);
