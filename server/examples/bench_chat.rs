@@ -81,6 +81,8 @@ struct Server {
     proxy: Option<Child>,
     /// PostgreSQL databases made for the run (dropped with it).
     databases: Vec<String>,
+    /// Where each node serves its metrics (cluster runs).
+    metrics: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -90,7 +92,7 @@ fn free_port() -> u16 {
 impl Server {
     fn start(bin: &str) -> Server {
         let (child, base, data) = Self::node(bin, "", &[]);
-        Server { child, base, data, reference: false, others: Vec::new(), redis: None, proxy: None, databases: Vec::new() }
+        Server { child, base, data, reference: false, others: Vec::new(), redis: None, proxy: None, databases: Vec::new(), metrics: Vec::new() }
     }
 
     /// One node of the release server, with `env` added; its child, address and data folder.
@@ -133,9 +135,18 @@ impl Server {
             env.push(("HUDDLE_REDIS_URL", format!("redis://127.0.0.1:{port}")));
             std::thread::sleep(Duration::from_millis(300));
         }
-        let mut started: Vec<(Child, String, std::path::PathBuf)> = (0..nodes).map(|i| Self::node(bin, &format!("-n{i}"), &env)).collect();
+        let mut metrics = Vec::new();
+        let mut started: Vec<(Child, String, std::path::PathBuf)> = (0..nodes)
+            .map(|i| {
+                let addr = format!("127.0.0.1:{}", free_port());
+                metrics.push(addr.clone());
+                let mut env = env.clone();
+                env.push(("HUDDLE_METRICS_ADDR", addr));
+                Self::node(bin, &format!("-n{i}"), &env)
+            })
+            .collect();
         let (child, base, data) = started.remove(0);
-        let mut server = Server { child, base, data, reference: false, others: Vec::new(), redis, proxy: None, databases: vec![format!("{pg}|{database}")] };
+        let mut server = Server { child, base, data, reference: false, others: Vec::new(), redis, proxy: None, databases: vec![format!("{pg}|{database}")], metrics };
         if nodes > 1 {
             let port = free_port();
             let mut config = format!(
@@ -155,6 +166,17 @@ impl Server {
             server.base = format!("127.0.0.1:{port}");
         }
         server
+    }
+
+    /// The sum over the nodes of a counter they export (gap fills, say).
+    async fn counter(&self, name: &str) -> f64 {
+        let mut sum = 0.0;
+        for addr in &self.metrics {
+            let Ok(res) = reqwest::get(format!("http://{addr}/metrics")).await else { continue };
+            let text = res.text().await.unwrap_or_default();
+            sum += text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>();
+        }
+        sum
     }
 
     /// CPU seconds of the Redis between the nodes, if there is one.
@@ -180,6 +202,7 @@ impl Server {
             redis: None,
             proxy: None,
             databases: Vec::new(),
+            metrics: Vec::new(),
         }
     }
 
@@ -696,8 +719,13 @@ async fn main() {
         // The same load on one node, then spread over two through HAProxy, both on PostgreSQL.
         let pg = std::env::var("HUDDLE_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
         for nodes in [1, 2] {
-            let line = run_load(Server::cluster(&a.bin, &pg, nodes), &a).await;
-            println!("{}", line.replacen(r#""scenario":"load""#, &format!(r#""scenario":"load/postgres-{nodes}-node""#), 1));
+            let server = Server::cluster(&a.bin, &pg, nodes);
+            server.wait_ready().await;
+            let rooms = populate(&server.base, a.rooms, a.clients).await;
+            let line = load(&server, &rooms, a.rate, a.secs, "load").await.0;
+            let (fills, filled) = (server.counter("huddle_gap_fills_total").await, server.counter("huddle_gap_filled_changes_total").await);
+            let line = line.replacen(r#""scenario":"load""#, &format!(r#""scenario":"load/postgres-{nodes}-node""#), 1);
+            println!("{},\"gap_fills\":{fills},\"gap_filled_changes\":{filled}}}", line.trim_end_matches('}'));
         }
         return;
     }

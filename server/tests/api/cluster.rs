@@ -52,7 +52,8 @@ async fn members(cluster: &Cluster, prefix: &str, count: usize) -> (Vec<Browser>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_on_every_node_gets_every_message_once_in_order() {
     let Some(cluster) = spawn_cluster(3, quick_bus()).await else { return };
-    // Three rooms of five; each person has a tab on two different nodes (30 sockets on 3 nodes).
+    // Three rooms of five; each person has four tabs spread over the nodes (60 sockets, 20 on
+    // each node).
     let mut rooms = Vec::new();
     for name in ["amber", "birch", "cedar"] {
         rooms.push(members(&cluster, name, 5).await);
@@ -61,14 +62,14 @@ async fn every_client_on_every_node_gets_every_message_once_in_order() {
     let mut per_node = [0; 3];
     for (r, (people, room)) in rooms.iter().enumerate() {
         for (i, person) in people.iter().enumerate() {
-            for k in 0..2 {
+            for k in 0..4 {
                 let node = (r + i + k) % 3;
                 per_node[node] += 1;
                 tabs.push((*room, person.on(cluster.nodes[node]).socket().await));
             }
         }
     }
-    assert!(per_node.iter().all(|&n| n == 10), "tabs per node: {per_node:?}");
+    assert!(per_node.iter().all(|&n| n == 20), "tabs per node: {per_node:?}");
 
     // 1,005 messages: each person says 67 things from one tab or the other.
     let per_person = 67;
@@ -270,4 +271,28 @@ async fn redis_down_for_three_seconds_loses_nothing_and_presence_rebuilds() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert_eq!(readiness().await, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_subscription_connection_is_renewed_and_nothing_is_lost() {
+    let Some(cluster) = spawn_cluster(2, quick_bus()).await else { return };
+    let (people, room) = members(&cluster, "cut", 2).await;
+    let mut near = people[0].on(cluster.nodes[0]).socket().await;
+    let mut far = people[1].on(cluster.nodes[1]).socket().await;
+    near.say(room, "one").await;
+    assert_eq!(collect(&mut far, room, 1).await[0].body, "one");
+
+    // Redis drops every subscriber's connection (as a failover or a network cut would).
+    let mut redis = cluster.redis.connection().await;
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub").query_async(&mut redis).await.unwrap();
+    assert!(killed >= 2, "each node had a subscription connection: {killed}");
+    for n in 0..5 {
+        near.say(room, &format!("after the cut {n}")).await;
+    }
+    let got = collect(&mut far, room, 5).await;
+    assert_eq!(got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), (0..5).map(|n| format!("after the cut {n}")).collect::<Vec<_>>());
+    // The subscriptions came back: a typing frame (never filled from the database) crosses.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    near.send(&ClientMsg::Typing { room }).await;
+    far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
 }
