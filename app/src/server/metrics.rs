@@ -87,10 +87,11 @@ pub fn sync(replayed: u64) {
     counter!(REPLAYED).increment(replayed);
 }
 
-/// A gap fill that delivered `changes` changes from the database.
-pub fn gap_fill(changes: u64) {
-    counter!(GAP_FILLS).increment(1);
-    counter!(GAP_FILLED).increment(changes);
+/// A gap fill that delivered `changes` changes from the database; `reason` is `wait` (a change
+/// came ahead of one that did not follow) or `check` (the periodic check found a room behind).
+pub fn gap_fill(reason: &'static str, changes: u64) {
+    counter!(GAP_FILLS, "reason" => reason).increment(1);
+    counter!(GAP_FILLED, "reason" => reason).increment(changes);
 }
 
 pub fn redis_error(op: &'static str) {

@@ -378,7 +378,7 @@ impl Inner {
     }
 
     /// Reads from the database what this node has not delivered of `room`, and delivers it.
-    async fn fill(&self, room: i64) -> Result<(), sqlx::Error> {
+    async fn fill(&self, room: i64, reason: &'static str) -> Result<(), sqlx::Error> {
         loop {
             let Some(from) = self.marks().get(&room).map(|m| m.delivered) else { return Ok(()) };
             // The last change is read first: every change up to it is committed, so after the
@@ -409,7 +409,7 @@ impl Inner {
                 mark.waiting_since = Some(Instant::now());
             }
             drop(marks);
-            metrics::gap_fill(delivered);
+            metrics::gap_fill(reason, delivered);
             if complete {
                 return Ok(());
             }
@@ -757,7 +757,7 @@ async fn fill_gaps(inner: std::sync::Weak<Inner>) {
             (due.into_iter().map(|(room, _)| room).collect::<Vec<i64>>(), later.into_iter().map(|(_, waited)| wait - waited).min())
         };
         for &room in &due {
-            if let Err(e) = strong.fill(room).await {
+            if let Err(e) = strong.fill(room, "wait").await {
                 tracing::warn!(error = %e, room, "cannot read a room's missing changes; retrying");
                 // Tried again after another wait, not at once.
                 if let Some(mark) = strong.marks().get_mut(&room) {
@@ -815,7 +815,7 @@ async fn check(inner: std::sync::Weak<Inner>, mut redis: ConnectionManager) {
                 let delivered: HashMap<i64, i64> = rooms.into_iter().collect();
                 for (room, change) in last {
                     if delivered.get(&room).is_some_and(|&d| change > d)
-                        && let Err(e) = inner.fill(room).await
+                        && let Err(e) = inner.fill(room, "check").await
                     {
                         tracing::warn!(error = %e, room, "cannot read a room's missing changes");
                     }
