@@ -258,7 +258,7 @@ fn bundle_name(site_dir: &std::path::Path) -> String {
 }
 
 fn is_bundle_name(name: &str) -> bool {
-    name.strip_prefix("huddle.").is_some_and(|hash| content_hash(hash))
+    name.strip_prefix("huddle.").is_some_and(content_hash)
 }
 
 /// A content hash as the build puts in every bundle file name: 16 hex digits for the main

@@ -143,6 +143,14 @@ impl Drop for Processes {
     }
 }
 
+/// What a member's tab does: `messages` messages to `room`, one every `every`.
+#[derive(Clone, Copy)]
+struct Plan {
+    room: i64,
+    messages: usize,
+    every: Duration,
+}
+
 /// What a member's tab saw.
 #[derive(Default)]
 struct Seen {
@@ -161,16 +169,8 @@ struct Seen {
 /// from the newest change it has, and sends again what was not acknowledged (the same client
 /// ids, so nothing is stored twice). Sends `messages` messages, one every `every`, then keeps
 /// reading until `until` says stop.
-async fn member(
-    browser: Browser,
-    nodes: Vec<SocketAddr>,
-    first: usize,
-    room: i64,
-    messages: usize,
-    every: Duration,
-    until: tokio::sync::watch::Receiver<bool>,
-    seen: Arc<Mutex<Seen>>,
-) {
+async fn member(browser: Browser, nodes: Vec<SocketAddr>, first: usize, plan: Plan, until: tokio::sync::watch::Receiver<bool>, seen: Arc<Mutex<Seen>>) {
+    let Plan { room, messages, every } = plan;
     let mut node = first;
     let mut unacked: Vec<(String, String)> = Vec::new();
     let mut sent = 0;
@@ -344,7 +344,7 @@ async fn a_node_killed_mid_stream_loses_nothing_and_only_its_own_users_go_offlin
         // Dan's tab knows only node 2: when it dies he is gone.
         let nodes = if i == 3 { vec![nodes[2]] } else { nodes };
         let first = if i == 3 { 0 } else { first };
-        tasks.push(tokio::spawn(member(browser, nodes, first, room, messages, Duration::from_millis(150), until, seen)));
+        tasks.push(tokio::spawn(member(browser, nodes, first, Plan { room, messages, every: Duration::from_millis(150) }, until, seen)));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let killed_at = Instant::now();
@@ -380,7 +380,7 @@ async fn a_node_killed_mid_stream_loses_nothing_and_only_its_own_users_go_offlin
 async fn a_node_frozen_for_15_s_loses_nothing_and_rejoins() {
     let Some(processes) = Processes::start(2).await else { return };
     let nodes = processes.addrs();
-    let mut people = vec![processes.signed_up(0, "ann").await, processes.signed_up(1, "ben").await];
+    let mut people = [processes.signed_up(0, "ann").await, processes.signed_up(1, "ben").await];
     let room = create_room(&mut people[0], "Frozen").await;
     let (owner, rest) = people.split_at_mut(1);
     join(&mut owner[0], &mut rest[0], room).await;
@@ -389,7 +389,7 @@ async fn a_node_frozen_for_15_s_loses_nothing_and_rejoins() {
     let mut tasks = Vec::new();
     for i in 0..2 {
         let (browser, nodes, until, seen) = (people[i].on(nodes[i]), nodes.clone(), until.clone(), seen[i].clone());
-        tasks.push(tokio::spawn(member(browser, nodes, i, room, 30, Duration::from_millis(300), until, seen)));
+        tasks.push(tokio::spawn(member(browser, nodes, i, Plan { room, messages: 30, every: Duration::from_millis(300) }, until, seen)));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     processes.nodes[1].signal("-STOP");
@@ -433,7 +433,7 @@ async fn a_rolling_restart_under_load_loses_nothing_and_shows_nobody_offline() {
     let mut tasks = Vec::new();
     for i in 0..3 {
         let (browser, nodes, until, seen) = (people[i].on(nodes[i]), nodes.clone(), until.clone(), seen[i].clone());
-        tasks.push(tokio::spawn(member(browser, nodes, i, room, 60, Duration::from_millis(200), until, seen)));
+        tasks.push(tokio::spawn(member(browser, nodes, i, Plan { room, messages: 60, every: Duration::from_millis(200) }, until, seen)));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     for i in 0..3 {
