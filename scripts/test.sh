@@ -28,8 +28,10 @@ ensure_debian chromium chromium
 ensure_debian npm nodejs npm
 ensure_aiosmtpd
 ensure_moto
-# The cluster tests start a Redis of their own, on a port of their own.
+# The cluster tests start a Redis of their own, on a port of their own, and HAProxy in front
+# of their nodes.
 ensure_debian redis-server redis-server
+ensure_debian haproxy haproxy
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 
