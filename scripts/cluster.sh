@@ -30,11 +30,13 @@ stop_all() {
   rm -rf "$work"
 }
 trap stop_all EXIT
+trap 'exit 130' INT TERM
 
 psql "$PG/postgres" -qc "create database $DB" 2>/dev/null || true
 redis_port="$(free_port)"
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
+redis_pid=$!
+pids+=("$redis_pid")
 secret="$(head -c 32 /dev/urandom | base64 | tr -d '/+=')"
 
 servers=""
@@ -50,12 +52,18 @@ for i in 1 2 3; do
   servers+="    server node$i 127.0.0.1:$port check"$'\n'
 done
 
-# The checked config of docs/deploy, with this script's port and nodes.
-sed -e "s/bind 127.0.0.1:8080/bind 127.0.0.1:$PORT/" -e '/^    server node1 /d' docs/deploy/haproxy.cfg >"$work/haproxy.cfg"
+# The checked config of docs/deploy, with this script's port and nodes, and a connection limit
+# that fits this shell's open-file limit (HAProxy needs two descriptors per connection).
+maxconn=$(( $(ulimit -n) / 2 - 100 ))
+sed -e "s/bind 127.0.0.1:8080/bind 127.0.0.1:$PORT/" -e '/^    server node1 /d' -e "s/maxconn 20000/maxconn $maxconn/" \
+  docs/deploy/haproxy.cfg >"$work/haproxy.cfg"
 printf '%s' "$servers" >>"$work/haproxy.cfg"
 haproxy -c -q -f "$work/haproxy.cfg"
 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
-pids+=($!)
+haproxy_pid=$!
+pids+=("$haproxy_pid")
 
-say "Huddle on http://127.0.0.1:$PORT (three nodes, Redis on $redis_port, database $DB); Ctrl-C stops it"
-wait "${pids[0]}"
+say "Huddle on http://127.0.0.1:$PORT (three nodes, Redis on $redis_port, database $DB, kept between runs); Ctrl-C stops it"
+# Until Ctrl-C, or until Redis or HAProxy ends by itself. A node may die without stopping the
+# rest: kill -9 one and watch its users move to the others.
+wait -n "$redis_pid" "$haproxy_pid"
