@@ -86,16 +86,7 @@ impl Processes {
         std::fs::write(&path, config).unwrap();
         let child = Command::new("haproxy").arg("-db").arg("-f").arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("haproxy starts (scripts/test.sh installs it)");
         self.haproxy = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(res) = reqwest::get(format!("http://{}/readyz", self.proxy)).await
-                && res.status().is_success()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "HAProxy did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until_ready(self.proxy, Duration::from_secs(10), "HAProxy").await;
     }
 
     /// Starts node `i` (again) and waits until it is ready.
@@ -116,16 +107,7 @@ impl Processes {
             .spawn()
             .expect("huddle starts");
         node.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(res) = reqwest::get(format!("http://{}/readyz", node.addr)).await
-                && res.status().is_success()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "node {i} did not become ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        until_ready(node.addr, Duration::from_secs(20), &format!("node {i}")).await;
     }
 
     fn kill(&mut self, i: usize) {
@@ -168,6 +150,20 @@ impl Processes {
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(&self.database.url).await.unwrap();
         sqlx::query_as("select seq, client_id from messages where room_id = $1 order by seq").bind(room).fetch_all(&mut conn).await.unwrap()
+    }
+}
+
+/// Waits until `/readyz` at `addr` answers 200, failing the test after `within`.
+async fn until_ready(addr: SocketAddr, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(res) = reqwest::get(format!("http://{addr}/readyz")).await
+            && res.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not become ready within {within:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

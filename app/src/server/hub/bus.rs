@@ -99,27 +99,29 @@ fn parse_topic(code: &str) -> Option<Topic> {
 
 /// One message on the bus: `<node> <kind> <fields...>`, then a newline and a frame if it has one.
 #[derive(Debug, PartialEq)]
-enum Wire {
+/// Frames are borrowed: a publish formats the message once from the event's own text, and a
+/// received message is read in place (its frame copied once, into the event that delivers it).
+enum Wire<'a> {
     /// A frame for one topic.
-    Frame(Topic, String),
+    Frame(Topic, &'a str),
     /// Change `change` of a room, as its frame.
-    Change { room: i64, change: i64, frame: String },
+    Change { room: i64, change: i64, frame: &'a str },
     /// A frame for several topics, each connection once.
-    Once(Vec<Topic>, String),
+    Once(Vec<Topic>, &'a str),
     Joined { user: i64, room: i64, baseline: i64 },
     Left { user: i64, room: i64 },
     SignedOut { user: i64, logins: Logins },
     /// How many tabs the user has open on the sending node.
     Count { user: i64, tabs: u64 },
     /// An incarnation was reaped.
-    Gone(String),
+    Gone(&'a str),
     /// A node's message to itself, proving its subscription still delivers.
     Probe,
     /// Logins ended at `at`: their access tokens are refused on every node.
     Revoked { at: i64, logins: Vec<i64> },
 }
 
-impl Wire {
+impl<'a> Wire<'a> {
     fn encode(&self, node: &str) -> String {
         match self {
             Wire::Frame(topic, frame) => format!("{node} F {}\n{frame}", topic_code(*topic).unwrap_or_default()),
@@ -145,7 +147,7 @@ impl Wire {
     }
 
     /// The sending node and the message, or `None` for anything malformed.
-    fn decode(payload: &str) -> Option<(&str, Wire)> {
+    fn decode(payload: &'a str) -> Option<(&'a str, Wire<'a>)> {
         let (head, frame) = payload.split_once('\n').unwrap_or((payload, ""));
         let mut fields = head.split(' ');
         let node = fields.next()?;
@@ -153,9 +155,9 @@ impl Wire {
         let mut next = || fields.next();
         let int = |s: Option<&str>| s?.parse::<i64>().ok();
         let wire = match kind {
-            "F" => Wire::Frame(parse_topic(next()?)?, frame.to_string()),
-            "C" => Wire::Change { room: int(next())?, change: int(next())?, frame: frame.to_string() },
-            "O" => Wire::Once(next()?.split(',').map(parse_topic).collect::<Option<_>>()?, frame.to_string()),
+            "F" => Wire::Frame(parse_topic(next()?)?, frame),
+            "C" => Wire::Change { room: int(next())?, change: int(next())?, frame },
+            "O" => Wire::Once(next()?.split(',').map(parse_topic).collect::<Option<_>>()?, frame),
             "J" => Wire::Joined { user: int(next())?, room: int(next())?, baseline: int(next())? },
             "L" => Wire::Left { user: int(next())?, room: int(next())? },
             "S" => {
@@ -169,7 +171,7 @@ impl Wire {
                 Wire::SignedOut { user, logins }
             }
             "P" => Wire::Count { user: int(next())?, tabs: next()?.parse().ok()? },
-            "X" => Wire::Gone(next()?.to_string()),
+            "X" => Wire::Gone(next()?),
             "Q" => Wire::Probe,
             "R" => Wire::Revoked { at: int(next())?, logins: next()?.split(',').map(|id| id.parse().ok()).collect::<Option<_>>()? },
             _ => return None,
@@ -178,15 +180,15 @@ impl Wire {
     }
 }
 
-fn frame_of(event: &Event) -> Option<String> {
+fn frame_of(event: &Event) -> Option<&str> {
     match event {
-        Event::Frame(frame) => Some(frame.as_str().to_string()),
+        Event::Frame(frame) => Some(frame.as_str()),
         _ => None,
     }
 }
 
-fn frame_event(text: String) -> Event {
-    Event::Frame(Arc::new(Utf8Bytes::from(text)))
+fn frame_event(text: &str) -> Event {
+    Event::Frame(Arc::new(Utf8Bytes::from(text.to_string())))
 }
 
 /// Per room served here: the last change delivered, and changes that arrived ahead of it.
@@ -289,18 +291,6 @@ impl Bus {
         Ok(Arc::new(Self { inner }))
     }
 
-    /// This process's incarnation id.
-    pub fn node(&self) -> &str {
-        &self.inner.node
-    }
-
-    /// Whether Redis answered the last command sent to it, and answered one lately (a command
-    /// waiting for a reconnect has not failed yet, but the bus is down all the same).
-    pub fn is_healthy(&self) -> bool {
-        let inner = &self.inner;
-        let lately = 2 * inner.config.check_every + Duration::from_millis(500);
-        inner.healthy.load(Ordering::Relaxed) && inner.last_ok.lock().unwrap_or_else(|e| e.into_inner()).elapsed() < lately
-    }
 }
 
 impl Inner {
@@ -496,7 +486,7 @@ impl Inner {
                 }
             }
             Wire::Gone(gone) => {
-                self.remote.lock().unwrap_or_else(|e| e.into_inner()).remove(&gone);
+                self.remote.lock().unwrap_or_else(|e| e.into_inner()).remove(gone);
             }
             Wire::Probe => {}
             Wire::Revoked { at, logins } => self.revoked.add(&logins, at, ACCESS_TTL_MS),
@@ -509,7 +499,7 @@ impl Fanout for Bus {
         let inner = &self.inner;
         if let Some(channel) = channel(topic) {
             let wire = match (&event, topic) {
-                (Event::Frame(frame), _) => Some(Wire::Frame(topic, frame.as_str().to_string())),
+                (Event::Frame(frame), _) => Some(Wire::Frame(topic, frame.as_str())),
                 (Event::Joined(j), Topic::User(user)) => Some(Wire::Joined { user, room: j.room, baseline: j.baseline }),
                 (Event::Left(room), Topic::User(user)) => Some(Wire::Left { user, room: *room }),
                 (Event::SignedOut(logins), Topic::User(user)) => Some(Wire::SignedOut { user, logins: **logins }),
@@ -622,8 +612,12 @@ impl Fanout for Bus {
         users.iter().copied().filter(|&u| self.inner.online_anywhere(u)).collect()
     }
 
+    /// Redis answered the last command sent to it, and answered one lately (a command waiting
+    /// for a reconnect has not failed yet, but the bus is down all the same).
     fn is_ready(&self) -> bool {
-        self.is_healthy()
+        let inner = &self.inner;
+        let lately = 2 * inner.config.check_every + Duration::from_millis(500);
+        inner.healthy.load(Ordering::Relaxed) && inner.last_ok.lock().unwrap_or_else(|e| e.into_inner()).elapsed() < lately
     }
 
     fn logins_ended(&self, logins: &[i64], at: i64) {
@@ -883,7 +877,7 @@ async fn refresh_presence(inner: &Arc<Inner>, redis: &mut ConnectionManager) -> 
         let () = redis::cmd("DEL").arg(&key).query_async(redis).await?;
         if removed == 1 {
             tracing::info!(node = %node, users = users.len(), "reaped a node that stopped answering");
-            inner.send(ALL_CHANNEL.to_string(), &Wire::Gone(node.clone()));
+            inner.send(ALL_CHANNEL.to_string(), &Wire::Gone(&node));
             inner.remote.lock().unwrap_or_else(|e| e.into_inner()).remove(&node);
             for user in users {
                 inner.announce_offline(user).await;
@@ -902,16 +896,16 @@ mod tests {
     fn every_message_reads_back_as_it_was_written() {
         let all = [
             Wire::Frame(Topic::Room(5), r#"{"type":"typing"}"#.into()),
-            Wire::Frame(Topic::User(7), "line one\nline two".into()),
-            Wire::Change { room: 5, change: 12, frame: "{}".into() },
-            Wire::Once(vec![Topic::Room(1), Topic::Room(2)], "x".into()),
+            Wire::Frame(Topic::User(7), "line one\nline two"),
+            Wire::Change { room: 5, change: 12, frame: "{}" },
+            Wire::Once(vec![Topic::Room(1), Topic::Room(2)], "x"),
             Wire::Joined { user: 3, room: 4, baseline: 99 },
             Wire::Left { user: 3, room: 4 },
             Wire::SignedOut { user: 3, logins: Logins::One(8) },
             Wire::SignedOut { user: 3, logins: Logins::AllBut(None) },
             Wire::SignedOut { user: 3, logins: Logins::AllBut(Some(2)) },
             Wire::Count { user: 3, tabs: 2 },
-            Wire::Gone("abc".into()),
+            Wire::Gone("abc"),
             Wire::Probe,
             Wire::Revoked { at: 1_000, logins: vec![4, 5] },
         ];
