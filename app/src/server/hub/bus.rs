@@ -895,7 +895,7 @@ mod tests {
     #[test]
     fn every_message_reads_back_as_it_was_written() {
         let all = [
-            Wire::Frame(Topic::Room(5), r#"{"type":"typing"}"#.into()),
+            Wire::Frame(Topic::Room(5), r#"{"type":"typing"}"#),
             Wire::Frame(Topic::User(7), "line one\nline two"),
             Wire::Change { room: 5, change: 12, frame: "{}" },
             Wire::Once(vec![Topic::Room(1), Topic::Room(2)], "x"),
