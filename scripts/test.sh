@@ -32,6 +32,7 @@ ensure_moto
 # of their nodes.
 ensure_debian redis-server redis-server
 ensure_debian haproxy haproxy
+ensure_debian psql postgresql-client
 say "installing the pinned end-to-end packages"
 (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -62,7 +63,8 @@ cd end2end
 # The server's stderr is part of Playwright's output: a panic there (a page cut off mid-render
 # is a page that never comes alive) fails the run even when a retry passed the test.
 e2e_log="$(mktemp)"
-HUDDLE_BIN="$ROOT/target/debug/huddle" HUDDLE_SITE_DIR="$SITE" npx playwright test 2>&1 | tee "$e2e_log"
+# cluster.spec.ts starts two nodes on the machine's PostgreSQL with a Redis of their own.
+E2E_CLUSTER=1 HUDDLE_BIN="$ROOT/target/debug/huddle" HUDDLE_SITE_DIR="$SITE" npx playwright test 2>&1 | tee "$e2e_log"
 node scripts/summary.mjs test-results/results.json
 if grep -q "panicked at" "$e2e_log"; then
   echo "the server panicked during the browser suite (see its [WebServer] lines above)" >&2

@@ -84,11 +84,18 @@ impl Application {
             }
         };
         // After the recorder is installed: the fan-out keeps its counters' handles.
-        let fanout: Arc<dyn Fanout> = match &config.redis_url {
+        let bus = match &config.redis_url {
+            None => None,
+            Some(url) => Some(Bus::connect(url, db.clone(), config.bus.clone(), revoked.clone()).await.map_err(|e| StartupError::Redis(e.to_string()))?),
+        };
+        let fanout: Arc<dyn Fanout> = match &bus {
             None => Arc::new(LocalFanout::default()),
-            Some(url) => Bus::connect(url, db.clone(), config.bus.clone(), revoked.clone()).await.map_err(|e| StartupError::Redis(e.to_string()))?,
+            Some(bus) => bus.clone(),
         };
         let (router, hub) = router(config, db, fanout, addr, revoked, saved, metrics.is_some());
+        if let Some(bus) = bus {
+            bus.serve_calls(&hub.calls);
+        }
         Ok(Self { listener, router, hub, metrics })
     }
 
@@ -143,6 +150,9 @@ impl Application {
         if !self.hub.drained(STOP_LIMIT.saturating_sub(since.elapsed())).await {
             tracing::warn!(sockets = self.hub.sockets.open(), "stopped with sockets or commits still open");
         }
+        // The calls this process ran end here; their tabs on other nodes reconnect and start
+        // them again there.
+        self.hub.calls.give_up_all().await;
         drop(stopped);
         Ok(())
     }

@@ -24,7 +24,8 @@ pub async fn chat_home() -> Result<RoomList, AppError> {
         let mut rooms = db::chat::summaries(&state.db, s.user_id).await?;
         let peers: Vec<i64> = rooms.iter().filter_map(|r| r.peer_id).collect();
         let online = state.hub.online(&peers);
-        let calls = state.hub.calls.rooms_with_calls();
+        let ids: Vec<i64> = rooms.iter().map(|r| r.id).collect();
+        let calls = db::meetings::rooms_with_calls(&state.db, &ids).await?;
         for r in &mut rooms {
             r.peer_online = r.peer_id.is_some_and(|p| online.contains(&p));
             r.call_on = calls.contains(&r.id);
@@ -81,7 +82,7 @@ pub async fn chat_room(room: i64, before: Option<i64>) -> Result<RoomView, AppEr
             cursor: row.last_change,
             last_seq: row.last_seq,
             utc_offset_minutes: viewer_offset(&state, s.user_id).await?,
-            call: if is_member { state.hub.calls.in_room(room) } else { None },
+            call: if is_member { db::meetings::call_in_room(&state.db, room).await? } else { None },
             last_call: if is_member { last_call(&state, room).await? } else { None },
         })
     })

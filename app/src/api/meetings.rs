@@ -152,7 +152,7 @@ pub async fn meeting_page(code: String) -> Result<MeetingView, AppError> {
             true => Some(crate::api::chat::chat_room(row.room_id, None).await?),
             false => None,
         };
-        let in_call = state.hub.calls.people_in(row.id);
+        let in_call = db::meetings::people_in(&state.db, row.id).await?;
         Ok(MeetingView { record: MeetingRecord { meeting: info_of(&state, &row), stints }, closed, chat, in_call, now: now_ms() })
     })
     .await

@@ -92,6 +92,23 @@ pub enum ClientMsg {
     CallEnd,
 }
 
+impl ClientMsg {
+    /// Whether this frame is about a call (the calls handle it, wherever the call runs).
+    pub fn is_call(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::CallJoin { .. }
+                | ClientMsg::CallLeave
+                | ClientMsg::CallSignal { .. }
+                | ClientMsg::CallState { .. }
+                | ClientMsg::CallMute { .. }
+                | ClientMsg::CallRemove { .. }
+                | ClientMsg::CallLock { .. }
+                | ClientMsg::CallEnd
+        )
+    }
+}
+
 /// What a client may be told went wrong with one of its frames. The connection stays up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -296,3 +296,226 @@ async fn a_cut_subscription_connection_is_renewed_and_nothing_is_lost() {
     near.send(&ClientMsg::Typing { room }).await;
     far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_gone_silent_is_noticed_by_its_probe_and_made_again() {
+    let mute = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let Some(cluster) = spawn_cluster(2, crate::helpers::BusConfig { mute: Some(mute.clone()), ..quick_bus() }).await else { return };
+    let (people, room) = members(&cluster, "silent", 2).await;
+    let mut near = people[0].on(cluster.nodes[0]).socket().await;
+    let mut far = people[1].on(cluster.nodes[1]).socket().await;
+    near.send(&ClientMsg::Typing { room }).await;
+    far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
+
+    // The subscriptions stop delivering while the connection and every command still work:
+    // nothing says so but the probe each node sends itself.
+    mute.store(true, Ordering::Relaxed);
+    for n in 0..3 {
+        near.say(room, &format!("in the silence {n}")).await;
+    }
+    // The posts reach the far tab anyway (the check reads them from the database)...
+    let got = collect(&mut far, room, 3).await;
+    assert_eq!(got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["in the silence 0", "in the silence 1", "in the silence 2"]);
+    // ...and within a few checks a node notices its probe missing and subscribes anew.
+    let renewed = async {
+        while mute.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(6), renewed).await.expect("the silent subscription was made again");
+    // A typing frame (never read from the database) crosses again.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    near.send(&ClientMsg::Typing { room }).await;
+    far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
+}
+
+/// The names `meeting_page` lists in the call, asked of one node.
+async fn in_call(b: &mut Browser, code: &str) -> Vec<String> {
+    let res = b.call("meeting_page", &[("code", code)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page: serde_json::Value = res.json().await.unwrap();
+    serde_json::from_value(page["in_call"].clone()).unwrap()
+}
+
+/// How the stints of `meeting` ended, in join order (`None` while open).
+async fn stints(cluster: &Cluster, meeting: i64) -> Vec<Option<String>> {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&cluster.database.url).await.unwrap();
+    let rows: Vec<(Option<String>,)> =
+        sqlx::query_as("select ended_by from meeting_attendance where meeting_id = $1 order by id").bind(meeting).fetch_all(&mut conn).await.unwrap();
+    rows.into_iter().map(|(by,)| by).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_between_people_on_two_nodes_connects() {
+    use crate::meetings::{join_call, offer, peer_joined, peer_left, signal_from, start};
+    use app::models::meeting::{CallState, LeftBy, Signal};
+    let Some(cluster) = spawn_cluster(2, quick_bus()).await else { return };
+    let mut ada = cluster.signed_up(0, "ada").await;
+    let mut bob = cluster.signed_up(1, "bob").await;
+    let code = start(&mut ada).await;
+    let mut ada_tab = ada.on(cluster.nodes[0]).socket().await;
+    let mut bob_tab = bob.on(cluster.nodes[1]).socket().await;
+
+    // Ada's node runs the call; Bob's carries his frames there and back.
+    let a = join_call(&mut ada_tab, &code).await;
+    let b = join_call(&mut bob_tab, &code).await;
+    assert_eq!(b.meeting, a.meeting);
+    assert_eq!(b.participants.iter().map(|p| p.seat).collect::<Vec<_>>(), vec![a.seat]);
+    assert_eq!(peer_joined(&mut ada_tab).await.seat, b.seat);
+    let mut redis = cluster.redis.connection().await;
+    let home: Option<String> = redis::cmd("GET").arg(format!("huddle:call:{}", a.meeting)).query_async(&mut redis).await.unwrap();
+    assert!(home.is_some(), "the call is claimed by a node");
+
+    // Signals cross both ways, to their addressee.
+    bob_tab.send(&ClientMsg::CallSignal { to: a.seat, signal: offer("bob's offer") }).await;
+    assert_eq!(signal_from(&mut ada_tab).await, (b.seat, offer("bob's offer")));
+    let answer = Signal::Description { sdp_type: "answer".into(), sdp: "ada's answer".into() };
+    ada_tab.send(&ClientMsg::CallSignal { to: b.seat, signal: answer.clone() }).await;
+    assert_eq!(signal_from(&mut bob_tab).await, (a.seat, answer));
+    // What Bob shares shows on Ada's node; the host's controls reach Bob's.
+    bob_tab.send(&ClientMsg::CallState { state: CallState { mic: true, camera: true, screen: false, hand: false } }).await;
+    let seen = ada_tab.recv_where(|m| match m {
+        ServerMsg::CallPeerState { seat, state, .. } if seat == b.seat => Some(state),
+        _ => None,
+    });
+    assert!(seen.await.camera);
+    ada_tab.send(&ClientMsg::CallMute { seat: b.seat }).await;
+    bob_tab.recv_where(|m| matches!(m, ServerMsg::CallMuted { .. }).then_some(())).await;
+    // A refusal made on the call's node comes back to the far tab.
+    bob_tab.send(&ClientMsg::CallLock { locked: true }).await;
+    let (code_refused, message, _) = bob_tab.error().await;
+    assert_eq!((code_refused, message.as_str()), (app::models::ws::ErrorCode::NotInCall, "Only the host may do that."));
+    // Either node's page lists both (every test user is named Ada Lovelace).
+    assert_eq!(in_call(&mut bob, &code).await, vec!["Ada Lovelace"; 2]);
+    assert_eq!(in_call(&mut ada, &code).await, vec!["Ada Lovelace"; 2]);
+
+    // Bob's tab closes: his seat waits on Ada's node, and his next tab takes it back.
+    drop(bob_tab);
+    let mut bob_tab = bob.on(cluster.nodes[1]).socket().await;
+    bob_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()), fresh: false }).await;
+    let back = bob_tab.recv_where(|m| match m {
+        ServerMsg::CallJoined { seat, .. } => Some(seat),
+        _ => None,
+    });
+    assert_eq!(back.await, b.seat, "the same seat, kept on the call's node");
+    bob_tab.send(&ClientMsg::CallLeave).await;
+    assert_eq!(peer_left(&mut ada_tab).await, (b.seat, LeftBy::Left));
+    assert_eq!(stints(&cluster, a.meeting).await, vec![None, Some("left".to_string())]);
+    ada_tab.send(&ClientMsg::CallLeave).await;
+    // The last one out ends the meeting and frees the claim.
+    for _ in 0..50 {
+        let home: Option<String> = redis::cmd("GET").arg(format!("huddle:call:{}", a.meeting)).query_async(&mut redis).await.unwrap();
+        if home.is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the claim outlived the call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_node_stops_starts_again_on_another() {
+    use crate::meetings::{join_call, peer_joined, start};
+    let Some(mut cluster) = spawn_cluster(2, quick_bus()).await else { return };
+    let mut ada = cluster.signed_up(0, "ada").await;
+    let bob = cluster.signed_up(1, "bob").await;
+    let code = start(&mut ada).await;
+    let mut ada_tab = ada.on(cluster.nodes[0]).socket().await;
+    let mut bob_tab = bob.on(cluster.nodes[1]).socket().await;
+    let a = join_call(&mut ada_tab, &code).await;
+    let b = join_call(&mut bob_tab, &code).await;
+    assert_eq!(b.participants.len(), 1);
+
+    // Ada's node, which runs the call, stops: Bob's tab on the other node is told to reconnect
+    // (1012) like Ada's, and both rejoin there as the browser does, with their resume tokens.
+    cluster.stop(0);
+    assert_eq!(crate::chat::close_code(&mut ada_tab).await, 1012);
+    assert_eq!(crate::chat::close_code(&mut bob_tab).await, 1012);
+    let mut bob_tab = bob.on(cluster.nodes[1]).socket().await;
+    bob_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(b.resume.clone()), fresh: false }).await;
+    let bob_again = bob_tab.recv_where(|m| match m {
+        ServerMsg::CallJoined { seat, participants, .. } => Some((seat, participants.len())),
+        _ => None,
+    });
+    let (bob_seat, others) = bob_again.await;
+    assert_ne!(bob_seat, b.seat, "a new seat: the old node's seats are gone");
+    assert_eq!(others, 0);
+    let mut ada_tab = ada.on(cluster.nodes[1]).socket().await;
+    ada_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: Some(a.resume.clone()), fresh: false }).await;
+    let ada_again = ada_tab.recv_where(|m| match m {
+        ServerMsg::CallJoined { participants, .. } => Some(participants),
+        _ => None,
+    });
+    assert_eq!(ada_again.await.iter().map(|p| p.seat).collect::<Vec<_>>(), vec![bob_seat]);
+    assert_eq!(peer_joined(&mut bob_tab).await.name, "Ada Lovelace");
+    // The stopped node's stints ended as dropped; the new ones are open.
+    assert_eq!(stints(&cluster, a.meeting).await, vec![Some("dropped".to_string()), Some("dropped".to_string()), None, None]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_node_died_is_taken_over_once_that_node_is_reaped() {
+    use crate::meetings::start;
+    use sqlx::Connection;
+    let Some(cluster) = spawn_cluster(2, quick_bus()).await else { return };
+    let mut ada = cluster.signed_up(0, "ada").await;
+    let bob = cluster.signed_up(1, "bob").await;
+    let code = start(&mut ada).await;
+    let mut bob_tab = bob.on(cluster.nodes[1]).socket().await;
+    // An incarnation that runs the call with Ada in it, then stops refreshing its alive key
+    // (as after kill -9).
+    let mut db = sqlx::AnyConnection::connect(&cluster.database.url).await.unwrap();
+    let (meeting, ada_id): (i64, i64) =
+        sqlx::query_as("select id, host_id from meetings where code = $1").bind(&code).fetch_one(&mut db).await.unwrap();
+    sqlx::query("insert into meeting_attendance (meeting_id, user_id, joined_at) values ($1, $2, 1)").bind(meeting).bind(ada_id).execute(&mut db).await.unwrap();
+    let mut redis = cluster.redis.connection().await;
+    let () = redis::pipe()
+        .cmd("SET").arg("huddle:alive:deadbeef").arg(1).arg("PX").arg(1500).ignore()
+        .cmd("SADD").arg("huddle:nodes").arg("deadbeef").ignore()
+        .cmd("SET").arg(format!("huddle:call:{meeting}")).arg("deadbeef").ignore()
+        .cmd("SADD").arg("huddle:calls:deadbeef").arg(meeting).ignore()
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    // Once the key has expired but before the node is reaped, a join is refused, not lost.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let mut refusals = 0;
+    let joined = loop {
+        bob_tab.send(&ClientMsg::CallJoin { code: code.clone(), resume: None, fresh: false }).await;
+        let answer = bob_tab.recv_where(|m| match m {
+            ServerMsg::CallJoined { participants, .. } => Some(Ok(participants)),
+            ServerMsg::Error { message, .. } => Some(Err(message)),
+            _ => None,
+        });
+        match answer.await {
+            Ok(participants) => break participants,
+            Err(message) => {
+                assert!(message.contains("stopped answering"), "{message}");
+                refusals += 1;
+                assert!(refusals < 50, "never taken over");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    // Ada's seat went with the dead node: her stint ended as dropped, Bob's call is new.
+    assert!(joined.is_empty());
+    assert_eq!(stints(&cluster, meeting).await, vec![Some("dropped".to_string()), None]);
+    let home: Option<String> = redis::cmd("GET").arg(format!("huddle:call:{meeting}")).query_async(&mut redis).await.unwrap();
+    assert!(home.is_some_and(|h| h != "deadbeef"));
+}
+
+#[tokio::test]
+async fn a_node_whose_redis_does_not_answer_refuses_to_start_with_the_reason() {
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    let database = crate::helpers::TestDatabase::create().await;
+    let mut config = crate::helpers::test_config(database.dir.clone(), database.url.clone());
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    config.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+    let started = tokio::time::timeout(Duration::from_secs(15), server::startup::Application::build(config)).await.expect("gives up within 15 s");
+    let refusal = started.err().expect("refuses to start").to_string();
+    assert!(refusal.starts_with("HUDDLE_REDIS_URL: cannot reach Redis"), "{refusal}");
+}

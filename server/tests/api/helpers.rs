@@ -584,10 +584,14 @@ impl Drop for RedisServer {
 /// Several nodes sharing one PostgreSQL database and one Redis of the test's own.
 pub struct Cluster {
     pub nodes: Vec<SocketAddr>,
+    /// Stops node `i` as SIGTERM would (dropped with the cluster: every node stops).
+    stops: Vec<Option<tokio::sync::oneshot::Sender<()>>>,
     pub database: TestDatabase,
     pub redis: RedisServer,
     _one_at_a_time: tokio::sync::MutexGuard<'static, ()>,
 }
+
+pub use app::server::hub::bus::BusConfig;
 
 /// Bus timings short enough for tests: checks every 300 ms, offline after 400 ms, an
 /// incarnation dead 1.5 s after its last refresh.
@@ -598,6 +602,7 @@ pub fn quick_bus() -> app::server::hub::bus::BusConfig {
         alive_ttl: Duration::from_millis(1500),
         offline_grace: Duration::from_millis(400),
         lose: None,
+        mute: None,
     }
 }
 
@@ -611,19 +616,30 @@ pub async fn spawn_cluster(n: usize, bus: app::server::hub::bus::BusConfig) -> O
     let turn = ONE_SERVER_AT_A_TIME.lock().await;
     let database = TestDatabase::create().await;
     let redis = RedisServer::start().await;
-    let mut nodes = Vec::new();
+    let (mut nodes, mut stops) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let mut config = test_config(database.dir.clone(), database.url.clone());
         config.redis_url = Some(redis.url());
         config.bus = bus.clone();
         let app = Application::build(config).await.expect("node starts");
         nodes.push(app.local_addr());
-        tokio::spawn(app.run_until_stopped());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push(Some(stop));
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
     }
-    Some(Cluster { nodes, database, redis, _one_at_a_time: turn })
+    Some(Cluster { nodes, stops, database, redis, _one_at_a_time: turn })
 }
 
 impl Cluster {
+    /// Stops node `node` the way SIGTERM does.
+    pub fn stop(&mut self, node: usize) {
+        if let Some(stop) = self.stops[node].take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// A browser that registered `username` on node `node` and is signed in.
     pub async fn signed_up(&self, node: usize, username: &str) -> Browser {
         let mut b = Browser::new(self.nodes[node], [127, 0, 0, 1]);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 /// Starts a meeting by code; returns the code.
-async fn start(b: &mut Browser) -> String {
+pub(crate) async fn start(b: &mut Browser) -> String {
     let res = b.call("start_meeting", &[]).await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
@@ -23,15 +23,15 @@ async fn page(b: &mut Browser, code: &str) -> Value {
     res.json().await.unwrap()
 }
 
-struct Joined {
-    meeting: i64,
-    room: i64,
-    seat: SeatId,
-    resume: String,
-    participants: Vec<Participant>,
+pub(crate) struct Joined {
+    pub meeting: i64,
+    pub room: i64,
+    pub seat: SeatId,
+    pub resume: String,
+    pub participants: Vec<Participant>,
 }
 
-async fn join_call(tab: &mut Socket, code: &str) -> Joined {
+pub(crate) async fn join_call(tab: &mut Socket, code: &str) -> Joined {
     tab.send(&ClientMsg::CallJoin { code: code.into(), resume: None, fresh: false }).await;
     tab.recv_where(|m| match m {
         ServerMsg::CallJoined { meeting, room, seat, resume, participants, .. } => Some(Joined { meeting, room, seat, resume, participants }),
@@ -47,7 +47,7 @@ async fn refused_join(tab: &mut Socket, code: &str) -> (ErrorCode, String) {
     (code, message)
 }
 
-async fn peer_joined(tab: &mut Socket) -> Participant {
+pub(crate) async fn peer_joined(tab: &mut Socket) -> Participant {
     tab.recv_where(|m| match m {
         ServerMsg::CallPeerJoined { participant, .. } => Some(participant),
         _ => None,
@@ -55,7 +55,7 @@ async fn peer_joined(tab: &mut Socket) -> Participant {
     .await
 }
 
-async fn peer_left(tab: &mut Socket) -> (SeatId, LeftBy) {
+pub(crate) async fn peer_left(tab: &mut Socket) -> (SeatId, LeftBy) {
     tab.recv_where(|m| match m {
         ServerMsg::CallPeerLeft { seat, left_by, .. } => Some((seat, left_by)),
         _ => None,
@@ -63,7 +63,7 @@ async fn peer_left(tab: &mut Socket) -> (SeatId, LeftBy) {
     .await
 }
 
-async fn signal_from(tab: &mut Socket) -> (SeatId, Signal) {
+pub(crate) async fn signal_from(tab: &mut Socket) -> (SeatId, Signal) {
     tab.recv_where(|m| match m {
         ServerMsg::CallSignal { from, signal, .. } => Some((from, signal)),
         _ => None,
@@ -71,7 +71,7 @@ async fn signal_from(tab: &mut Socket) -> (SeatId, Signal) {
     .await
 }
 
-fn offer(sdp: &str) -> Signal {
+pub(crate) fn offer(sdp: &str) -> Signal {
     Signal::Description { sdp_type: "offer".into(), sdp: sdp.into() }
 }
 

@@ -195,6 +195,61 @@ pub async fn set_locked(db: &Db, meeting: i64, locked: bool) -> Result<(), sqlx:
     Ok(())
 }
 
+/// The people in the call of `meeting` now (their stints still open), in join order. Read
+/// here, not from the node's memory: with several nodes the call may run on another.
+#[tracing::instrument(skip(db))]
+pub async fn people_in(db: &Db, meeting: i64) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select u.name from meeting_attendance a join users u on u.id = a.user_id
+         where a.meeting_id = $1 and a.left_at is null order by a.joined_at, a.id",
+    )
+    .bind(meeting)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
+}
+
+/// The call on in `room` now, if someone is in it: its code and the people in it.
+pub async fn call_in_room(db: &Db, room: i64) -> Result<Option<(String, Vec<String>)>, sqlx::Error> {
+    let Some(meeting) = open_in_room(db, room).await? else { return Ok(None) };
+    let people = people_in(db, meeting.id).await?;
+    Ok((!people.is_empty()).then_some((meeting.code, people)))
+}
+
+/// Of `rooms`, those with a call someone is in now.
+#[tracing::instrument(skip(db, rooms), fields(rooms = rooms.len()))]
+pub async fn rooms_with_calls(db: &Db, rooms: &[i64]) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+    if rooms.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders: Vec<String> = (1..=rooms.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "select distinct m.room_id from meetings m join rooms r on r.id = m.room_id
+         where m.room_id in ({}) and m.ended_at is null and r.kind <> 'meeting'
+           and exists (select 1 from meeting_attendance a where a.meeting_id = m.id and a.left_at is null)",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+    for id in rooms {
+        query = query.bind(*id);
+    }
+    Ok(query.fetch_all(db).await?.into_iter().map(|(id,)| id).collect())
+}
+
+/// Ends the open stints of `meetings` as dropped: the node running their calls died. The
+/// meetings stay open: the first to rejoin starts the call again on another node.
+#[tracing::instrument(skip(db))]
+pub async fn drop_stints(db: &Db, meetings: &[i64], now: i64) -> Result<(), sqlx::Error> {
+    for meeting in meetings {
+        sqlx::query("update meeting_attendance set left_at = $2, ended_by = 'dropped' where meeting_id = $1 and left_at is null")
+            .bind(meeting)
+            .bind(now)
+            .execute(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Closes the stints and meetings a stopped process left open: nobody is in a call when the
 /// server starts.
 #[tracing::instrument(skip(db))]

@@ -16,6 +16,7 @@
 //! elsewhere). A user whose last tab closed is announced offline after a grace period, so a
 //! rolling restart, whose tabs reconnect to another node within it, flaps nobody.
 
+use super::calls::{CallLink, Calls, Home};
 use super::fanout::{ConnId, Event, Fanout, Joining, LocalFanout, Logins, Outbox, Topic};
 use crate::models::ws::ServerMsg;
 use crate::server::auth::revoked::RevokedLogins;
@@ -44,6 +45,10 @@ pub struct BusConfig {
     /// Drops incoming room changes this returns true for (room, change): tests prove that a
     /// lossy transport loses nothing. Never set outside tests.
     pub lose: Option<Arc<dyn Fn(i64, i64) -> bool + Send + Sync>>,
+    /// While set, every message the subscription brings is dropped, as from a subscription
+    /// gone silent; a new subscription connection clears it. Tests prove the probe notices.
+    /// Never set outside tests.
+    pub mute: Option<Arc<AtomicBool>>,
 }
 
 impl Default for BusConfig {
@@ -54,6 +59,7 @@ impl Default for BusConfig {
             alive_ttl: Duration::from_secs(10),
             offline_grace: Duration::from_secs(5),
             lose: None,
+            mute: None,
         }
     }
 }
@@ -69,13 +75,42 @@ const FILL_LIMIT: i64 = 500;
 const COMMANDS_WAITING: usize = 16 * 1024;
 /// Pending changes a room holds before a gap fill is forced at once.
 const MOST_PENDING: usize = 1024;
+/// How long one node may take to reap a dead one before another tries.
+const REAPING_MS: u64 = 60_000;
+
+/// Claims a call (`huddle:call:<meeting>`) for node ARGV[1] unless a node still in the set of
+/// nodes has it; returns the home and whether its alive key is there. The calls of a node are
+/// listed under `huddle:calls:<node>` for whoever reaps it.
+const CLAIM: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] and redis.call('SISMEMBER', KEYS[2], cur) == 1 then
+  return {cur, redis.call('EXISTS', 'huddle:alive:' .. cur)}
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', 'huddle:calls:' .. ARGV[1], ARGV[2])
+return {ARGV[1], 1}
+";
+
+/// Gives up node ARGV[1]'s claim on call ARGV[2], if it still has it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+";
+
+fn release_cmd(node: &str, meeting: i64) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVAL");
+    cmd.arg(RELEASE).arg(2).arg(format!("huddle:call:{meeting}")).arg(format!("huddle:calls:{node}")).arg(node).arg(meeting);
+    cmd
+}
 
 fn channel(topic: Topic) -> Option<String> {
     match topic {
         Topic::Room(id) => Some(format!("huddle:room:{id}")),
         Topic::User(id) => Some(format!("huddle:user:{id}")),
-        // Calls stay on the node their seats are on.
-        Topic::Meeting(_) | Topic::Seat(_) => None,
+        // A call runs on one node; the others send it their tabs' frames and get its frames
+        // back addressed to each connection (`Wire::Ask`, `Wire::Answer`).
+        Topic::Meeting(_) | Topic::Seat(_) | Topic::Conn(_) => None,
     }
 }
 
@@ -83,7 +118,7 @@ fn topic_code(topic: Topic) -> Option<String> {
     match topic {
         Topic::Room(id) => Some(format!("r{id}")),
         Topic::User(id) => Some(format!("u{id}")),
-        Topic::Meeting(_) | Topic::Seat(_) => None,
+        Topic::Meeting(_) | Topic::Seat(_) | Topic::Conn(_) => None,
     }
 }
 
@@ -119,6 +154,15 @@ enum Wire<'a> {
     Probe,
     /// Logins ended at `at`: their access tokens are refused on every node.
     Revoked { at: i64, logins: Vec<i64> },
+    /// A call frame of connection `conn` of the sender, for the call this node runs; `body` is
+    /// the JSON array `[name, frame]`.
+    Ask { conn: ConnId, user: i64, body: &'a str },
+    /// A frame for connection `conn` of the receiving node, from the call the sender runs.
+    Answer { conn: ConnId, frame: &'a str },
+    /// Connection `conn` of the sender, in a call the receiver runs, closed.
+    Hangup { conn: ConnId },
+    /// The sender runs no calls any more.
+    Homeless,
 }
 
 impl<'a> Wire<'a> {
@@ -143,6 +187,10 @@ impl<'a> Wire<'a> {
                 let ids: Vec<String> = logins.iter().map(i64::to_string).collect();
                 format!("{node} R {at} {}", ids.join(","))
             }
+            Wire::Ask { conn, user, body } => format!("{node} A {conn} {user}\n{body}"),
+            Wire::Answer { conn, frame } => format!("{node} D {conn}\n{frame}"),
+            Wire::Hangup { conn } => format!("{node} H {conn}"),
+            Wire::Homeless => format!("{node} N"),
         }
     }
 
@@ -174,6 +222,10 @@ impl<'a> Wire<'a> {
             "X" => Wire::Gone(next()?),
             "Q" => Wire::Probe,
             "R" => Wire::Revoked { at: int(next())?, logins: next()?.split(',').map(|id| id.parse().ok()).collect::<Option<_>>()? },
+            "A" => Wire::Ask { conn: next()?.parse().ok()?, user: int(next())?, body: frame },
+            "D" => Wire::Answer { conn: next()?.parse().ok()?, frame },
+            "H" => Wire::Hangup { conn: next()?.parse().ok()? },
+            "N" => Wire::Homeless,
             _ => return None,
         };
         Some((node, wire))
@@ -234,6 +286,10 @@ struct Inner {
     last_ok: Mutex<Instant>,
     /// Whether this node has joined the set of nodes once.
     counts_written: AtomicBool,
+    /// Commands that need their answer (claiming a call).
+    redis: ConnectionManager,
+    /// The calls this node runs, and those it carries frames for.
+    calls: std::sync::OnceLock<std::sync::Weak<Calls>>,
 }
 
 impl Bus {
@@ -278,6 +334,8 @@ impl Bus {
             healthy: AtomicBool::new(true),
             last_ok: Mutex::new(Instant::now()),
             counts_written: AtomicBool::new(false),
+            redis: publisher.clone(),
+            calls: std::sync::OnceLock::new(),
         });
         let mut subscriber = subscriber;
         subscriber.subscribe(ALL_CHANNEL).await?;
@@ -291,6 +349,69 @@ impl Bus {
         Ok(Arc::new(Self { inner }))
     }
 
+    /// Runs calls across nodes: `calls` claims its calls through this bus and hears what the
+    /// other nodes ask of them.
+    pub fn serve_calls(self: &Arc<Self>, calls: &Arc<Calls>) {
+        let _ = self.inner.calls.set(Arc::downgrade(calls));
+        calls.set_link(self.clone());
+    }
+}
+
+impl CallLink for Bus {
+    fn claim(&self, meeting: i64) -> futures::future::BoxFuture<'_, Result<Home, String>> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let mut redis = inner.redis.clone();
+            let (home, alive): (String, i64) = redis::cmd("EVAL")
+                .arg(CLAIM)
+                .arg(2)
+                .arg(format!("huddle:call:{meeting}"))
+                .arg(NODES_SET)
+                .arg(&inner.node)
+                .arg(meeting)
+                .query_async(&mut redis)
+                .await
+                .map_err(|e| {
+                    metrics::redis_error("claim");
+                    e.to_string()
+                })?;
+            Ok(match (home == inner.node, alive == 1) {
+                (true, _) => Home::Here,
+                (false, true) => Home::Node(home),
+                (false, false) => Home::Unreachable,
+            })
+        })
+    }
+
+    fn release(&self, meeting: i64) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let inner = &self.inner;
+            let mut redis = inner.redis.clone();
+            let released: redis::RedisResult<i64> = release_cmd(&inner.node, meeting).query_async(&mut redis).await;
+            if let Err(e) = released {
+                // The claim stays until this node is reaped; it answers for the call meanwhile.
+                tracing::warn!(error = %e, meeting, "cannot release a call's claim");
+                metrics::redis_error("claim");
+            }
+        })
+    }
+
+    fn ask(&self, node: &str, conn: ConnId, user: i64, name: &str, frame: &str) {
+        let Ok(body) = serde_json::to_string(&(name, frame)) else { return };
+        self.inner.send(format!("huddle:node:{node}"), &Wire::Ask { conn, user, body: &body });
+    }
+
+    fn answer(&self, node: &str, conn: ConnId, frame: &str) {
+        self.inner.send(format!("huddle:node:{node}"), &Wire::Answer { conn, frame });
+    }
+
+    fn gone(&self, node: &str, conn: ConnId) {
+        self.inner.send(format!("huddle:node:{node}"), &Wire::Hangup { conn });
+    }
+
+    fn homeless(&self) {
+        self.inner.send(ALL_CHANNEL.to_string(), &Wire::Homeless);
+    }
 }
 
 impl Inner {
@@ -317,6 +438,10 @@ impl Inner {
             metrics::redis_error("publish");
             self.rewrite.store(true, Ordering::Relaxed);
         }
+    }
+
+    fn calls(&self) -> Option<Arc<Calls>> {
+        self.calls.get().and_then(std::sync::Weak::upgrade)
     }
 
     fn marks(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Mark>> {
@@ -487,9 +612,29 @@ impl Inner {
             }
             Wire::Gone(gone) => {
                 self.remote.lock().unwrap_or_else(|e| e.into_inner()).remove(gone);
+                if let Some(calls) = self.calls() {
+                    calls.home_gone(gone);
+                }
             }
             Wire::Probe => {}
             Wire::Revoked { at, logins } => self.revoked.add(&logins, at, ACCESS_TTL_MS),
+            // Owned: a frame inside a JSON string has its quotes escaped.
+            Wire::Ask { conn, user, body } => match (self.calls(), serde_json::from_str::<(String, String)>(body)) {
+                (Some(calls), Ok((name, frame))) => calls.asked(from, conn, user, &name, &frame),
+                (_, Err(_)) => tracing::warn!(node = from, "ignored a malformed call frame from another node"),
+                (None, _) => {}
+            },
+            Wire::Answer { conn, frame } => self.local.publish(Topic::Conn(conn), frame_event(frame)),
+            Wire::Hangup { conn } => {
+                if let Some(calls) = self.calls() {
+                    calls.remote_gone(from, Some(conn));
+                }
+            }
+            Wire::Homeless => {
+                if let Some(calls) = self.calls() {
+                    calls.home_gone(from);
+                }
+            }
         }
     }
 }
@@ -654,6 +799,9 @@ async fn receive(inner: std::sync::Weak<Inner>, mut incoming: mpsc::UnboundedRec
         let Some(inner) = inner.upgrade() else { return };
         match push.kind {
             PushKind::Message => {
+                if inner.config.mute.as_ref().is_some_and(|mute| mute.load(Ordering::Relaxed)) {
+                    continue;
+                }
                 // [channel, payload]
                 let payload = match push.data.last() {
                     Some(Value::BulkString(bytes)) => std::str::from_utf8(bytes).ok(),
@@ -704,6 +852,9 @@ async fn subscriptions(
             match ConnectionManager::new_with_config(client.clone(), config().set_push_sender(pushes.clone()).set_automatic_resubscription()).await {
                 Ok(fresh) => {
                     redis = fresh;
+                    if let Some(mute) = &inner.config.mute {
+                        mute.store(false, Ordering::Relaxed);
+                    }
                     retry.extend(subscribed.drain());
                     retry.extend(inner.local.topics().into_iter().filter(|t| channel(*t).is_some()));
                     let mut ok = redis.subscribe(ALL_CHANNEL).await.is_ok();
@@ -861,6 +1012,10 @@ async fn refresh_presence(inner: &Arc<Inner>, redis: &mut ConnectionManager) -> 
         tracing::warn!(node = %inner.node, "this node was reaped while away; writing its presence again");
         inner.rewrite.store(true, Ordering::Relaxed);
         inner.check_now.notify_one();
+        // Its calls were ended by the reaper and may run elsewhere now: their tabs reconnect.
+        if let Some(calls) = inner.calls() {
+            tokio::spawn(async move { calls.give_up_all().await });
+        }
     }
     let mut counts = HashMap::new();
     for node in nodes.into_iter().filter(|n| *n != inner.node) {
@@ -871,14 +1026,37 @@ async fn refresh_presence(inner: &Arc<Inner>, redis: &mut ConnectionManager) -> 
             counts.insert(node, tabs);
             continue;
         }
-        // Dead: the node that removes it from the set announces its users offline.
+        // Dead: one node reaps it. Its calls' stints end first, then their claims go, then
+        // it leaves the set (a claim is taken over only from a node out of the set), then its
+        // users go offline unless they are online elsewhere.
+        let elected: Option<String> =
+            redis::cmd("SET").arg(format!("huddle:reaping:{node}")).arg(&inner.node).arg("NX").arg("PX").arg(REAPING_MS).query_async(redis).await?;
+        if elected.is_none() {
+            continue;
+        }
+        let calls_key = format!("huddle:calls:{node}");
+        let meetings: Vec<i64> = redis::cmd("SMEMBERS").arg(&calls_key).query_async(redis).await?;
+        if !meetings.is_empty() {
+            if let Err(e) = db::meetings::drop_stints(&inner.db, &meetings, crate::server::now_ms()).await {
+                // Reaped later, by whichever node's lock comes first once this one expires.
+                tracing::warn!(error = %e, node = %node, "cannot end a dead node's calls");
+                continue;
+            }
+            for &meeting in &meetings {
+                let _: i64 = release_cmd(&node, meeting).query_async(redis).await?;
+            }
+        }
+        let () = redis::cmd("DEL").arg(&calls_key).query_async(redis).await?;
         let removed: i64 = redis::cmd("SREM").arg(NODES_SET).arg(&node).query_async(redis).await?;
         let users: Vec<i64> = redis::cmd("HKEYS").arg(&key).query_async(redis).await?;
         let () = redis::cmd("DEL").arg(&key).query_async(redis).await?;
         if removed == 1 {
-            tracing::info!(node = %node, users = users.len(), "reaped a node that stopped answering");
+            tracing::info!(node = %node, users = users.len(), calls = meetings.len(), "reaped a node that stopped answering");
             inner.send(ALL_CHANNEL.to_string(), &Wire::Gone(&node));
             inner.remote.lock().unwrap_or_else(|e| e.into_inner()).remove(&node);
+            if let Some(calls) = inner.calls() {
+                calls.home_gone(&node);
+            }
             for user in users {
                 inner.announce_offline(user).await;
             }
@@ -908,6 +1086,10 @@ mod tests {
             Wire::Gone("abc"),
             Wire::Probe,
             Wire::Revoked { at: 1_000, logins: vec![4, 5] },
+            Wire::Ask { conn: 9, user: 3, body: r#"["Ada","{\"type\":\"call_leave\"}"]"# },
+            Wire::Answer { conn: 9, frame: "a\nb" },
+            Wire::Hangup { conn: 9 },
+            Wire::Homeless,
         ];
         for wire in all {
             let text = wire.encode("n1");
@@ -917,7 +1099,7 @@ mod tests {
 
     #[test]
     fn malformed_messages_are_refused() {
-        for bad in ["", "n1", "n1 Z", "n1 C 5", "n1 C x 1\n{}", "n1 F q5\n{}", "n1 S 3 some 1", "n1 P 3 -1", "n1 O r1,zz\nx"] {
+        for bad in ["", "n1", "n1 Z", "n1 C 5", "n1 C x 1\n{}", "n1 F q5\n{}", "n1 S 3 some 1", "n1 P 3 -1", "n1 O r1,zz\nx", "n1 A x 3\n[]", "n1 D -1\n{}", "n1 H"] {
             assert_eq!(Wire::decode(bad), None, "{bad:?}");
         }
     }

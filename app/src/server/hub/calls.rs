@@ -5,19 +5,65 @@
 //! to the one seat it is for ([`Topic::Seat`]), so a bus between nodes carries calls unchanged.
 //! A seat whose socket drops is kept for [`Calls::grace`]; a `call_join` with its resume token
 //! takes it back, after that it leaves as `dropped`.
+//!
+//! With several nodes ([`CallLink`]), each call runs on one node, its home: the first node a
+//! join reaches claims it. A tab on another node has its call frames carried there, where a
+//! stand-in connection takes its seat, and gets back what the stand-in is sent. When a home
+//! stops or dies, its calls' tabs everywhere are told to reconnect, and the first to rejoin
+//! makes its node the new home.
 
-use super::fanout::{ConnId, Fanout, Outbox, Topic};
+use super::fanout::{ConnId, Event, Fanout, Inbox, Outbox, Topic};
 use crate::models::meeting::{CallState, IceServer, LeftBy, MeetingCode, Participant, SeatId, Signal, polite};
-use crate::models::ws::{ErrorCode, ServerMsg};
+use crate::models::ws::{ClientMsg, ErrorCode, ServerMsg};
 use crate::server::db::{self, Db};
 use crate::server::now_ms;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// A refusal: the code and the message the client is sent.
 pub type Refusal = (ErrorCode, String);
+
+/// Where a meeting's call runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Home {
+    /// On this node (claimed now, if nobody ran it).
+    Here,
+    /// On another node, which answers.
+    Node(String),
+    /// On a node that stopped answering and is not reaped yet.
+    Unreachable,
+}
+
+/// Calls across nodes: which node runs a call, and the messages between nodes about it.
+pub trait CallLink: Send + Sync + 'static {
+    /// The home of `meeting`'s call, claiming it for this node when no live node has it.
+    fn claim(&self, meeting: i64) -> futures::future::BoxFuture<'_, Result<Home, String>>;
+    /// This node no longer runs `meeting`'s call.
+    fn release(&self, meeting: i64) -> futures::future::BoxFuture<'_, ()>;
+    /// Carries a call frame of `conn` (of `user`, named `name`) to `node`, its call's home.
+    fn ask(&self, node: &str, conn: ConnId, user: i64, name: &str, frame: &str);
+    /// Carries a frame to connection `conn` of `node`.
+    fn answer(&self, node: &str, conn: ConnId, frame: &str);
+    /// Tells `node` that `conn` of this node, in a call there, is gone.
+    fn gone(&self, node: &str, conn: ConnId);
+    /// Tells every node this one runs no calls any more (it is stopping).
+    fn homeless(&self);
+}
+
+/// A connection of another node, seated here: what it is sent goes back to its node. Dropped
+/// when that connection closes: its task handles what was asked before, then lets the seat go
+/// like a dropped socket's.
+struct StandIn {
+    asks: mpsc::Sender<ClientMsg>,
+}
+
+/// Call frames of one remote connection waiting to be handled, at most.
+const ASKS_WAITING: usize = 256;
+/// Stand-in connection ids: far above any local connection's.
+const STAND_IN_IDS: u64 = 1 << 62;
 
 /// Call settings (`HUDDLE_MEETING_MAX_PEERS`, ICE servers).
 #[derive(Debug, Clone)]
@@ -137,6 +183,21 @@ pub struct Calls {
     /// Meetings one user may look up by code, over HTTP (codes are not to be guessed): 120 a
     /// minute.
     pub lookups: super::limits::KeyedRate<i64>,
+    /// Set with several nodes.
+    link: std::sync::OnceLock<Arc<dyn CallLink>>,
+    /// Connections of this process in a call another node runs, and that node.
+    away: Mutex<HashMap<ConnId, String>>,
+    /// Connections of other nodes in calls this node runs: (node, connection) to stand-in.
+    stand_ins: Mutex<HashMap<(String, ConnId), StandIn>>,
+    next_stand_in: AtomicU64,
+}
+
+/// What a call frame came to.
+enum Handled {
+    Done,
+    Answer(ServerMsg),
+    /// The call runs on another node.
+    Away(String),
 }
 
 /// Who asks: the user and their connection.
@@ -160,11 +221,159 @@ const NOT_IN_CALL: &str = "You are not in this call.";
 
 impl Calls {
     pub fn new(db: Db, fanout: Arc<dyn Fanout>, config: CallConfig) -> Arc<Self> {
-        Arc::new(Self { db, fanout, config, live: Mutex::new(Live::default()), next_seat: AtomicU64::new(1),
+        // Seat numbers start at random: a call that moves to another node never reuses a
+        // number its tabs knew for someone else (below 2^53, exact in JavaScript).
+        let first_seat = u64::from(rand::random::<u32>()) << 16 | 1;
+        Arc::new(Self { db, fanout, config, live: Mutex::new(Live::default()), next_seat: AtomicU64::new(first_seat),
             starts: super::limits::KeyedRate::per_hour(60),
             joins: super::limits::KeyedRate::per_minute(30),
             lookups: super::limits::KeyedRate::per_minute(120),
+            link: std::sync::OnceLock::new(),
+            away: Mutex::default(),
+            stand_ins: Mutex::default(),
+            next_stand_in: AtomicU64::new(STAND_IN_IDS),
         })
+    }
+
+    /// Calls run on one node of several: `link` finds it and carries frames there.
+    pub fn set_link(&self, link: Arc<dyn CallLink>) {
+        let _ = self.link.set(link);
+    }
+
+    /// A call frame from a tab of this process: handled here, or carried to its call's home.
+    /// Returns the answer to send the tab, if any.
+    pub async fn from_tab(self: &Arc<Self>, caller: Caller<'_>, msg: ClientMsg) -> Result<Option<ServerMsg>, Refusal> {
+        let conn = caller.outbox.id;
+        let joining = matches!(msg, ClientMsg::CallJoin { .. });
+        let away = self.away().get(&conn).cloned();
+        if let (Some(node), Some(link)) = (away, self.link.get()) {
+            if !joining {
+                link.ask(&node, conn, caller.user_id, caller.name, &serde_json::to_string(&msg).map_err(internal)?);
+                return Ok(None);
+            }
+            // A new join: the call this tab was in elsewhere is left behind (its seat, if the
+            // tab still held one, waits out the grace and leaves as dropped).
+            self.forget_away(conn);
+        }
+        let frame = if joining { serde_json::to_string(&msg).map_err(internal)? } else { String::new() };
+        match self.handle(caller, msg).await? {
+            Handled::Done => Ok(None),
+            Handled::Answer(answer) => Ok(Some(answer)),
+            Handled::Away(node) => {
+                let Some(link) = self.link.get() else { return Err(internal("a call away without a link")) };
+                self.away().insert(conn, node.clone());
+                self.fanout.subscribe(Topic::Conn(conn), caller.outbox);
+                link.ask(&node, conn, caller.user_id, caller.name, &frame);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Handles a call frame here, for a tab of this process or a stand-in.
+    async fn handle(self: &Arc<Self>, caller: Caller<'_>, msg: ClientMsg) -> Result<Handled, Refusal> {
+        let (conn, user) = (caller.outbox.id, caller.user_id);
+        match msg {
+            ClientMsg::CallJoin { code, resume, fresh } => return Box::pin(self.join(caller, &code, resume.as_deref(), fresh)).await,
+            ClientMsg::CallLeave => self.leave(conn).await,
+            ClientMsg::CallSignal { to, signal } => self.signal(conn, to, signal),
+            ClientMsg::CallState { state } => self.set_state(conn, state),
+            ClientMsg::CallMute { seat } => self.mute(conn, user, seat),
+            ClientMsg::CallRemove { seat } => self.remove(conn, user, seat).await,
+            ClientMsg::CallLock { locked } => self.lock(conn, user, locked).await,
+            ClientMsg::CallEnd => self.end(conn, user).await,
+            _ => Ok(()),
+        }
+        .map(|()| Handled::Done)
+    }
+
+    fn away(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, String>> {
+        self.away.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stand_ins(&self) -> std::sync::MutexGuard<'_, HashMap<(String, ConnId), StandIn>> {
+        self.stand_ins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// This tab's call elsewhere is over for it: its home is told, its frames stop.
+    fn forget_away(&self, conn: ConnId) {
+        let Some(node) = self.away().remove(&conn) else { return };
+        self.fanout.unsubscribe(Topic::Conn(conn), conn);
+        if let Some(link) = self.link.get() {
+            link.gone(&node, conn);
+        }
+    }
+
+    /// A call frame from connection `conn` of `node`, for a call this node runs. Frames of one
+    /// connection are handled in order, by its stand-in's task.
+    pub fn asked(self: &Arc<Self>, node: &str, conn: ConnId, user: i64, name: &str, frame: &str) {
+        let msg = match serde_json::from_str::<ClientMsg>(frame) {
+            Ok(msg) if msg.is_call() => msg,
+            _ => return tracing::warn!(node, "ignored a call frame from another node that is not one"),
+        };
+        let mut stand_ins = self.stand_ins();
+        let key = (node.to_string(), conn);
+        if !stand_ins.contains_key(&key) {
+            let Some(link) = self.link.get().cloned() else { return };
+            let id = self.next_stand_in.fetch_add(1, Ordering::Relaxed);
+            let (outbox, inbox) = Outbox::new(id, ASKS_WAITING);
+            let (asks, queued) = mpsc::channel(ASKS_WAITING);
+            let carry = tokio::spawn(carry_back(inbox, link, node.to_string(), conn)).abort_handle();
+            tokio::spawn(handle_asks(Arc::downgrade(self), outbox, user, name.to_string(), queued, carry));
+            stand_ins.insert(key.clone(), StandIn { asks });
+        }
+        if stand_ins[&key].asks.try_send(msg).is_err() {
+            tracing::warn!(node, conn, "dropped a call frame from another node: too many waiting");
+        }
+    }
+
+    /// Connection `conn` of `node` closed (or `None`: every connection of `node`, which
+    /// stopped): its seats wait out the grace like any dropped socket's.
+    pub fn remote_gone(&self, node: &str, conn: Option<ConnId>) {
+        self.stand_ins().retain(|(n, c), _| n != node || conn.is_some_and(|conn| conn != *c));
+    }
+
+    /// `node` runs no calls any more (it stopped or died): this node's tabs in its calls
+    /// reconnect, and rejoin wherever the call runs next.
+    pub fn home_gone(self: &Arc<Self>, node: &str) {
+        let conns: Vec<ConnId> = self.away().iter().filter(|(_, n)| n.as_str() == node).map(|(&c, _)| c).collect();
+        for conn in conns {
+            self.away().remove(&conn);
+            self.fanout.publish(Topic::Conn(conn), Event::Restart);
+            self.fanout.unsubscribe(Topic::Conn(conn), conn);
+        }
+        self.remote_gone(node, None);
+    }
+
+    /// This node stops running calls (it is stopping, or found itself reaped: another node
+    /// may run them already): every seat's tab reconnects, the stints end as dropped, the
+    /// claims are released and the other nodes are told.
+    pub async fn give_up_all(self: &Arc<Self>) {
+        let calls: Vec<(i64, LiveCall)> = {
+            let mut live = self.live();
+            live.by_conn.clear();
+            live.calls.drain().collect()
+        };
+        let now = now_ms();
+        for (meeting, call) in calls {
+            for seat in &call.seats {
+                self.fanout.publish(Topic::Seat(seat.id), Event::Restart);
+                if let Some(conn) = seat.conn {
+                    self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
+                    self.fanout.unsubscribe(Topic::Seat(seat.id), conn);
+                }
+                if seat.stint != 0
+                    && let Err(e) = db::meetings::end_stint(&self.db, seat.stint, LeftBy::Dropped, now).await
+                {
+                    tracing::error!(error = %e, "cannot store the end of a stint");
+                }
+            }
+            if let Some(link) = self.link.get() {
+                link.release(meeting).await;
+            }
+        }
+        if let Some(link) = self.link.get() {
+            link.homeless();
+        }
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
@@ -188,7 +397,7 @@ impl Calls {
     }
 
     /// Seats `caller` in the call of `code`, or gives back the seat `resume` names.
-    pub async fn join(self: &Arc<Self>, caller: Caller<'_>, code: &str, resume: Option<&str>, fresh: bool) -> Result<ServerMsg, Refusal> {
+    async fn join(self: &Arc<Self>, caller: Caller<'_>, code: &str, resume: Option<&str>, fresh: bool) -> Result<Handled, Refusal> {
         if self.live().by_conn.contains_key(&caller.outbox.id) {
             return Err(refuse(ErrorCode::Invalid, "This tab is already in a call: leave it first."));
         }
@@ -199,10 +408,19 @@ impl Calls {
         if meeting.ended_at.is_some() {
             return Err(no_meeting());
         }
+        if let Some(link) = self.link.get() {
+            match link.claim(meeting.id).await.map_err(internal)? {
+                Home::Here => {}
+                Home::Node(node) => return Ok(Handled::Away(node)),
+                Home::Unreachable => {
+                    return Err(refuse(ErrorCode::Internal, "The server running this call stopped answering: try again in a few seconds."));
+                }
+            }
+        }
         if let Some(token) = resume
             && let Some(joined) = self.resume(caller, meeting.id, token, fresh)
         {
-            return Ok(joined);
+            return Ok(Handled::Answer(joined));
         }
         if self.joins.check(&caller.user_id).is_err() {
             return Err(refuse(ErrorCode::RateLimited, "Too many joins: wait a minute and try again."));
@@ -286,7 +504,7 @@ impl Calls {
             }
         };
         match answer {
-            Some(answer) => Ok(answer),
+            Some(answer) => Ok(Handled::Answer(answer)),
             None => {
                 // Removed, or the call ended, while the stint was being stored: close it too.
                 if let Err(e) = db::meetings::end_stint(&self.db, stint, LeftBy::Removed, now_ms()).await {
@@ -379,6 +597,7 @@ impl Calls {
 
     /// The caller's socket closed: its seat waits [`CallConfig::grace`] for it to come back.
     pub fn disconnected(self: &Arc<Self>, conn: ConnId) {
+        self.forget_away(conn);
         let drop = {
             let mut live = self.live();
             let Some((meeting, seat)) = live.by_conn.remove(&conn) else { return };
@@ -452,6 +671,9 @@ impl Calls {
         if let Err(e) = db::meetings::end(&self.db, meeting, now).await {
             tracing::error!(error = %e, "cannot store the end of a meeting");
         }
+        if let Some(link) = self.link.get() {
+            link.release(meeting).await;
+        }
         if !call.own_room {
             self.publish(Topic::Room(call.room), &ServerMsg::RoomCall { room: call.room, code: call.code, people: Vec::new() });
         }
@@ -469,26 +691,6 @@ impl Calls {
     pub fn load(&self) -> (usize, usize) {
         let live = self.live();
         (live.calls.len(), live.calls.values().map(|c| c.seats.iter().filter(|s| s.stint != 0).count()).sum())
-    }
-
-    /// The names of the people in the call of `meeting` now.
-    pub fn people_in(&self, meeting: i64) -> Vec<String> {
-        let live = self.live();
-        live.calls.get(&meeting).map(|c| c.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect()).unwrap_or_default()
-    }
-
-    /// Who is in the call of `room` now, if one is on (for the room page's first render).
-    pub fn in_room(&self, room: i64) -> Option<(String, Vec<String>)> {
-        let live = self.live();
-        let call = live.calls.values().find(|c| c.room == room && !c.own_room)?;
-        let people: Vec<String> = call.seats.iter().filter(|s| s.stint != 0).map(|s| s.name.clone()).collect();
-        (!people.is_empty()).then(|| (call.code.clone(), people))
-    }
-
-    /// The rooms with a call on now (for the list of rooms: one look, not one per room).
-    pub fn rooms_with_calls(&self) -> std::collections::HashSet<i64> {
-        let live = self.live();
-        live.calls.values().filter(|c| !c.own_room && c.seats.iter().any(|s| s.stint != 0)).map(|c| c.room).collect()
     }
 
     /// The host's call and the seat it addresses, or a refusal.
@@ -564,6 +766,48 @@ impl Calls {
             }
         }
         Ok(())
+    }
+}
+
+/// Carries what a stand-in is sent back to its connection's node.
+async fn carry_back(mut inbox: Inbox, link: Arc<dyn CallLink>, node: String, conn: ConnId) {
+    loop {
+        // Only frames: the stand-in's connection closes on its own node.
+        if let Event::Frame(frame) = inbox.recv().await {
+            link.answer(&node, conn, frame.as_str());
+        }
+    }
+}
+
+/// Handles a remote connection's call frames in order, as its stand-in; once the connection
+/// is gone, its seat waits out the grace like a dropped socket's.
+async fn handle_asks(calls: std::sync::Weak<Calls>, outbox: Outbox, user: i64, name: String, mut asks: mpsc::Receiver<ClientMsg>, carry: tokio::task::AbortHandle) {
+    let _carry = AbortOnDrop(carry);
+    while let Some(msg) = asks.recv().await {
+        let Some(calls) = calls.upgrade() else { return };
+        let caller = Caller { user_id: user, name: &name, outbox: &outbox };
+        let answer = match calls.handle(caller, msg).await {
+            Ok(Handled::Done) => None,
+            Ok(Handled::Answer(answer)) => Some(answer),
+            // Claimed by another node meanwhile: the tab's node asks again on the next join.
+            Ok(Handled::Away(_)) => Some(ServerMsg::error(ErrorCode::Internal, "The call moved to another server: try again.")),
+            Err((code, message)) => Some(ServerMsg::error(code, message)),
+        };
+        if let Some(frame) = answer.as_ref().and_then(super::encode) {
+            outbox.send(frame).await;
+        }
+    }
+    if let Some(calls) = calls.upgrade() {
+        calls.disconnected(outbox.id);
+    }
+}
+
+/// Stops a task when its owner ends, however it ends.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

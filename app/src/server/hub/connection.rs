@@ -4,7 +4,7 @@
 //! every exit path.
 
 use super::fanout::{Inbox, Outbox};
-use super::{Event, Hub, Joining, Topic};
+use super::{Event, Hub, Joining, Topic, encode};
 use crate::models::AppError;
 use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SERVICE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
@@ -186,10 +186,6 @@ async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, code: u16, reaso
     let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
 }
 
-fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
-    serde_json::to_string(msg).ok().map(Utf8Bytes::from)
-}
-
 /// Applies a membership change to this connection's subscriptions; returns the frame to send.
 fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf8Bytes> {
     // Frames are the hot path: only membership changes touch the room set.
@@ -312,31 +308,14 @@ impl Reader {
         }
     }
 
-    /// The call frames: each answered with an `error` when refused, else by what it causes.
+    /// The call frames: each answered with an `error` when refused, else by what it causes
+    /// (here, or on the node running the call).
     async fn call(&mut self, msg: ClientMsg) {
-        let (calls, conn, user) = (self.hub.calls.clone(), self.direct.id, self.peer.user_id);
-        let outcome = match msg {
-            ClientMsg::CallJoin { code, resume, fresh } => {
-                let caller = super::calls::Caller { user_id: user, name: &self.peer.name, outbox: &self.direct };
-                match Box::pin(calls.join(caller, &code, resume.as_deref(), fresh)).await {
-                    Ok(joined) => {
-                        self.reply(joined).await;
-                        Ok(())
-                    }
-                    Err(refusal) => Err(refusal),
-                }
-            }
-            ClientMsg::CallLeave => calls.leave(conn).await,
-            ClientMsg::CallSignal { to, signal } => calls.signal(conn, to, signal),
-            ClientMsg::CallState { state } => calls.set_state(conn, state),
-            ClientMsg::CallMute { seat } => calls.mute(conn, user, seat),
-            ClientMsg::CallRemove { seat } => calls.remove(conn, user, seat).await,
-            ClientMsg::CallLock { locked } => calls.lock(conn, user, locked).await,
-            ClientMsg::CallEnd => calls.end(conn, user).await,
-            _ => Ok(()),
-        };
-        if let Err((code, message)) = outcome {
-            self.refuse(code, message, None).await;
+        let caller = super::calls::Caller { user_id: self.peer.user_id, name: &self.peer.name, outbox: &self.direct };
+        match Box::pin(self.hub.calls.clone().from_tab(caller, msg)).await {
+            Ok(Some(answer)) => self.reply(answer).await,
+            Ok(None) => {}
+            Err((code, message)) => self.refuse(code, message, None).await,
         }
     }
 

@@ -25,6 +25,8 @@ pub enum Topic {
     Meeting(i64),
     /// The one connection holding a seat in a call.
     Seat(u64),
+    /// One connection of this process, in a call another node runs: what that node sends it.
+    Conn(ConnId),
 }
 
 /// A connection's id, unique within this process.

@@ -175,6 +175,11 @@ fn publish(fanout: &dyn Fanout, topic: Topic, msg: &ServerMsg) {
     }
 }
 
+/// One frame's text, for one connection.
+fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
+    serde_json::to_string(msg).ok().map(Utf8Bytes::from)
+}
+
 fn frame_event(msg: &ServerMsg) -> Option<Event> {
     match serde_json::to_string(msg) {
         Ok(json) => Some(Event::Frame(Arc::new(Utf8Bytes::from(json)))),
