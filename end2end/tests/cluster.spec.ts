@@ -1,6 +1,7 @@
 import { expect, test, type Browser } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECORD_PEERS, joinCall, legs, startMeeting } from './call-helpers';
@@ -16,9 +17,16 @@ const started: ChildProcess[] = [];
 let database = '';
 let nodes: string[] = [];
 
-function freePort(): number {
-  const script = "const s = require('net').createServer(); s.listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });";
-  return Number(execFileSync(process.execPath, ['-e', script]).toString().trim());
+/** A loopback port free now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function ready(url: string, what: string, child: ChildProcess) {
@@ -37,14 +45,14 @@ async function ready(url: string, what: string, child: ChildProcess) {
 test.beforeAll(async ({}, info) => {
   if (!process.env.E2E_CLUSTER || !jsEnabled(info)) return;
   test.setTimeout(120_000);
-  const redisPort = freePort();
+  const redisPort = await freePort();
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   started.push(redis);
   database = `huddle_e2e_${uniqueName('c')}`;
   execFileSync('psql', [`${PG}/postgres`, '-qc', `create database ${database}`]);
   const secret = uniqueName('secret').padEnd(40, 'x');
   for (let i = 0; i < 2; i++) {
-    const port = freePort();
+    const port = await freePort();
     const node = spawn(process.env.HUDDLE_BIN ?? '../target/debug/huddle', [], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
