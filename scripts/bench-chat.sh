@@ -3,9 +3,10 @@
 # SQLite database. Each prints one JSON line (a ramp prints one per step); room100 and rooms10
 # also run against server/examples/ref_broadcast.rs and print Huddle's figures as ratios to it.
 #   scripts/bench-chat.sh            # every scenario
-#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle signal cluster
+#   scripts/bench-chat.sh idle       # one of: room100 rooms10 ramp idle signal cluster failover
 # cluster runs rooms10's load on PostgreSQL: on one node, then over two nodes (Redis between
-# them, HAProxy in front); it is not part of "every scenario".
+# them, HAProxy in front); failover kills one of two nodes under traffic and times its clients'
+# way back. Neither is part of "every scenario".
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ulimit -n "$(ulimit -Hn)" # 10,000 sockets on each side, plus the database and the listener
@@ -24,6 +25,11 @@ run() {
       ensure_debian redis-server redis-server
       ensure_debian psql postgresql-client
       bench cluster --rooms 10 --clients 50 --rate 2 --secs 20 ;;
+    failover)
+      ensure_debian haproxy haproxy
+      ensure_debian redis-server redis-server
+      ensure_debian psql postgresql-client
+      bench failover --rooms 10 --clients 20 --rate 5 ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }

@@ -14,6 +14,10 @@
 //! `cargo run -p server --release --example bench_chat -- cluster --rooms 10 --clients 50 --rate 2 --secs 20`
 //!   (on PostgreSQL, `HUDDLE_BENCH_PG` or the local server: one node, then two nodes with a
 //!   Redis of their own and HAProxy in front; needs psql, redis-server and haproxy)
+//! `cargo run -p server --release --example bench_chat -- failover --rooms 10 --clients 20 --rate 5`
+//!   (two nodes as above; every client behind HAProxy, one sender per room on the node that
+//!   stays; `kill -9` of the other node, then the time until each of its clients is back and
+//!   caught up, reconnecting as the browser does)
 
 use app::models::ws::{ClientMsg, ServerMsg};
 use futures::{SinkExt, StreamExt};
@@ -83,6 +87,8 @@ struct Server {
     databases: Vec<String>,
     /// Where each node serves its metrics (cluster runs).
     metrics: Vec<String>,
+    /// The first node's own address (cluster runs, where `base` is HAProxy's).
+    first_node: Option<String>,
 }
 
 fn free_port() -> u16 {
@@ -92,7 +98,7 @@ fn free_port() -> u16 {
 impl Server {
     fn start(bin: &str) -> Server {
         let (child, base, data) = Self::node(bin, "", &[]);
-        Server { child, base, data, reference: false, others: Vec::new(), redis: None, proxy: None, databases: Vec::new(), metrics: Vec::new() }
+        Server { child, base, data, reference: false, others: Vec::new(), redis: None, proxy: None, databases: Vec::new(), metrics: Vec::new(), first_node: None }
     }
 
     /// One node of the release server, with `env` added; its child, address and data folder.
@@ -146,13 +152,15 @@ impl Server {
             })
             .collect();
         let (child, base, data) = started.remove(0);
-        let mut server = Server { child, base, data, reference: false, others: Vec::new(), redis, proxy: None, databases: vec![format!("{pg}|{database}")], metrics };
+        let first_node = Some(base.clone());
+        let mut server = Server { child, base, data, reference: false, others: Vec::new(), redis, proxy: None, databases: vec![format!("{pg}|{database}")], metrics, first_node };
         if nodes > 1 {
             let port = free_port();
             let mut config = format!(
                 "defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n    timeout tunnel 1h\n\
                  frontend huddle\n    bind 127.0.0.1:{port}\n    default_backend huddle\n\
-                 backend huddle\n    balance roundrobin\n    server n0 {}\n",
+                 backend huddle\n    balance roundrobin\n    option httpchk GET /readyz\n    option redispatch\n    retries 3\n\
+                 default-server check inter 1s fall 2 rise 2\n    server n0 {}\n",
                 server.base
             );
             for (i, (child, base, _)) in started.into_iter().enumerate() {
@@ -166,6 +174,14 @@ impl Server {
             server.base = format!("127.0.0.1:{port}");
         }
         server
+    }
+
+    /// `kill -9` of the second node (by its PID).
+    fn kill_other(&mut self) {
+        if let Some(node) = self.others.first_mut() {
+            let _ = node.kill();
+            let _ = node.wait();
+        }
     }
 
     /// The sum over the nodes of a counter they export (gap fills, say).
@@ -203,6 +219,7 @@ impl Server {
             proxy: None,
             databases: Vec::new(),
             metrics: Vec::new(),
+            first_node: None,
         }
     }
 
@@ -715,6 +732,14 @@ async fn main() {
         println!("{}", ratios(&huddle, &reference));
         return;
     }
+    if a.mode == "failover" {
+        let pg = std::env::var("HUDDLE_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let server = Server::cluster(&a.bin, &pg, 2);
+        server.wait_ready().await;
+        let rooms = populate(&server.base, a.rooms, a.clients).await;
+        println!("{}", failover(server, &rooms, a.rate).await);
+        return;
+    }
     if a.mode == "cluster" {
         // The same load on one node, then spread over two through HAProxy, both on PostgreSQL.
         let pg = std::env::var("HUDDLE_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
@@ -747,6 +772,214 @@ async fn main() {
         }
         _ => println!("{}", run_load(server, &a).await),
     }
+}
+
+/// One client's view of its room, across reconnects.
+#[derive(Default)]
+struct Seen {
+    /// Every seq received (live or replayed), and how often live.
+    seqs: HashMap<i64, u32>,
+    /// Seqs received both live and in a replay (the client merges them by id).
+    overlaps: u64,
+    /// The highest change received: the cursor to sync from after a reconnect.
+    cursor: i64,
+    /// When its socket closed, and when it was open again.
+    dropped: Option<Instant>,
+    back: Option<Instant>,
+    /// The first seq it received live after being back.
+    live_after_back: Option<i64>,
+}
+
+impl Seen {
+    fn take(&mut self, message: &app::models::chat::ChatMessage, live: bool) {
+        let times = self.seqs.entry(message.seq).or_default();
+        match (live, *times) {
+            (true, _) => *times += 1,
+            (false, 0) => {}
+            (false, _) => self.overlaps += 1,
+        }
+        self.cursor = self.cursor.max(message.change);
+    }
+}
+
+/// A receiving client that reconnects as the browser does (a random 250-500 ms, doubling up to
+/// 10 s) and syncs from its cursor; runs until `stop`.
+async fn follow(base: String, cookie: String, room: i64, seen: Arc<Mutex<Seen>>, stop: Arc<AtomicU64>) {
+    let mut backoff_ms = 500u64;
+    while stop.load(Ordering::Relaxed) == 0 {
+        let mut req = format!("ws://{base}/ws").into_client_request().unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(req).await else {
+            tokio::time::sleep(Duration::from_millis(backoff_ms / 2 + rand_u32() as u64 % (backoff_ms / 2))).await;
+            backoff_ms = (backoff_ms * 2).min(10_000);
+            continue;
+        };
+        let (reconnected, cursor) = {
+            let s = seen.lock().unwrap();
+            (s.dropped.is_some(), s.cursor)
+        };
+        if reconnected {
+            let sync = ClientMsg::Sync { rooms: vec![app::models::ws::RoomCursor { room, after: cursor }] };
+            if ws.send(Message::text(serde_json::to_string(&sync).unwrap())).await.is_err() {
+                continue;
+            }
+        }
+        while let Some(Ok(frame)) = tokio::select! { f = ws.next() => f, _ = tokio::time::sleep(Duration::from_millis(200)) => Some(Ok(Message::Pong(Default::default()))) } {
+            if stop.load(Ordering::Relaxed) != 0 {
+                return;
+            }
+            let Message::Text(text) = frame else { continue };
+            let Ok(msg) = serde_json::from_str::<ServerMsg>(text.as_str()) else { continue };
+            let again = {
+                let mut s = seen.lock().unwrap();
+                match msg {
+                    ServerMsg::Welcome { .. } => {
+                        backoff_ms = 500;
+                        if reconnected && s.back.is_none() {
+                            s.back = Some(Instant::now());
+                        }
+                        None
+                    }
+                    ServerMsg::Message { message } => {
+                        s.take(&message, true);
+                        if s.back.is_some() && s.live_after_back.is_none() {
+                            s.live_after_back = Some(message.seq);
+                        }
+                        None
+                    }
+                    ServerMsg::Replay { messages, complete, next, .. } => {
+                        for message in &messages {
+                            s.take(message, false);
+                        }
+                        next.filter(|_| !complete)
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(next) = again {
+                let sync = ClientMsg::Sync { rooms: vec![app::models::ws::RoomCursor { room, after: next }] };
+                let _ = ws.send(Message::text(serde_json::to_string(&sync).unwrap())).await;
+            }
+        }
+        if stop.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        seen.lock().unwrap().dropped.get_or_insert_with(Instant::now);
+        tokio::time::sleep(Duration::from_millis(backoff_ms / 2 + rand_u32() as u64 % (backoff_ms / 2))).await;
+        backoff_ms = (backoff_ms * 2).min(10_000);
+    }
+}
+
+/// Two nodes behind HAProxy, every client connected through it; one sender per room on node 0
+/// at `rate` a second; after 5 s node 1 is killed (`kill -9`). Reports, for the clients that
+/// were on it, how long until each was back and had every message acked before the kill plus
+/// a live one after, and whether anyone missed a message or got one live twice (a message
+/// both replayed and delivered live around a reconnect is merged by id, as the browser does,
+/// and counted apart).
+async fn failover(mut server: Server, rooms: &[(i64, Vec<String>)], rate: f64) -> String {
+    let stop = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for (room, cookies) in rooms {
+        for cookie in &cookies[1..] {
+            let seen = Arc::new(Mutex::new(Seen::default()));
+            tokio::spawn(follow(server.base.clone(), cookie.clone(), *room, seen.clone(), stop.clone()));
+            clients.push((*room, seen));
+        }
+    }
+    // The senders post on the node that stays (node 0, not through HAProxy).
+    let node0 = server.first_node.clone().expect("a cluster run");
+    let acked: Arc<Mutex<HashMap<i64, i64>>> = Arc::default();
+    let mut senders = Vec::new();
+    for (room, cookies) in rooms {
+        let (mut sink, mut stream) = connect(&node0, &cookies[0]).await.split();
+        let (room, acked, stop) = (*room, acked.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            let every = Duration::from_secs_f64(1.0 / rate);
+            loop {
+                if stop.load(Ordering::Relaxed) != 0 {
+                    return;
+                }
+                n += 1;
+                let client_id = format!("{:08x}-0000-4000-8000-{:012x}", rand_u32(), n);
+                let frame = ClientMsg::Send { room, client_id, body: format!("{n}") };
+                if sink.send(Message::text(serde_json::to_string(&frame).unwrap())).await.is_err() {
+                    return;
+                }
+                let deadline = tokio::time::Instant::now() + every;
+                while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout_at(deadline, stream.next()).await {
+                    if let Ok(ServerMsg::Ack { message, .. }) = serde_json::from_str::<ServerMsg>(text.as_str()) {
+                        let mut acked = acked.lock().unwrap();
+                        let seq = acked.entry(room).or_default();
+                        *seq = (*seq).max(message.seq);
+                    }
+                }
+                tokio::time::sleep_until(deadline).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Every client's first seq: where its history in this run starts.
+    let first: Vec<i64> = clients.iter().map(|(_, s)| s.lock().unwrap().seqs.keys().copied().min().unwrap_or(1)).collect();
+    let killed_at = Instant::now();
+    let acked_at_kill: HashMap<i64, i64> = acked.lock().unwrap().clone();
+    server.kill_other();
+    // Up to 30 s for everyone to be back and caught up.
+    let done = |i: usize, room: i64, s: &Seen| {
+        let last = acked_at_kill.get(&room).copied().unwrap_or(0);
+        s.live_after_back.is_some() && (first[i]..=last).all(|seq| s.seqs.contains_key(&seq))
+    };
+    let mut recovered: HashMap<usize, u64> = HashMap::new();
+    for _ in 0..3000 {
+        for (i, (room, seen)) in clients.iter().enumerate() {
+            let s = seen.lock().unwrap();
+            if s.dropped.is_some() && !recovered.contains_key(&i) && done(i, *room, &s) {
+                recovered.insert(i, killed_at.elapsed().as_micros() as u64);
+            }
+        }
+        let dropped = clients.iter().filter(|(_, s)| s.lock().unwrap().dropped.is_some()).count();
+        if dropped > 0 && recovered.len() == dropped && killed_at.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Two more seconds of traffic, then every client must hold every acked message once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(1, Ordering::Relaxed);
+    for s in senders {
+        let _ = s.await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let acked_final = acked.lock().unwrap().clone();
+    let (mut missing, mut duplicated, mut overlaps) = (0u64, 0u64, 0u64);
+    for (i, (room, seen)) in clients.iter().enumerate() {
+        let s = seen.lock().unwrap();
+        let last = acked_final.get(room).copied().unwrap_or(0);
+        missing += (first[i]..=last).filter(|seq| !s.seqs.contains_key(seq)).count() as u64;
+        duplicated += s.seqs.values().filter(|&&n| n > 1).count() as u64;
+        overlaps += s.overlaps;
+    }
+    let dropped = clients.iter().filter(|(_, s)| s.lock().unwrap().dropped.is_some()).count();
+    let mut times: Vec<u64> = recovered.values().copied().collect();
+    times.sort_unstable();
+    let back: Vec<u64> = {
+        let mut b: Vec<u64> = clients.iter().filter_map(|(_, s)| {
+            let s = s.lock().unwrap();
+            Some(s.back?.duration_since(killed_at).as_micros() as u64)
+        }).collect();
+        b.sort_unstable();
+        b
+    };
+    format!(
+        r#"{{"scenario":"failover/postgres-2-node","clients":{},"clients_of_killed_node":{dropped},"recovered":{},"reconnected_ms":{{"p50":{:.0},"max":{:.0}}},"caught_up_ms":{{"p50":{:.0},"p99":{:.0},"max":{:.0}}},"missing":{missing},"delivered_live_twice":{duplicated},"live_and_replayed":{overlaps}}}"#,
+        clients.len(),
+        times.len(),
+        percentile(&back, 0.5),
+        percentile(&back, 1.0),
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        percentile(&times, 1.0),
+    )
 }
 
 async fn run_load(server: Server, a: &Args) -> String {
