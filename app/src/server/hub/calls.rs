@@ -195,7 +195,8 @@ pub struct Calls {
 /// What a call frame came to.
 enum Handled {
     Done,
-    Answer(ServerMsg),
+    /// Boxed: a `call_joined` is large, and rare.
+    Answer(Box<ServerMsg>),
     /// The call runs on another node.
     Away(String),
 }
@@ -258,7 +259,7 @@ impl Calls {
         let frame = if joining { serde_json::to_string(&msg).map_err(internal)? } else { String::new() };
         match self.handle(caller, msg).await? {
             Handled::Done => Ok(None),
-            Handled::Answer(answer) => Ok(Some(answer)),
+            Handled::Answer(answer) => Ok(Some(*answer)),
             Handled::Away(node) => {
                 let Some(link) = self.link.get() else { return Err(internal("a call away without a link")) };
                 self.away().insert(conn, node.clone());
@@ -420,7 +421,7 @@ impl Calls {
         if let Some(token) = resume
             && let Some(joined) = self.resume(caller, meeting.id, token, fresh)
         {
-            return Ok(Handled::Answer(joined));
+            return Ok(Handled::Answer(Box::new(joined)));
         }
         if self.joins.check(&caller.user_id).is_err() {
             return Err(refuse(ErrorCode::RateLimited, "Too many joins: wait a minute and try again."));
@@ -504,7 +505,7 @@ impl Calls {
             }
         };
         match answer {
-            Some(answer) => Ok(Handled::Answer(answer)),
+            Some(answer) => Ok(Handled::Answer(Box::new(answer))),
             None => {
                 // Removed, or the call ended, while the stint was being stored: close it too.
                 if let Err(e) = db::meetings::end_stint(&self.db, stint, LeftBy::Removed, now_ms()).await {
@@ -788,7 +789,7 @@ async fn handle_asks(calls: std::sync::Weak<Calls>, outbox: Outbox, user: i64, n
         let caller = Caller { user_id: user, name: &name, outbox: &outbox };
         let answer = match calls.handle(caller, msg).await {
             Ok(Handled::Done) => None,
-            Ok(Handled::Answer(answer)) => Some(answer),
+            Ok(Handled::Answer(answer)) => Some(*answer),
             // Claimed by another node meanwhile: the tab's node asks again on the next join.
             Ok(Handled::Away(_)) => Some(ServerMsg::error(ErrorCode::Internal, "The call moved to another server: try again.")),
             Err((code, message)) => Some(ServerMsg::error(code, message)),
