@@ -240,13 +240,19 @@ pub async fn rooms_with_calls(db: &Db, rooms: &[i64]) -> Result<std::collections
 /// meetings stay open: the first to rejoin starts the call again on another node.
 #[tracing::instrument(skip(db))]
 pub async fn drop_stints(db: &Db, meetings: &[i64], now: i64) -> Result<(), sqlx::Error> {
-    for meeting in meetings {
-        sqlx::query("update meeting_attendance set left_at = $2, ended_by = 'dropped' where meeting_id = $1 and left_at is null")
-            .bind(meeting)
-            .bind(now)
-            .execute(db)
-            .await?;
+    if meetings.is_empty() {
+        return Ok(());
     }
+    let placeholders: Vec<String> = (2..=meetings.len() + 1).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "update meeting_attendance set left_at = $1, ended_by = 'dropped' where left_at is null and meeting_id in ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for meeting in meetings {
+        query = query.bind(*meeting);
+    }
+    query.execute(db).await?;
     Ok(())
 }
 

@@ -256,12 +256,14 @@ impl Calls {
             // tab still held one, waits out the grace and leaves as dropped).
             self.forget_away(conn);
         }
-        let frame = if joining { serde_json::to_string(&msg).map_err(internal)? } else { String::new() };
+        // Kept to carry elsewhere, serialized only if the call runs there.
+        let join = joining.then(|| msg.clone());
         match self.handle(caller, msg).await? {
             Handled::Done => Ok(None),
             Handled::Answer(answer) => Ok(Some(*answer)),
             Handled::Away(node) => {
-                let Some(link) = self.link.get() else { return Err(internal("a call away without a link")) };
+                let (Some(link), Some(join)) = (self.link.get(), join) else { return Err(internal("a call away without a link")) };
+                let frame = serde_json::to_string(&join).map_err(internal)?;
                 self.away().insert(conn, node.clone());
                 self.fanout.subscribe(Topic::Conn(conn), caller.outbox);
                 link.ask(&node, conn, caller.user_id, caller.name, &frame);
@@ -354,18 +356,16 @@ impl Calls {
             live.by_conn.clear();
             live.calls.drain().collect()
         };
-        let now = now_ms();
+        let meetings: Vec<i64> = calls.iter().map(|(meeting, _)| *meeting).collect();
+        if let Err(e) = db::meetings::drop_stints(&self.db, &meetings, now_ms()).await {
+            tracing::error!(error = %e, "cannot store the end of the stints of the calls given up");
+        }
         for (meeting, call) in calls {
             for seat in &call.seats {
                 self.fanout.publish(Topic::Seat(seat.id), Event::Restart);
                 if let Some(conn) = seat.conn {
                     self.fanout.unsubscribe(Topic::Meeting(meeting), conn);
                     self.fanout.unsubscribe(Topic::Seat(seat.id), conn);
-                }
-                if seat.stint != 0
-                    && let Err(e) = db::meetings::end_stint(&self.db, seat.stint, LeftBy::Dropped, now).await
-                {
-                    tracing::error!(error = %e, "cannot store the end of a stint");
                 }
             }
             if let Some(link) = self.link.get() {
