@@ -22,7 +22,6 @@ use crate::models::ws::ServerMsg;
 use crate::server::auth::revoked::RevokedLogins;
 use crate::server::db::{self, Db};
 use crate::server::metrics;
-use axum::extract::ws::Utf8Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{PushInfo, PushKind, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -240,7 +239,7 @@ fn frame_of(event: &Event) -> Option<&str> {
 }
 
 fn frame_event(text: &str) -> Event {
-    Event::Frame(Arc::new(Utf8Bytes::from(text.to_string())))
+    Event::Frame(super::Frame::text(text))
 }
 
 /// Per room served here: the last change delivered, and changes that arrived ahead of it.

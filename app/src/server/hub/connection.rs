@@ -4,16 +4,20 @@
 //! every exit path.
 
 use super::fanout::{Inbox, Outbox};
+use super::socket::{Frame, ReadSide};
 use super::{Event, Hub, Joining, Topic, encode};
 use crate::models::AppError;
-use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SERVICE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, PROTOCOL_VERSION};
+use crate::models::ws::{CLOSE_RESUBSCRIBE, CLOSE_SERVICE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOKEN_EXPIRED, ClientMsg, ErrorCode, RoomCursor, ServerMsg, parse_client_frame, MAX_CLIENT_FRAME, PROTOCOL_VERSION};
 use crate::server::db::{self, Db};
 use crate::server::metrics;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 /// Messages one `sync` frame replays at most, over all its rooms.
 const REPLAY_PAGE: i64 = 200;
@@ -23,6 +27,9 @@ const SYNC_ROOMS_PER_FRAME: usize = 10;
 
 /// Frames written together when several are waiting.
 const BATCH: usize = 64;
+
+/// Bytes read from a socket at a time (a larger frame grows the buffer).
+const READ_BUFFER: usize = 64;
 
 /// Call signals have a budget of their own: setting up a call trickles dozens of ICE candidates
 /// at once, which must not eat the chat's budget, and a flood is still refused.
@@ -44,16 +51,19 @@ pub struct Peer {
 /// leaves, the reader checks it. Never held across an `.await`.
 type Rooms = Arc<Mutex<HashSet<i64>>>;
 
-/// Serves one authenticated socket until it closes or its token expires.
-pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
-    // Split first: the socket moves to the heap, and this future, which lives as long as the
-    // connection, never has to hold it across an await (it did: 5 KiB per connection).
-    let (sink, stream) = socket.split();
+/// Serves one authenticated socket until it closes or its token expires. `read` is what the
+/// HTTP server read past the upgrade request.
+pub async fn serve(socket: TcpStream, read: Vec<u8>, db: Db, hub: Hub, peer: Peer) {
     let conn_id = hub.next_conn_id();
-    let (outbox, inbox) = Outbox::new(conn_id, hub.queue_capacity);
-    // First in the (empty) queue, before any subscription can add to it.
+    let (outbox, mut inbox, read_side) = Outbox::on_socket(conn_id, hub.queue_capacity, socket, hub.hot.frames_out.clone());
+    // The codec reads; writing is ours (`super::socket`). A small read buffer, grown only by a
+    // socket that needs it (tungstenite's 128 KiB default made an idle socket cost 166 KiB).
+    // On the heap: this future lives as long as the connection and does not carry it twice.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER).max_message_size(Some(MAX_CLIENT_FRAME)).max_frame_size(Some(MAX_CLIENT_FRAME));
+    let stream = Box::pin(Box::pin(WebSocketStream::from_partially_read(read_side, read, Role::Server, Some(config))).await);
+    // First on the wire, before any subscription can add to it.
     if let Some(welcome) = encode(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }) {
-        outbox.offer(&Event::Frame(Arc::new(welcome)));
+        outbox.offer(&Event::Frame(welcome));
     }
     // Futures that await the database are large; boxed, they take memory only while they run,
     // not for as long as the connection lives (idle sockets are most sockets).
@@ -62,6 +72,7 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
         Err(e) => {
             tracing::error!(error = %e, "cannot load the user's rooms");
             hub.fanout().unsubscribe(Topic::User(peer.user_id), conn_id);
+            inbox.close();
             return;
         }
     };
@@ -86,9 +97,10 @@ pub async fn serve(socket: WebSocket, db: Db, hub: Hub, peer: Peer) {
     // waits for room in it. Both futures are built inside `select!`: built outside and moved
     // in, each took its space twice in this future for as long as the connection lived.
     tokio::select! {
-        _ = write_loop(sink, inbox, &hub, &outbox, &rooms, &peer) => {}
+        _ = write_loop(&mut inbox, &hub, &outbox, &rooms, &peer) => {}
         _ = reader.run(stream) => {}
     }
+    inbox.close();
 
     // A seat in a call waits a while for this tab to come back.
     hub.calls.disconnected(conn_id);
@@ -131,66 +143,82 @@ async fn send_presence_snapshot(db: &Db, hub: &Hub, direct: &Outbox, user: i64) 
     }
 }
 
-async fn write_loop<S>(mut sink: S, mut inbox: Inbox, hub: &Hub, outbox: &Outbox, rooms: &Rooms, peer: &Peer)
-where
-    S: futures::Sink<Message> + Unpin,
-{
-    let session = peer.session_id;
+/// Writes what the connection's queue holds and what publishers left on its socket, until the
+/// connection is to close (its close frame written) or the socket is gone.
+async fn write_loop(inbox: &mut Inbox, hub: &Hub, outbox: &Outbox, rooms: &Rooms, peer: &Peer) {
     let expiry = tokio::time::sleep_until(peer.expires_at);
     tokio::pin!(expiry);
     loop {
-        let event = tokio::select! {
+        let closing = tokio::select! {
             biased;
-            event = inbox.recv() => event,
-            _ = &mut expiry => return Box::pin(close(&mut sink, CLOSE_TOKEN_EXPIRED, "token expired")).await,
+            () = inbox.ready() => take(inbox, hub, outbox, rooms, peer.session_id),
+            () = &mut expiry => close(inbox, CLOSE_TOKEN_EXPIRED, "token expired"),
         };
-        // Whatever else is already waiting goes out in the same write: one syscall, not one
-        // per frame, when the room is busy.
-        let (mut next, mut taken, mut written) = (Some(event), 0, 0);
-        while let Some(event) = next {
-            if let Event::SignedOut(logins) = &event
-                && logins.include(session)
-            {
-                return Box::pin(close(&mut sink, CLOSE_SIGNED_OUT, "signed out")).await;
-            }
-            if let Event::Restart = event {
-                return Box::pin(close(&mut sink, CLOSE_SERVICE_RESTART, "service restart")).await;
-            }
-            if let Some(frame) = follow(hub, outbox, rooms, event) {
-                if sink.feed(Message::Text(frame)).await.is_err() {
-                    return;
-                }
-                written += 1;
-            }
-            taken += 1;
-            next = if taken < BATCH { inbox.try_recv() } else { None };
-        }
-        let lagged = inbox.take_lagged();
-        if lagged {
-            metrics::resync();
-            if sink.feed(Message::Text(encode(&ServerMsg::Resync).unwrap_or_default())).await.is_err() {
-                return;
-            }
-        }
-        hub.hot.frames_out.increment(written + u64::from(lagged));
-        if inbox.is_stale() {
-            return Box::pin(close(&mut sink, CLOSE_RESUBSCRIBE, "reconnect")).await;
-        }
-        if sink.flush().await.is_err() {
+        // What the socket does not take at once goes out as it drains; a token that expires
+        // meanwhile ends the wait (a client that stopped reading holds nothing here for long).
+        let drained = tokio::select! {
+            biased;
+            drained = inbox.drain() => drained,
+            () = &mut expiry, if !closing => false,
+        };
+        if closing || !drained {
             return;
         }
     }
 }
 
-async fn close<S: futures::Sink<Message> + Unpin>(sink: &mut S, code: u16, reason: &'static str) {
-    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+/// Moves what waits in the queue onto the socket's write side, to go out in one write: frames
+/// as they are, membership changes applied. True when the connection is to close (its close
+/// frame goes last).
+fn take(inbox: &mut Inbox, hub: &Hub, outbox: &Outbox, rooms: &Rooms, session: i64) -> bool {
+    let Some(mut out) = inbox.writing() else { return true };
+    let (mut written, mut closing) = (0, None);
+    for _ in 0..BATCH {
+        let Some(event) = out.pop() else { break };
+        match event {
+            Event::SignedOut(logins) if logins.include(session) => closing = Some((CLOSE_SIGNED_OUT, "signed out")),
+            Event::Restart => closing = Some((CLOSE_SERVICE_RESTART, "service restart")),
+            event => {
+                if let Some(frame) = follow(hub, outbox, rooms, event) {
+                    out.put(&frame);
+                    written += 1;
+                }
+            }
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    if out.take_lagged() {
+        metrics::resync();
+        if let Some(resync) = encode(&ServerMsg::Resync) {
+            out.put(&resync);
+            written += 1;
+        }
+    }
+    if closing.is_none() && out.is_stale() {
+        closing = Some((CLOSE_RESUBSCRIBE, "reconnect"));
+    }
+    out.count(written);
+    if let Some((code, reason)) = closing {
+        out.put(&Frame::close(code, reason));
+    }
+    closing.is_some()
+}
+
+/// Puts a close frame on the socket's write side; true (the connection is to close).
+fn close(inbox: &mut Inbox, code: u16, reason: &'static str) -> bool {
+    if let Some(mut out) = inbox.writing() {
+        out.put(&Frame::close(code, reason));
+    }
+    true
 }
 
 /// Applies a membership change to this connection's subscriptions; returns the frame to send.
-fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Utf8Bytes> {
+fn follow(hub: &Hub, outbox: &Outbox, rooms: &Rooms, event: Event) -> Option<Frame> {
     // Frames are the hot path: only membership changes touch the room set.
     match event {
-        Event::Frame(frame) => Some(Arc::unwrap_or_clone(frame)),
+        Event::Frame(frame) => Some(frame),
         Event::SignedOut(_) | Event::Restart => None,
         Event::Joined(joining) => {
             let Joining { room, baseline } = *joining;
@@ -221,10 +249,7 @@ struct Reader {
 
 impl Reader {
     /// Tells the client who is online, then answers its frames until it closes.
-    async fn run<S, E>(mut self, mut stream: S)
-    where
-        S: futures::Stream<Item = Result<Message, E>> + Unpin,
-    {
+    async fn run(mut self, mut stream: std::pin::Pin<Box<WebSocketStream<ReadSide>>>) {
         Box::pin(send_presence_snapshot(&self.db, &self.hub, &self.direct, self.peer.user_id)).await;
         while let Some(Ok(frame)) = stream.next().await {
             self.hub.hot.frames_in.increment(1);
@@ -235,7 +260,7 @@ impl Reader {
                     continue;
                 }
                 Message::Close(_) => return,
-                Message::Ping(_) | Message::Pong(_) => continue,
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
             };
             // The budget is chosen before parsing, so a flood is refused for the price of a
             // prefix check. Every client writes `type` first (serde does); a frame that puts it

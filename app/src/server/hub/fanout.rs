@@ -5,13 +5,14 @@
 //! implementation (one node's publish reaching every node's subscribers) plugs in behind the same
 //! trait. Nothing here orders or keeps messages: order and replay come from the database.
 
+use super::socket::{Frame, Out, ReadSide, Sent, Wire};
 use crate::server::metrics;
-use axum::extract::ws::Utf8Bytes;
 use futures::task::AtomicWaker;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, MutexGuard, RwLock};
 use std::task::Poll;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 /// Where an event goes.
@@ -35,9 +36,8 @@ pub type ConnId = u64;
 /// What travels through the fan-out.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// A serialized `ServerMsg`, serialized once for all receivers. Behind an `Arc` so an event
-    /// is 16 bytes: every connection's queue allocates its first block of 32 up front.
-    Frame(Arc<Utf8Bytes>),
+    /// A serialized `ServerMsg`, encoded once for all receivers (a 16-byte pointer).
+    Frame(Frame),
     /// The user joined a room: their connections subscribe to it.
     Joined(Box<Joining>),
     /// The user left this room: their connections unsubscribe.
@@ -74,11 +74,13 @@ impl Logins {
     }
 }
 
-/// The receiving end of one connection: one bounded queue for everything the connection
-/// writes (fanned-out frames, membership changes, and its own answers), so an idle socket holds
-/// one small queue. A full queue never blocks the publisher: a dropped frame marks the
-/// connection lagged (it is told to resync from the database), a dropped membership change
-/// marks it stale (it is closed so the client reconnects with fresh subscriptions).
+/// The receiving end of one connection: its socket, and one bounded queue for everything the
+/// connection writes (fanned-out frames, membership changes, and its own answers), so an idle
+/// socket holds one small queue. A frame offered while nothing waits is written to the socket at
+/// once ([`super::socket`]); the rest waits in the queue for the connection's task. A full queue
+/// never blocks the publisher: a dropped frame marks the connection lagged (it is told to resync
+/// from the database), a dropped membership change marks it stale (it is closed so the client
+/// reconnects with fresh subscriptions).
 #[derive(Clone)]
 pub struct Outbox {
     pub id: ConnId,
@@ -100,6 +102,9 @@ struct Queue {
     /// Senders waiting for room ([`Outbox::send`]), and how many there are.
     room: Notify,
     waiting: AtomicUsize,
+    /// The socket, for a connection's queue (not for a call's stand-in, whose frames are carried
+    /// to another node).
+    wire: Option<Wire>,
 }
 
 /// Capacity a queue keeps once it is empty again (a burst's buffer is given back).
@@ -120,6 +125,37 @@ impl Queue {
         drop(events);
         self.reader.wake();
         Ok(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Writes `frame` to the socket now if nothing waits before it; false when it must queue.
+    fn write_now(&self, frame: &Frame) -> bool {
+        let Some(wire) = &self.wire else { return false };
+        let Some(mut out) = wire.try_lock() else { return false };
+        if out.is_gone() {
+            // The connection is over: nobody reads what would queue.
+            return true;
+        }
+        // Lock order: the wire, then the queue (the connection's task takes from the queue
+        // only under the wire's lock, so an empty queue here means nothing is in between).
+        if !out.is_idle() || !self.is_empty() {
+            return false;
+        }
+        let sent = out.write_now(frame.bytes());
+        drop(out);
+        wire.count(1);
+        if sent != Sent::Done {
+            self.wake_writer(wire);
+        }
+        true
+    }
+
+    fn wake_writer(&self, wire: &Wire) {
+        wire.wants_writer.store(true, Ordering::SeqCst);
+        self.reader.wake();
     }
 
     fn pop(&self) -> Option<Event> {
@@ -169,11 +205,107 @@ impl Inbox {
     pub fn is_stale(&self) -> bool {
         self.queue.flags.load(Ordering::Acquire) & STALE != 0
     }
+
+    /// Waits until the connection's task has something to write: an event in the queue, or
+    /// bytes a publisher left on the wire (or a socket that broke under it).
+    pub async fn ready(&mut self) {
+        let queue = &*self.queue;
+        let wants = || queue.wire.as_ref().is_some_and(|w| w.wants_writer.load(Ordering::SeqCst)) || !queue.is_empty();
+        std::future::poll_fn(|cx| {
+            if wants() {
+                return Poll::Ready(());
+            }
+            queue.reader.register(cx.waker());
+            if wants() { Poll::Ready(()) } else { Poll::Pending }
+        })
+        .await
+    }
+
+    /// The socket's write side, to move waiting events onto it: publishers queue meanwhile.
+    /// Held between awaits, never across one. `None` for a queue without a socket.
+    pub fn writing(&mut self) -> Option<Writing<'_>> {
+        let wire = self.queue.wire.as_ref()?;
+        let out = wire.lock();
+        wire.wants_writer.store(false, Ordering::SeqCst);
+        Some(Writing { queue: &self.queue, wire, out })
+    }
+
+    /// Writes what waits on the wire, waiting for the socket to drain; false once it is gone.
+    pub async fn drain(&mut self) -> bool {
+        loop {
+            let socket = {
+                let Some(mut writing) = self.writing() else { return false };
+                match writing.out.flush() {
+                    Sent::Done => return true,
+                    Sent::Gone => return false,
+                    Sent::Left => writing.out.socket(),
+                }
+            };
+            match socket {
+                Some(socket) if socket.writable().await.is_ok() => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The connection ended: nothing more is written to its socket, which closes once its
+    /// reader lets go (however long a call's seat keeps this queue).
+    pub fn close(&mut self) {
+        if let Some(wire) = &self.queue.wire {
+            wire.lock().close();
+        }
+    }
+}
+
+/// The connection's task holding its socket's write side.
+pub struct Writing<'a> {
+    queue: &'a Queue,
+    wire: &'a Wire,
+    out: MutexGuard<'a, Out>,
+}
+
+impl Writing<'_> {
+    /// The next waiting event.
+    pub fn pop(&mut self) -> Option<Event> {
+        self.queue.pop()
+    }
+
+    /// Puts `frame` on the wire, behind what waits there; it goes out with the next drain.
+    pub fn put(&mut self, frame: &Frame) {
+        self.out.put(frame.bytes());
+    }
+
+    /// Counts frames written (for the metrics).
+    pub fn count(&self, frames: u64) {
+        self.wire.count(frames);
+    }
+
+    /// True once after frames were dropped for this connection.
+    pub fn take_lagged(&self) -> bool {
+        self.queue.flags.fetch_and(!LAGGED, Ordering::AcqRel) & LAGGED != 0
+    }
+
+    /// True when a membership change was dropped: the subscriptions can no longer be trusted.
+    pub fn is_stale(&self) -> bool {
+        self.queue.flags.load(Ordering::Acquire) & STALE != 0
+    }
 }
 
 impl Outbox {
-    /// A connection's queue holding up to `capacity` unwritten events.
+    /// A queue holding up to `capacity` unwritten events, with no socket (a call's stand-in).
     pub fn new(id: ConnId, capacity: usize) -> (Outbox, Inbox) {
+        Self::with_wire(id, capacity, None)
+    }
+
+    /// A connection's queue and its socket's write side (its read side is the second half).
+    pub fn on_socket(id: ConnId, capacity: usize, socket: TcpStream, frames_out: ::metrics::Counter) -> (Outbox, Inbox, ReadSide) {
+        let socket = Arc::new(socket);
+        let (outbox, inbox) = Self::with_wire(id, capacity, Some(Wire::new(socket.clone(), frames_out)));
+        let read = ReadSide::new(socket, outbox.clone());
+        (outbox, inbox, read)
+    }
+
+    fn with_wire(id: ConnId, capacity: usize, wire: Option<Wire>) -> (Outbox, Inbox) {
         let queue = Arc::new(Queue {
             events: std::sync::Mutex::new(VecDeque::new()),
             capacity: capacity.max(1),
@@ -181,12 +313,31 @@ impl Outbox {
             reader: AtomicWaker::new(),
             room: Notify::new(),
             waiting: AtomicUsize::new(0),
+            wire,
         });
         (Outbox { id, queue: queue.clone() }, Inbox { queue })
     }
 
+    /// Bytes the WebSocket codec writes on its own (a pong, the answer to a close): onto the
+    /// wire at once, or behind what waits there.
+    pub(super) fn write_raw(&self, bytes: &[u8]) {
+        let Some(wire) = &self.queue.wire else { return };
+        let mut out = wire.lock();
+        out.put(bytes);
+        let sent = out.flush();
+        drop(out);
+        if sent != Sent::Done {
+            self.queue.wake_writer(wire);
+        }
+    }
+
     /// Hands an event to the connection without waiting.
     pub fn offer(&self, event: &Event) {
+        if let Event::Frame(frame) = event
+            && self.queue.write_now(frame)
+        {
+            return;
+        }
         if let Err(event) = self.queue.push(event.clone()) {
             let flag = if matches!(event, Event::Frame(_)) { LAGGED } else { STALE };
             self.queue.flags.fetch_or(flag, Ordering::AcqRel);
@@ -195,8 +346,11 @@ impl Outbox {
 
     /// Queues a frame for this connection alone, waiting for room: a client that reads slowly
     /// slows down only its own requests.
-    pub async fn send(&self, frame: Utf8Bytes) {
-        let mut event = Event::Frame(Arc::new(frame));
+    pub async fn send(&self, frame: Frame) {
+        if self.queue.write_now(&frame) {
+            return;
+        }
+        let mut event = Event::Frame(frame);
         // Counted as waiting before looking, so a pop that makes room after the look notifies.
         self.queue.waiting.fetch_add(1, Ordering::SeqCst);
         loop {
@@ -375,7 +529,7 @@ mod tests {
     use super::*;
 
     fn frame(s: &str) -> Event {
-        Event::Frame(Arc::new(Utf8Bytes::from(s.to_string())))
+        Event::Frame(Frame::text(s))
     }
 
     #[test]
@@ -428,10 +582,10 @@ mod tests {
     #[tokio::test]
     async fn a_send_to_a_full_queue_waits_for_room_and_loses_nothing() {
         let (a, mut a_in) = Outbox::new(1, 1);
-        a.send(Utf8Bytes::from_static("one")).await;
+        a.send(Frame::text("one")).await;
         let waiting = tokio::spawn({
             let a = a.clone();
-            async move { a.send(Utf8Bytes::from_static("two")).await }
+            async move { a.send(Frame::text("two")).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert!(!waiting.is_finished(), "the queue is full: the sender waits");
@@ -463,6 +617,74 @@ mod tests {
         assert!(!a_in.is_stale());
         fanout.publish(Topic::User(1), Event::Joined(Box::new(Joining { room: 9, baseline: 0 })));
         assert!(a_in.is_stale(), "a lost membership change is never silent");
+    }
+
+    /// A connection's socket and the client's end of it, on loopback.
+    async fn socket_pair(capacity: usize) -> (Outbox, Inbox, ReadSide, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (outbox, inbox, read) = Outbox::on_socket(1, capacity, server, ::metrics::Counter::noop());
+        (outbox, inbox, read, client)
+    }
+
+    /// What the connection's task does (`connection::write_loop`, frames only).
+    async fn write_until_empty(inbox: &mut Inbox) {
+        loop {
+            {
+                let mut out = inbox.writing().unwrap();
+                while let Some(event) = out.pop() {
+                    if let Event::Frame(frame) = event {
+                        out.put(&frame);
+                    }
+                }
+            }
+            assert!(inbox.drain().await, "the socket is open");
+            if inbox.queue.is_empty() {
+                return;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_frame_for_an_idle_socket_is_written_at_once_not_queued() {
+        use tokio::io::AsyncReadExt;
+        let (outbox, mut inbox, _read, mut client) = socket_pair(8).await;
+        let frame = Frame::text(r#"{"type":"pong"}"#);
+        outbox.offer(&Event::Frame(frame.clone()));
+        assert!(inbox.try_recv().is_none(), "nothing waits for the connection's task");
+        let mut got = vec![0; frame.bytes().len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, frame.bytes());
+    }
+
+    #[tokio::test]
+    async fn frames_behind_a_full_socket_wait_and_arrive_whole_and_in_order() {
+        let (outbox, mut inbox, _read, client) = socket_pair(256).await;
+        // 20 MiB: more than loopback's buffers take while nobody reads.
+        let body = "x".repeat(100 * 1024);
+        for i in 0..200 {
+            outbox.offer(&Event::Frame(Frame::text(&format!("{i} {body}"))));
+        }
+        assert!(!inbox.queue.is_empty(), "the socket filled up: frames queued behind it");
+        let reader = tokio::spawn(async move {
+            let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(client, tokio_tungstenite::tungstenite::protocol::Role::Client, None).await;
+            let mut seen = Vec::new();
+            while seen.len() < 200 {
+                match futures::StreamExt::next(&mut ws).await {
+                    Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                        let (n, rest) = t.as_str().split_once(' ').unwrap();
+                        assert_eq!(rest.len(), 100 * 1024, "frame {n} arrived whole");
+                        seen.push(n.parse::<usize>().unwrap());
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            seen
+        });
+        write_until_empty(&mut inbox).await;
+        let seen = reader.await.unwrap();
+        assert_eq!(seen, (0..200).collect::<Vec<_>>(), "in order, each once");
     }
 
     #[test]

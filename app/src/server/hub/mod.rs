@@ -5,7 +5,9 @@ pub mod calls;
 pub mod connection;
 pub mod fanout;
 pub mod limits;
+pub mod socket;
 
+pub use socket::Frame;
 pub use fanout::{ConnId, Event, Fanout, Joining, LocalFanout, Logins, Outbox, Topic};
 
 use super::db::{self, Db};
@@ -13,7 +15,6 @@ use super::{metrics, now_ms};
 use crate::models::AppError;
 use crate::models::chat::{ChatMessage, ClientId, MessageBody};
 use crate::models::ws::ServerMsg;
-use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
@@ -176,13 +177,13 @@ fn publish(fanout: &dyn Fanout, topic: Topic, msg: &ServerMsg) {
 }
 
 /// One frame's text, for one connection.
-fn encode(msg: &ServerMsg) -> Option<Utf8Bytes> {
-    serde_json::to_string(msg).ok().map(Utf8Bytes::from)
+fn encode(msg: &ServerMsg) -> Option<Frame> {
+    serde_json::to_string(msg).ok().map(|json| Frame::text(&json))
 }
 
 fn frame_event(msg: &ServerMsg) -> Option<Event> {
     match serde_json::to_string(msg) {
-        Ok(json) => Some(Event::Frame(Arc::new(Utf8Bytes::from(json)))),
+        Ok(json) => Some(Event::Frame(Frame::text(&json))),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialize a server frame");
             None
