@@ -55,16 +55,15 @@ type Rooms = Arc<Mutex<HashSet<i64>>>;
 /// HTTP server read past the upgrade request.
 pub async fn serve(socket: TcpStream, read: Vec<u8>, db: Db, hub: Hub, peer: Peer) {
     let conn_id = hub.next_conn_id();
-    let (outbox, mut inbox, read_side) = Outbox::on_socket(conn_id, hub.queue_capacity, socket, hub.hot.frames_out.clone());
+    // The welcome goes first, once this task starts writing, after subscribing: a client that
+    // has its welcome is subscribed to its rooms.
+    let welcome = encode(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }).unwrap_or_else(|| Frame::text("{}"));
+    let (outbox, mut inbox, read_side) = Outbox::on_socket(conn_id, hub.queue_capacity, socket, &welcome, hub.hot.frames_out.clone());
     // The codec reads; writing is ours (`super::socket`). A small read buffer, grown only by a
     // socket that needs it (tungstenite's 128 KiB default made an idle socket cost 166 KiB).
     // On the heap: this future lives as long as the connection and does not carry it twice.
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER).max_message_size(Some(MAX_CLIENT_FRAME)).max_frame_size(Some(MAX_CLIENT_FRAME));
     let stream = Box::pin(Box::pin(WebSocketStream::from_partially_read(read_side, read, Role::Server, Some(config))).await);
-    // First on the wire, before any subscription can add to it.
-    if let Some(welcome) = encode(&ServerMsg::Welcome { protocol: PROTOCOL_VERSION, user_id: peer.user_id }) {
-        outbox.offer(&Event::Frame(welcome));
-    }
     // Futures that await the database are large; boxed, they take memory only while they run,
     // not for as long as the connection lives (idle sockets are most sockets).
     let rooms = match Box::pin(subscribe(&db, &hub, &outbox, peer.user_id)).await {

@@ -297,10 +297,12 @@ impl Outbox {
         Self::with_wire(id, capacity, None)
     }
 
-    /// A connection's queue and its socket's write side (its read side is the second half).
-    pub fn on_socket(id: ConnId, capacity: usize, socket: TcpStream, frames_out: ::metrics::Counter) -> (Outbox, Inbox, ReadSide) {
+    /// A connection's queue and its socket's write side (its read side is the third part).
+    /// `first` goes out first, when the connection's task starts writing; whatever is offered
+    /// before then queues behind it.
+    pub fn on_socket(id: ConnId, capacity: usize, socket: TcpStream, first: &Frame, frames_out: ::metrics::Counter) -> (Outbox, Inbox, ReadSide) {
         let socket = Arc::new(socket);
-        let (outbox, inbox) = Self::with_wire(id, capacity, Some(Wire::new(socket.clone(), frames_out)));
+        let (outbox, inbox) = Self::with_wire(id, capacity, Some(Wire::new(socket.clone(), first, frames_out)));
         let read = ReadSide::new(socket, outbox.clone());
         (outbox, inbox, read)
     }
@@ -619,18 +621,29 @@ mod tests {
         assert!(a_in.is_stale(), "a lost membership change is never silent");
     }
 
-    /// A connection's socket and the client's end of it, on loopback.
-    async fn socket_pair(capacity: usize) -> (Outbox, Inbox, ReadSide, TcpStream) {
+    type Client = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+    /// A connection's socket, its first frame `hello`, and the client's end, on loopback.
+    async fn socket_pair(capacity: usize) -> (Outbox, Inbox, ReadSide, Client) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let (outbox, inbox, read) = Outbox::on_socket(1, capacity, server, ::metrics::Counter::noop());
+        let (outbox, inbox, read) = Outbox::on_socket(1, capacity, server, &Frame::text("hello"), ::metrics::Counter::noop());
+        let client = tokio_tungstenite::WebSocketStream::from_raw_socket(client, tokio_tungstenite::tungstenite::protocol::Role::Client, None).await;
         (outbox, inbox, read, client)
+    }
+
+    async fn next_text(client: &mut Client) -> String {
+        match futures::StreamExt::next(client).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => t.as_str().to_string(),
+            other => panic!("{other:?}"),
+        }
     }
 
     /// What the connection's task does (`connection::write_loop`, frames only).
     async fn write_until_empty(inbox: &mut Inbox) {
         loop {
+            inbox.ready().await;
             {
                 let mut out = inbox.writing().unwrap();
                 while let Some(event) = out.pop() {
@@ -647,44 +660,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_frame_for_an_idle_socket_is_written_at_once_not_queued() {
-        use tokio::io::AsyncReadExt;
+    async fn the_first_frame_waits_for_the_connection_then_frames_are_written_at_once() {
         let (outbox, mut inbox, _read, mut client) = socket_pair(8).await;
-        let frame = Frame::text(r#"{"type":"pong"}"#);
-        outbox.offer(&Event::Frame(frame.clone()));
-        assert!(inbox.try_recv().is_none(), "nothing waits for the connection's task");
-        let mut got = vec![0; frame.bytes().len()];
-        client.read_exact(&mut got).await.unwrap();
-        assert_eq!(got, frame.bytes());
+        outbox.offer(&frame("early"));
+        assert!(!inbox.queue.is_empty(), "offered before the connection writes: queued behind the first frame");
+        write_until_empty(&mut inbox).await;
+        assert_eq!(next_text(&mut client).await, "hello");
+        assert_eq!(next_text(&mut client).await, "early");
+        outbox.offer(&frame("live"));
+        assert!(inbox.try_recv().is_none(), "nothing waits: written by the publisher, not queued");
+        assert_eq!(next_text(&mut client).await, "live");
     }
 
     #[tokio::test]
     async fn frames_behind_a_full_socket_wait_and_arrive_whole_and_in_order() {
-        let (outbox, mut inbox, _read, client) = socket_pair(256).await;
+        let (outbox, mut inbox, _read, mut client) = socket_pair(256).await;
+        write_until_empty(&mut inbox).await;
+        assert_eq!(next_text(&mut client).await, "hello");
         // 20 MiB: more than loopback's buffers take while nobody reads.
         let body = "x".repeat(100 * 1024);
         for i in 0..200 {
-            outbox.offer(&Event::Frame(Frame::text(&format!("{i} {body}"))));
+            outbox.offer(&frame(&format!("{i} {body}")));
         }
         assert!(!inbox.queue.is_empty(), "the socket filled up: frames queued behind it");
         let reader = tokio::spawn(async move {
-            let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(client, tokio_tungstenite::tungstenite::protocol::Role::Client, None).await;
             let mut seen = Vec::new();
             while seen.len() < 200 {
-                match futures::StreamExt::next(&mut ws).await {
-                    Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
-                        let (n, rest) = t.as_str().split_once(' ').unwrap();
-                        assert_eq!(rest.len(), 100 * 1024, "frame {n} arrived whole");
-                        seen.push(n.parse::<usize>().unwrap());
-                    }
-                    other => panic!("{other:?}"),
-                }
+                let text = next_text(&mut client).await;
+                let (n, rest) = text.split_once(' ').unwrap();
+                assert_eq!(rest.len(), 100 * 1024, "frame {n} arrived whole");
+                seen.push(n.parse::<usize>().unwrap());
             }
             seen
         });
         write_until_empty(&mut inbox).await;
-        let seen = reader.await.unwrap();
-        assert_eq!(seen, (0..200).collect::<Vec<_>>(), "in order, each once");
+        assert_eq!(reader.await.unwrap(), (0..200).collect::<Vec<_>>(), "in order, each once");
     }
 
     #[test]

@@ -112,8 +112,11 @@ pub(super) enum Sent {
 }
 
 impl Wire {
-    pub(super) fn new(socket: Arc<TcpStream>, frames_out: ::metrics::Counter) -> Wire {
-        Wire { state: Mutex::new(Out { socket: Some(socket), left: Vec::new() }), wants_writer: Default::default(), frames_out }
+    /// A socket whose first frame is `first`, written by the connection's task when it starts:
+    /// until then publishers queue behind it.
+    pub(super) fn new(socket: Arc<TcpStream>, first: &Frame, frames_out: ::metrics::Counter) -> Wire {
+        let out = Out { socket: Some(socket), left: first.bytes().to_vec() };
+        Wire { state: Mutex::new(out), wants_writer: true.into(), frames_out }
     }
 
     /// The lock, for the connection's task (held only between awaits, never across one).
