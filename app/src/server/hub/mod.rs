@@ -61,6 +61,7 @@ impl Hub {
         let write_turn = Arc::new(tokio::sync::Mutex::new(()));
         let (posts, jobs) = mpsc::channel(4 * COMMIT_BATCH);
         tokio::spawn(commit_posts(db.clone(), jobs, write_turn.clone()));
+        tokio::spawn(db::checkpoints(db.clone(), write_turn.clone()));
         let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
         let calls = calls::Calls::new(db.clone(), fanout.clone(), calls::CallConfig::default());
