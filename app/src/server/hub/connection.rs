@@ -300,9 +300,13 @@ impl Reader {
         match msg {
             ClientMsg::Send { room, client_id, body } => {
                 match super::store(&self.hub, user, &self.peer.name, room, &client_id, &body).await {
-                    // Committed: the sender hears first, then the room.
+                    // Committed: the sender hears first, then the room. The ack waits for
+                    // this task's next write, which carries this socket's copy of the post too:
+                    // one write to the sender instead of two.
                     Ok(sent) => {
-                        self.reply(ServerMsg::Ack { client_id, message: sent.message().clone() }).await;
+                        if let Some(ack) = encode(&ServerMsg::Ack { client_id, message: sent.message().clone() }) {
+                            self.direct.send_with_next(ack).await;
+                        }
                         if let super::Sent::New(message) = &sent {
                             self.hub.fan_out(message);
                         }

@@ -346,6 +346,26 @@ impl Outbox {
         }
     }
 
+    /// Hands a frame for this connection alone to its own task's next write rather than to the
+    /// socket at once: called from that task, so what else it is about to offer this socket (a
+    /// post's ack, then the post fanned out to the room, this socket included) goes out in the
+    /// same `write`. Behind whatever waits, like any frame, and waiting for room as [`Outbox::send`].
+    pub async fn send_with_next(&self, frame: Frame) {
+        if let Some(wire) = &self.queue.wire {
+            let mut out = wire.lock();
+            // Lock order as in `Queue::write_now`: with the wire held, an empty queue stays
+            // empty of anything offered before this frame.
+            if self.queue.is_empty() && !out.is_gone() {
+                out.put(frame.bytes());
+                drop(out);
+                wire.count(1);
+                self.queue.wake_writer(wire);
+                return;
+            }
+        }
+        self.send(frame).await;
+    }
+
     /// Queues a frame for this connection alone, waiting for room: a client that reads slowly
     /// slows down only its own requests.
     pub async fn send(&self, frame: Frame) {
@@ -695,6 +715,32 @@ mod tests {
         });
         write_until_empty(&mut inbox).await;
         assert_eq!(reader.await.unwrap(), (0..200).collect::<Vec<_>>(), "in order, each once");
+    }
+
+    #[tokio::test]
+    async fn an_answer_held_for_the_next_write_goes_out_with_what_follows_it_in_order() {
+        let (outbox, mut inbox, _read, mut client) = socket_pair(8).await;
+        write_until_empty(&mut inbox).await;
+        assert_eq!(next_text(&mut client).await, "hello");
+        outbox.send_with_next(Frame::text("ack")).await;
+        outbox.offer(&frame("post"));
+        assert!(inbox.try_recv().is_some_and(|e| matches!(e, Event::Frame(f) if f.as_str() == "post")), "the post queues behind the held ack instead of overtaking it");
+        outbox.offer(&frame("post"));
+        write_until_empty(&mut inbox).await;
+        assert_eq!(next_text(&mut client).await, "ack");
+        assert_eq!(next_text(&mut client).await, "post");
+
+        // Behind frames already waiting, not before them.
+        outbox.send_with_next(Frame::text("ack 2")).await;
+        outbox.offer(&frame("post 2"));
+        outbox.send_with_next(Frame::text("ack 3")).await;
+        write_until_empty(&mut inbox).await;
+        assert_eq!(next_text(&mut client).await, "ack 2");
+        assert_eq!(next_text(&mut client).await, "post 2");
+        assert_eq!(next_text(&mut client).await, "ack 3");
+        outbox.offer(&frame("live"));
+        assert!(inbox.try_recv().is_none(), "nothing waits: written at once again");
+        assert_eq!(next_text(&mut client).await, "live");
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl Out {
     pub(super) fn write_now(&mut self, bytes: &[u8]) -> Sent {
         debug_assert!(self.left.is_empty());
         let Some(socket) = &self.socket else { return Sent::Gone };
-        match write(socket, bytes) {
+        match send(socket, bytes) {
             Ok(n) if n == bytes.len() => Sent::Done,
             Ok(n) => {
                 self.left.extend_from_slice(&bytes[n..]);
@@ -204,6 +204,23 @@ impl Out {
     fn gone(&mut self) -> Sent {
         self.close();
         Sent::Gone
+    }
+}
+
+/// One `send` straight to the socket, past tokio's readiness bookkeeping (a tenth of the
+/// fan-out's own CPU): most sockets take a small frame at once. A full socket's readiness is not
+/// cleared here; the connection's task, which writes what is left, clears it with [`write`]
+/// before it waits for the socket to drain.
+fn send(socket: &TcpStream, bytes: &[u8]) -> Result<usize, ()> {
+    let raw = socket2::SockRef::from(socket);
+    loop {
+        match raw.send(bytes) {
+            Ok(0) if !bytes.is_empty() => return Err(()),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(()),
+        }
     }
 }
 
