@@ -67,10 +67,13 @@ async fn sqlite_log_stays_short_under_writes_that_never_pause() {
             largest = largest.max(std::fs::metadata(&log).map_or(0, |m| m.len()));
         }
     }
-    // Every row is at least one page of log: without a restart the log holds all of them.
+    // Every row is at least one page of log (about two with the table's pages): without a
+    // restart the log holds every one of them (317 MB of log for 180 MB of rows, by this count,
+    // with passive checkpoints alone). With restarts it holds what came between two of them:
+    // 0.3 of the rows' bytes alone, 0.5 with the whole suite running beside it.
     let written = rows * 4096;
     assert!(written > 16 << 20, "the writer was too slow to tell: {rows} rows");
-    assert!(largest < written / 3, "the log reached {largest} bytes for {written} written");
+    assert!(largest < written, "the log reached {largest} bytes for {written} bytes of rows");
     drop(conn);
     pool.close().await;
 }
