@@ -354,8 +354,10 @@ impl Outbox {
         if let Some(wire) = &self.queue.wire {
             let mut out = wire.lock();
             // Lock order as in `Queue::write_now`: with the wire held, an empty queue stays
-            // empty of anything offered before this frame.
-            if self.queue.is_empty() && !out.is_gone() {
+            // empty of anything offered before this frame. Only onto an idle wire: behind bytes
+            // a slow reader has not taken, it waits in the bounded queue like any answer (a
+            // client that posts and never reads would otherwise grow the wire by an ack a post).
+            if self.queue.is_empty() && out.is_idle() {
                 out.put(frame.bytes());
                 drop(out);
                 wire.count(1);
@@ -741,6 +743,21 @@ mod tests {
         outbox.offer(&frame("live"));
         assert!(inbox.try_recv().is_none(), "nothing waits: written at once again");
         assert_eq!(next_text(&mut client).await, "live");
+    }
+
+    #[tokio::test]
+    async fn an_answer_for_a_socket_that_does_not_read_waits_in_the_bounded_queue() {
+        let (outbox, mut inbox, _read, _client) = socket_pair(4).await;
+        write_until_empty(&mut inbox).await;
+        let body = "x".repeat(1024 * 1024);
+        while inbox.try_recv().is_none() {
+            outbox.offer(&frame(&body));
+        }
+        // The socket is full and the client reads nothing: the wire holds the bytes it did not
+        // take, and frames queue behind them.
+        assert!(inbox.writing().is_some_and(|w| !w.out.is_idle()), "bytes left over on the wire");
+        outbox.send_with_next(Frame::text("ack")).await;
+        assert!(inbox.try_recv().is_some_and(|e| matches!(e, Event::Frame(f) if f.as_str() == "ack")), "queued, not piled onto the wire");
     }
 
     #[test]
