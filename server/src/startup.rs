@@ -59,7 +59,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let db = db::connect_and_migrate(&config.database_url).await?;
+        let (db, write_turn) = db::connect(&config.database_url).await?;
         // Calls live in memory: whatever a stopped process left open has ended. With several
         // nodes, the others' calls go on.
         if config.redis_url.is_none() {
@@ -92,7 +92,7 @@ impl Application {
             None => Arc::new(LocalFanout::default()),
             Some(bus) => bus.clone(),
         };
-        let (router, hub) = router(config, db, fanout, addr, revoked, saved, metrics.is_some());
+        let (router, hub) = router(config, db, write_turn, fanout, addr, revoked, saved, metrics.is_some());
         if let Some(bus) = bus {
             bus.serve_calls(&hub.calls);
         }
@@ -158,7 +158,7 @@ impl Application {
     }
 }
 
-fn router(config: Config, db: db::Db, fanout: Arc<dyn Fanout>, addr: SocketAddr, revoked: Arc<auth::revoked::RevokedLogins>, saved: app::server::saved_reports::SavedReports, metrics: bool) -> (Router, Hub) {
+fn router(config: Config, db: db::Db, write_turn: db::WriteTurn, fanout: Arc<dyn Fanout>, addr: SocketAddr, revoked: Arc<auth::revoked::RevokedLogins>, saved: app::server::saved_reports::SavedReports, metrics: bool) -> (Router, Hub) {
     let leptos_options = LeptosOptions::builder()
         .output_name(bundle_name(&config.site_dir))
         .site_root(config.site_dir.to_string_lossy().to_string())
@@ -185,7 +185,7 @@ fn router(config: Config, db: db::Db, fanout: Arc<dyn Fanout>, addr: SocketAddr,
         // A person enters a few bills at a time; a script entering thousands is refused.
         ledger_writes: Arc::new(app::server::hub::limits::KeyedRate::per_minute(app::api::shared::LEDGER_WRITES_PER_MINUTE)),
         default_currency: config.default_currency,
-        hub: Hub::new(db.clone(), fanout, config.ws_queue, config.ws_caps).with_call_config(db.clone(), config.calls.clone()),
+        hub: Hub::new(db.clone(), write_turn, fanout, config.ws_queue, config.ws_caps).with_call_config(db.clone(), config.calls.clone()),
         db,
         leptos_options: leptos_options.clone(),
         public_url: config.public_url.as_deref().map(Into::into),

@@ -49,9 +49,7 @@ async fn sqlite_log_stays_short_under_writes_that_never_pause() {
         return;
     }
     let database = TestDatabase::create().await;
-    let pool = db::connect_and_migrate(&database.url).await.unwrap();
-    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-    tokio::spawn(db::checkpoints(pool.clone(), turn.clone()));
+    let (pool, turn) = db::connect(&database.url).await.unwrap();
     let mut conn = pool.acquire().await.unwrap();
     sqlx::query("create table filler (id integer primary key, body text not null)").execute(&mut *conn).await.unwrap();
     let log = database.dir.join("huddle.db-wal");

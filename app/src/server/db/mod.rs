@@ -46,8 +46,18 @@ impl Backend {
     }
 }
 
+/// The turn a process's chat writers take (see `hub::Hub::write_turn`). It belongs to the
+/// database: SQLite has one writer, and its checkpoints ([`checkpoints`]) take the turn too.
+pub type WriteTurn = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 /// Opens the pool, creating a SQLite file if missing, and brings the schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<Db, sqlx::Error> {
+    Ok(connect(url).await?.0)
+}
+
+/// [`connect_and_migrate`], with the write turn of this process's writers. On SQLite the
+/// checkpoints start here, for as long as the pool is open, taking that turn.
+pub async fn connect(url: &str) -> Result<(Db, WriteTurn), sqlx::Error> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of_url(url)
         .ok_or_else(|| sqlx::Error::Configuration("unsupported database URL scheme".into()))?;
@@ -75,7 +85,11 @@ pub async fn connect_and_migrate(url: &str) -> Result<Db, sqlx::Error> {
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
     migrator.run(&pool).await?;
-    Ok(pool)
+    let turn = WriteTurn::default();
+    if backend == Backend::Sqlite {
+        tokio::spawn(checkpoints(pool.clone(), turn.clone()));
+    }
+    Ok((pool, turn))
 }
 
 /// How often SQLite's log is copied into the database file.
@@ -84,8 +98,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// Pages of log (4 MiB, SQLite's own checkpoint size) past which the log is made to start over.
 const RESTART_AFTER: i64 = 1000;
 
-/// Keeps SQLite's write-ahead log short, beside the writers. Runs for as long as the process
-/// does; does nothing on PostgreSQL.
+/// Keeps SQLite's write-ahead log short, beside the writers, until the pool closes.
 ///
 /// Left to itself SQLite checkpoints inside whichever commit crosses 1,000 pages of log: that
 /// commit then copies and syncs the pages first, and every chat message waiting behind it waits
@@ -102,7 +115,7 @@ const RESTART_AFTER: i64 = 1000;
 ///    start the log over (1 to 15 ms at 1,000 posts a second, mostly its two syncs). It never
 ///    waits: its connection has no busy timeout, so a reader still on the log (or another
 ///    writer) makes it give up until the next round, instead of holding up the chat's writes.
-pub async fn checkpoints(pool: Db, write_turn: std::sync::Arc<tokio::sync::Mutex<()>>) {
+async fn checkpoints(pool: Db, write_turn: WriteTurn) {
     let mut conn = None;
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -113,8 +126,7 @@ pub async fn checkpoints(pool: Db, write_turn: std::sync::Arc<tokio::sync::Mutex
         }
         if conn.is_none() {
             conn = match checkpointer(&pool).await {
-                Ok(Some(c)) => Some(c),
-                Ok(None) => return,
+                Ok(c) => Some(c),
                 Err(error) => {
                     tracing::warn!(%error, "no connection for checkpoints; the next round tries again");
                     continue;
@@ -137,15 +149,12 @@ pub async fn checkpoints(pool: Db, write_turn: std::sync::Arc<tokio::sync::Mutex
     }
 }
 
-/// A connection of its own for the checkpoints, out of the pool (it must not wait on locks,
-/// which every other connection does); `None` on PostgreSQL.
-async fn checkpointer(pool: &Db) -> Result<Option<sqlx::AnyConnection>, sqlx::Error> {
+/// A connection of its own for the checkpoints, out of the pool: it must not wait on locks,
+/// which every other connection does.
+async fn checkpointer(pool: &Db) -> Result<sqlx::AnyConnection, sqlx::Error> {
     let mut conn = pool.acquire().await?.detach();
-    if conn.backend_name() != "SQLite" {
-        return Ok(None);
-    }
     conn.execute("pragma busy_timeout = 0").await?;
-    Ok(Some(conn))
+    Ok(conn)
 }
 
 /// The unique constraint an error broke, e.g. `users_username_key`, on either backend.

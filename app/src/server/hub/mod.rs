@@ -29,7 +29,7 @@ pub struct Hub {
     pub queue_capacity: usize,
     /// Chat writes take turns in this process. SQLite has one writer: transactions racing for
     /// it fail over to its busy handler, which sleeps up to 100 ms (p99 was 34 ms, max 130 ms).
-    write_turn: Arc<tokio::sync::Mutex<()>>,
+    write_turn: db::WriteTurn,
     /// Posts waiting for the committer, which stores whatever has gathered in one transaction.
     posts: mpsc::Sender<PostJob>,
     /// The sockets open now, against their caps.
@@ -56,12 +56,11 @@ const COMMIT_BATCH: usize = 256;
 impl Hub {
     pub const DEFAULT_QUEUE: usize = 1024;
 
-    /// A hub over `fanout`, with its committer running on the current runtime.
-    pub fn new(db: Db, fanout: Arc<dyn Fanout>, queue_capacity: usize, caps: limits::SocketCaps) -> Self {
-        let write_turn = Arc::new(tokio::sync::Mutex::new(()));
+    /// A hub over `fanout`, with its committer running on the current runtime; `write_turn` is
+    /// the database's ([`db::connect`]), which its checkpoints take too.
+    pub fn new(db: Db, write_turn: db::WriteTurn, fanout: Arc<dyn Fanout>, queue_capacity: usize, caps: limits::SocketCaps) -> Self {
         let (posts, jobs) = mpsc::channel(4 * COMMIT_BATCH);
         tokio::spawn(commit_posts(db.clone(), jobs, write_turn.clone()));
-        tokio::spawn(db::checkpoints(db.clone(), write_turn.clone()));
         let post_rate = Arc::new(limits::post_rate());
         let sockets = limits::Sockets::new(caps);
         let calls = calls::Calls::new(db.clone(), fanout.clone(), calls::CallConfig::default());
@@ -72,11 +71,6 @@ impl Hub {
     pub fn with_call_config(mut self, db: Db, config: calls::CallConfig) -> Self {
         self.calls = calls::Calls::new(db, self.fanout.clone(), config);
         self
-    }
-
-    /// A hub whose events stay within this process.
-    pub fn local(db: Db, queue_capacity: usize, caps: limits::SocketCaps) -> Self {
-        Self::new(db, Arc::new(LocalFanout::default()), queue_capacity, caps)
     }
 
     pub fn fanout(&self) -> &dyn Fanout {
@@ -245,7 +239,7 @@ pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_
 ///
 /// The committer keeps one connection of the pool for itself (taken again after an error):
 /// on SQLite its page cache stays warm between commits.
-async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: Arc<tokio::sync::Mutex<()>>) {
+async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db::WriteTurn) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH);
     let mut own: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
     while jobs.recv_many(&mut batch, COMMIT_BATCH).await > 0 {

@@ -213,21 +213,19 @@ impl Out {
 /// before it waits for the socket to drain.
 fn send(socket: &TcpStream, bytes: &[u8]) -> Result<usize, ()> {
     let raw = socket2::SockRef::from(socket);
-    loop {
-        match raw.send(bytes) {
-            Ok(0) if !bytes.is_empty() => return Err(()),
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(()),
-        }
-    }
+    nonblocking(bytes, |b| raw.send(b))
 }
 
 /// One non-blocking `write`: how much the socket took (0 when it is full), or `Err` when it broke.
 fn write(socket: &TcpStream, bytes: &[u8]) -> Result<usize, ()> {
+    nonblocking(bytes, |b| socket.try_write(b))
+}
+
+/// What one non-blocking write of `bytes` came to: how much the socket took (0 when it is full),
+/// or `Err` when it broke. Retried only when interrupted.
+fn nonblocking(bytes: &[u8], mut write: impl FnMut(&[u8]) -> io::Result<usize>) -> Result<usize, ()> {
     loop {
-        match socket.try_write(bytes) {
+        match write(bytes) {
             Ok(0) if !bytes.is_empty() => return Err(()),
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
