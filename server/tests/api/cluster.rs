@@ -15,6 +15,22 @@ async fn id_of(b: &mut Browser) -> i64 {
     b.me().await["id"].as_i64().unwrap()
 }
 
+/// Sends typing frames from `near` until `far`, on another node, shows one (10 s at most).
+/// Typing is a hint that is never filled from the database: one sent while the far node is still
+/// subscribing to the room on Redis (just after a socket opens, or while a subscription is made
+/// again) is lost, as the protocol allows, so the test asks again as a user typing on would.
+async fn typing_crosses(near: &mut Socket, far: &mut Socket, room: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        near.send(&ClientMsg::Typing { room }).await;
+        let seen = far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(()));
+        if tokio::time::timeout(Duration::from_millis(300), seen).await.is_ok() {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no typing frame crossed to the other node in 10 s");
+    }
+}
+
 /// Reads `tab`'s messages of `room` until it has `count` distinct ones (10 s at most), checking
 /// that each arrives once and in the order the room stored them.
 async fn collect(tab: &mut Socket, room: i64, count: usize) -> Vec<ChatMessage> {
@@ -292,9 +308,7 @@ async fn a_cut_subscription_connection_is_renewed_and_nothing_is_lost() {
     let got = collect(&mut far, room, 5).await;
     assert_eq!(got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), (0..5).map(|n| format!("after the cut {n}")).collect::<Vec<_>>());
     // The subscriptions came back: a typing frame (never filled from the database) crosses.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    near.send(&ClientMsg::Typing { room }).await;
-    far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
+    typing_crosses(&mut near, &mut far, room).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -304,8 +318,7 @@ async fn a_subscription_gone_silent_is_noticed_by_its_probe_and_made_again() {
     let (people, room) = members(&cluster, "silent", 2).await;
     let mut near = people[0].on(cluster.nodes[0]).socket().await;
     let mut far = people[1].on(cluster.nodes[1]).socket().await;
-    near.send(&ClientMsg::Typing { room }).await;
-    far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
+    typing_crosses(&mut near, &mut far, room).await;
 
     // The subscriptions stop delivering while the connection and every command still work:
     // nothing says so but the probe each node sends itself.
@@ -324,9 +337,7 @@ async fn a_subscription_gone_silent_is_noticed_by_its_probe_and_made_again() {
     };
     tokio::time::timeout(Duration::from_secs(6), renewed).await.expect("the silent subscription was made again");
     // A typing frame (never read from the database) crosses again.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    near.send(&ClientMsg::Typing { room }).await;
-    far.recv_where(|m| matches!(m, ServerMsg::Typing { room: r, .. } if r == room).then_some(())).await;
+    typing_crosses(&mut near, &mut far, room).await;
 }
 
 /// The names `meeting_page` lists in the call, asked of one node.
