@@ -311,6 +311,34 @@ async fn a_cut_subscription_connection_is_renewed_and_nothing_is_lost() {
     typing_crosses(&mut near, &mut far, room).await;
 }
 
+/// A tab is followed from the moment it reads its rooms, but its node subscribes to the room on
+/// Redis a moment later: a post in between went to no one there, and reached that tab only with
+/// the next check (2 s by default). The node now reads what it missed once the subscription is
+/// made. Here subscriptions are held for a second and the check is a minute away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_made_before_the_far_node_subscribed_to_the_room_arrives_at_once() {
+    let bus = crate::helpers::BusConfig {
+        check_every: Duration::from_secs(60),
+        alive_ttl: Duration::from_secs(120),
+        hold_subscriptions: Some(Duration::from_secs(1)),
+        ..quick_bus()
+    };
+    let Some(cluster) = spawn_cluster(2, bus).await else { return };
+    let (people, room) = members(&cluster, "early", 2).await;
+    let mut near = people[0].on(cluster.nodes[0]).socket().await;
+    let mut far = people[1].on(cluster.nodes[1]).socket().await;
+    // The far node follows the room (the welcome came after it read the room's position), but
+    // its subscription on Redis is still held.
+    let began = std::time::Instant::now();
+    near.say(room, "before the subscription").await;
+    let got = collect(&mut far, room, 1).await;
+    assert_eq!(got[0].body, "before the subscription");
+    assert!(began.elapsed() < Duration::from_secs(5), "arrived only after {:?}", began.elapsed());
+    // And live from then on.
+    near.say(room, "after it").await;
+    assert_eq!(collect(&mut far, room, 1).await[0].body, "after it");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_gone_silent_is_noticed_by_its_probe_and_made_again() {
     let mute = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -603,6 +603,7 @@ pub fn quick_bus() -> app::server::hub::bus::BusConfig {
         offline_grace: Duration::from_millis(400),
         lose: None,
         mute: None,
+        hold_subscriptions: None,
     }
 }
 

@@ -6,9 +6,10 @@
 //! delivered, and delivers the next one only. A change that skips ahead waits a moment for the
 //! ones before it, then they are read from the database; one already delivered is dropped; a
 //! periodic check reads the last change of every room served and fills what the bus lost
-//! (its last event included). On PostgreSQL a room's changes commit in the order of their
-//! numbers (the posting transaction locks the room's row), so seeing change N means every
-//! change below N can be read.
+//! (its last event included), and so does each new subscription to a room once Redis has made
+//! it (what the room published while it was being made went to no one here). On PostgreSQL a
+//! room's changes commit in the order of their numbers (the posting transaction locks the
+//! room's row), so seeing change N means every change below N can be read.
 //!
 //! Presence: each process has a random incarnation id and keeps its users' tab counts in Redis
 //! under it (absolute counts, rewritten after Redis lost them), with a short-lived alive key.
@@ -48,6 +49,9 @@ pub struct BusConfig {
     /// gone silent; a new subscription connection clears it. Tests prove the probe notices.
     /// Never set outside tests.
     pub mute: Option<Arc<AtomicBool>>,
+    /// Waits this long before each new room subscription is made: tests prove that what a room
+    /// published before its subscription existed still arrives. Never set outside tests.
+    pub hold_subscriptions: Option<Duration>,
 }
 
 impl Default for BusConfig {
@@ -59,6 +63,7 @@ impl Default for BusConfig {
             offline_grace: Duration::from_secs(5),
             lose: None,
             mute: None,
+            hold_subscriptions: None,
         }
     }
 }
@@ -491,6 +496,31 @@ impl Inner {
         }
     }
 
+    /// Reads from the database what this node missed of `rooms`: their last changes in one
+    /// query, then a [`Inner::fill`] of each that is past what was delivered here.
+    async fn fill_behind(&self, rooms: &[i64], reason: &'static str) {
+        let delivered: HashMap<i64, i64> = {
+            let marks = self.marks();
+            rooms.iter().filter_map(|room| Some((*room, marks.get(room)?.delivered))).collect()
+        };
+        if delivered.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = delivered.keys().copied().collect();
+        match db::chat::last_changes(&self.db, &ids).await {
+            Ok(last) => {
+                for (room, change) in last {
+                    if delivered.get(&room).is_some_and(|&d| change > d)
+                        && let Err(e) = self.fill(room, reason).await
+                    {
+                        tracing::warn!(error = %e, room, "cannot read a room's missing changes");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check the rooms' last changes"),
+        }
+    }
+
     /// Reads from the database what this node has not delivered of `room`, and delivers it.
     async fn fill(&self, room: i64, reason: &'static str) -> Result<(), sqlx::Error> {
         loop {
@@ -871,11 +901,28 @@ async fn subscriptions(
             }
         }
         retry.extend(topic);
+        // Whatever else is waiting goes in the same round (many tabs reconnecting at once: one
+        // read of the rooms' positions below, not one per room).
+        while let Ok(topic) = topics.try_recv() {
+            retry.insert(topic);
+        }
+        // Rooms followed here from a baseline before their subscription existed: what they
+        // published in between went to no one here.
+        let mut fresh_rooms = Vec::new();
         for topic in std::mem::take(&mut retry) {
             let Some(name) = channel(topic) else { continue };
             let wanted = inner.local.has(topic);
             let result = match (wanted, subscribed.contains(&topic)) {
-                (true, false) => redis.subscribe(&name).await.map(|()| subscribed.insert(topic)),
+                (true, false) => {
+                    if let Some(hold) = inner.config.hold_subscriptions {
+                        tokio::time::sleep(hold).await;
+                    }
+                    let made = redis.subscribe(&name).await.map(|()| subscribed.insert(topic));
+                    if let (Ok(_), Topic::Room(room)) = (&made, topic) {
+                        fresh_rooms.push(room);
+                    }
+                    made
+                }
                 (false, true) => redis.unsubscribe(&name).await.map(|()| subscribed.remove(&topic)),
                 _ => Ok(true),
             };
@@ -885,6 +932,7 @@ async fn subscriptions(
                 retry.insert(topic);
             }
         }
+        inner.fill_behind(&fresh_rooms, "subscribed").await;
     }
 }
 
@@ -952,21 +1000,8 @@ async fn check(inner: std::sync::Weak<Inner>, mut redis: ConnectionManager) {
             inner.rewrite.store(true, Ordering::Relaxed);
         }
         inner.send(inner.own_channel(), &Wire::Probe);
-        let rooms: Vec<(i64, i64)> = inner.marks().iter().map(|(&r, m)| (r, m.delivered)).collect();
-        let ids: Vec<i64> = rooms.iter().map(|&(r, _)| r).collect();
-        match db::chat::last_changes(&inner.db, &ids).await {
-            Ok(last) => {
-                let delivered: HashMap<i64, i64> = rooms.into_iter().collect();
-                for (room, change) in last {
-                    if delivered.get(&room).is_some_and(|&d| change > d)
-                        && let Err(e) = inner.fill(room, "check").await
-                    {
-                        tracing::warn!(error = %e, room, "cannot read a room's missing changes");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot check the rooms' last changes"),
-        }
+        let rooms: Vec<i64> = inner.marks().keys().copied().collect();
+        inner.fill_behind(&rooms, "check").await;
     }
 }
 
