@@ -6,7 +6,7 @@ use crate::helpers::{Browser, TestApp, created, spawn_app, spawn_app_with};
 use app::server::saved_reports::{SavedReports, StoreConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -105,29 +105,39 @@ async fn exports_are_kept_in_the_data_folder_until_they_expire() {
     lifecycle(&app, &store).await;
 }
 
-/// moto's S3 server on a free loopback port, with one bucket; stopped by PID when dropped.
+/// moto's S3 server on a loopback port it chose itself, with one bucket; stopped by PID when
+/// dropped.
 struct S3Server {
     port: u16,
     child: Child,
 }
 
+/// Binds port 0 and prints the port it got: a port picked here and handed over would stay free
+/// for the second moto takes to start, and another test's server could take it meanwhile (CI
+/// once created the bucket on a server answering 404).
+const MOTO: &str = "
+import threading
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+threading.Event().wait()
+";
+
 impl S3Server {
     async fn start(bucket: &str) -> Self {
         let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/moto/bin/python");
         assert!(python.exists(), "moto is not installed: run scripts/test.sh, or `source scripts/lib.sh; ensure_moto`");
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let server = Self { port, child };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto did not start listening");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let mut child = Command::new(python).args(["-c", MOTO]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start moto");
+        let stdout = child.stdout.take().expect("moto's stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = tx.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
+        });
+        let mut server = Self { port: 0, child };
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("moto did not start listening in 30 s").expect("moto's port");
+        server.port = line.trim().parse().unwrap_or_else(|_| panic!("moto printed {line:?}, not its port"));
         let made = reqwest::Client::new().put(format!("{}/{bucket}", server.url())).send().await.unwrap();
         assert!(made.status().is_success(), "create bucket: {}", made.status());
         server
