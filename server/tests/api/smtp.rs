@@ -1,8 +1,9 @@
 //! A real SMTP server for the tests: aiosmtpd (PyPI, pinned, installed into `.tools/smtp` by
-//! `ensure_aiosmtpd` in scripts/lib.sh), one process per test on its own port, keeping every
+//! `ensure_aiosmtpd` in scripts/lib.sh), one process per test on a port it binds itself, keeping every
 //! mail it receives in a Maildir the test reads. Stopped by its PID when dropped.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,34 +52,60 @@ fn python() -> PathBuf {
     python
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+/// aiosmtpd on the port given (0: one the kernel picks), printing the port it listens on. A port
+/// picked by the test and handed over would stay free for the moment Python takes to start, and
+/// another test's server could take it meanwhile.
+const AIOSMTPD: &str = "
+import asyncio, socket, sys
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import SMTP
+
+async def main():
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(('127.0.0.1', int(sys.argv[2])))
+    sock.listen()
+    handler = Mailbox(sys.argv[1])
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), sock=sock)
+    print(sock.getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+";
 
 impl SmtpCapture {
     pub fn start() -> Self {
-        Self::start_on(free_port())
+        Self::start_on(0)
     }
 
-    /// An SMTP server on `port` (for a test that first needs the port to be closed).
+    /// An SMTP server on `port` (for a test that first needs the port to be closed), or on one
+    /// of its own for 0.
     pub fn start_on(port: u16) -> Self {
-        let dir = std::env::temp_dir().join(format!("huddle-smtp-{}-{port}", std::process::id()));
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("huddle-smtp-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &addr.to_string(), "-c", "aiosmtpd.handlers.Mailbox"])
+        let mut child = Command::new(python())
+            .args(["-c", AIOSMTPD])
             .arg(dir.join("maildir"))
-            .stdout(Stdio::null())
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start aiosmtpd");
-        let started = Instant::now();
-        while TcpStream::connect(addr).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "aiosmtpd did not start listening on {addr}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { addr, dir, child }
+        let stdout = child.stdout.take().expect("aiosmtpd's stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = tx.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
+        });
+        // Dropped (and so stopped) if it never says where it listens.
+        let mut capture = Self { addr: SocketAddr::from(([127, 0, 0, 1], port)), dir, child };
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("aiosmtpd did not start listening in 20 s").expect("aiosmtpd's port");
+        let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("aiosmtpd printed {line:?}, not its port"));
+        capture.addr.set_port(port);
+        capture
     }
 
     pub fn url(&self) -> String {
