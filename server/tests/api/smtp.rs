@@ -1,6 +1,6 @@
 //! A real SMTP server for the tests: aiosmtpd (PyPI, pinned, installed into `.tools/smtp` by
-//! `ensure_aiosmtpd` in scripts/lib.sh), one process per test on a port it binds itself, keeping every
-//! mail it receives in a Maildir the test reads. Stopped by its PID when dropped.
+//! `ensure_aiosmtpd` in scripts/lib.sh), one process per test on a port it binds itself,
+//! keeping every mail it receives in a Maildir the test reads. Stopped by its PID when dropped.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
