@@ -525,6 +525,46 @@ pub fn new_client_id() -> String {
     format!("{:08x}-0000-4000-8000-{:012x}", n, nanos & 0xffff_ffff_ffff)
 }
 
+/// A test server in a child process that binds its port itself and prints it as its first
+/// line. (A port picked here and handed over stays free while the child starts, Python taking a
+/// second, and another test's server can take it meanwhile: CI once created an S3 bucket on a
+/// server answering 404.) Stopped by its PID when dropped.
+pub struct ChildServer {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl ChildServer {
+    /// Starts `command` (`what` names it in failures) and waits, 20 s at most, for its port.
+    pub fn start(mut command: std::process::Command, what: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+        let stdout = child.stdout.take().expect("the child's stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = tx.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
+        });
+        // Made first, so that a panic below stops the child.
+        let mut server = Self { port: 0, child };
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("{what} did not start listening in 20 s")).expect("the child's output");
+        server.port = line.trim().parse().unwrap_or_else(|_| panic!("{what} printed {line:?}, not its port"));
+        server
+    }
+
+    /// Stops it now (also done when dropped).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A Redis server of the test's own, on a port of its own (never the shared 6379); killed by
 /// its PID when dropped.
 pub struct RedisServer {

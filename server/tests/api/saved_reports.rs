@@ -2,13 +2,12 @@
 //! an authorised route until they expire, then removed; in a folder, and in an S3-compatible
 //! bucket (moto's S3 server on loopback, started and stopped here by PID).
 
-use crate::helpers::{Browser, TestApp, created, spawn_app, spawn_app_with};
+use crate::helpers::{Browser, ChildServer, TestApp, created, spawn_app, spawn_app_with};
 use app::server::saved_reports::{SavedReports, StoreConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 async fn add_three(b: &mut Browser) {
@@ -107,14 +106,9 @@ async fn exports_are_kept_in_the_data_folder_until_they_expire() {
 
 /// moto's S3 server on a loopback port it chose itself, with one bucket; stopped by PID when
 /// dropped.
-struct S3Server {
-    port: u16,
-    child: Child,
-}
+struct S3Server(ChildServer);
 
-/// Binds port 0 and prints the port it got: a port picked here and handed over would stay free
-/// for the second moto takes to start, and another test's server could take it meanwhile (CI
-/// once created the bucket on a server answering 404).
+/// Binds port 0 and prints the port it got (see [`ChildServer`]).
 const MOTO: &str = "
 import threading
 from moto.server import ThreadedMotoServer
@@ -128,30 +122,16 @@ impl S3Server {
     async fn start(bucket: &str) -> Self {
         let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/moto/bin/python");
         assert!(python.exists(), "moto is not installed: run scripts/test.sh, or `source scripts/lib.sh; ensure_moto`");
-        let mut child = Command::new(python).args(["-c", MOTO]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start moto");
-        let stdout = child.stdout.take().expect("moto's stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = tx.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
-        });
-        let mut server = Self { port: 0, child };
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("moto did not start listening in 30 s").expect("moto's port");
-        server.port = line.trim().parse().unwrap_or_else(|_| panic!("moto printed {line:?}, not its port"));
+        let mut command = Command::new(python);
+        command.args(["-c", MOTO]);
+        let server = Self(ChildServer::start(command, "moto"));
         let made = reqwest::Client::new().put(format!("{}/{bucket}", server.url())).send().await.unwrap();
         assert!(made.status().is_success(), "create bucket: {}", made.status());
         server
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        format!("http://127.0.0.1:{}", self.0.port)
     }
 }
 

@@ -2,16 +2,16 @@
 //! `ensure_aiosmtpd` in scripts/lib.sh), one process per test on a port it binds itself,
 //! keeping every mail it receives in a Maildir the test reads. Stopped by its PID when dropped.
 
-use std::io::{BufRead, BufReader};
+use crate::helpers::ChildServer;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub struct SmtpCapture {
     pub addr: SocketAddr,
     dir: PathBuf,
-    child: Child,
+    server: ChildServer,
 }
 
 /// A mail as the SMTP server received it.
@@ -52,9 +52,8 @@ fn python() -> PathBuf {
     python
 }
 
-/// aiosmtpd on the port given (0: one the kernel picks), printing the port it listens on. A port
-/// picked by the test and handed over would stay free for the moment Python takes to start, and
-/// another test's server could take it meanwhile.
+/// aiosmtpd on the port given (0: one the kernel picks), printing the port it listens on (see
+/// [`ChildServer`]).
 const AIOSMTPD: &str = "
 import asyncio, socket, sys
 from aiosmtpd.handlers import Mailbox
@@ -86,26 +85,10 @@ impl SmtpCapture {
         let dir = std::env::temp_dir().join(format!("huddle-smtp-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut child = Command::new(python())
-            .args(["-c", AIOSMTPD])
-            .arg(dir.join("maildir"))
-            .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let stdout = child.stdout.take().expect("aiosmtpd's stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = tx.send(BufReader::new(stdout).read_line(&mut line).map(|_| line));
-        });
-        // Dropped (and so stopped) if it never says where it listens.
-        let mut capture = Self { addr: SocketAddr::from(([127, 0, 0, 1], port)), dir, child };
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("aiosmtpd did not start listening in 20 s").expect("aiosmtpd's port");
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("aiosmtpd printed {line:?}, not its port"));
-        capture.addr.set_port(port);
-        capture
+        let mut command = Command::new(python());
+        command.args(["-c", AIOSMTPD]).arg(dir.join("maildir")).arg(port.to_string());
+        let server = ChildServer::start(command, "aiosmtpd");
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], server.port)), dir, server }
     }
 
     pub fn url(&self) -> String {
@@ -150,8 +133,8 @@ impl SmtpCapture {
 
 impl Drop for SmtpCapture {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Stopped before its Maildir goes.
+        self.server.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
