@@ -5,11 +5,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECORD_PEERS, joinCall, legs, startMeeting } from './call-helpers';
+import { createRoom, inviteLink, joinByLink, live, send } from './chat-helpers';
 import { jsEnabled, open, register, uniqueName } from './helpers';
 
 // Two nodes of their own on PostgreSQL, with a Redis of their own between them (never the
-// machine's 6379): a call between a person on one node and a person on the other connects and
-// its media flows. scripts/test.sh sets E2E_CLUSTER=1; run alone, the spec says why it skips.
+// machine's 6379): people on one node and people on the other chat live, and a call between
+// them connects and its media flows. scripts/test.sh sets E2E_CLUSTER=1; run alone, the spec
+// says why it skips.
 test.describe.configure({ mode: 'serial' });
 
 const PG = process.env.E2E_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -93,6 +95,57 @@ async function personOn(browser: Browser, node: string, info: Parameters<typeof 
   await register(page, info, uniqueName(name.toLowerCase().slice(0, 3)), name);
   return page;
 }
+
+test('people on two nodes chat live: the first message, typing, edits, presence and unread counts cross', async ({ browser }, info) => {
+  test.skip(!jsEnabled(info), 'needs the live socket');
+  test.skip(!process.env.E2E_CLUSTER, 'needs PostgreSQL and redis-server: scripts/test.sh sets E2E_CLUSTER=1');
+  test.setTimeout(60_000);
+  const ada = await personOn(browser, nodes[0], info, 'Ada');
+  const bob = await personOn(browser, nodes[1], info, 'Bob');
+  const room = await createRoom(ada, info, 'Across');
+  await live(ada);
+  // Bob's tab opens the room on his node, which starts following it on Redis; Ada posts at
+  // once, before anything else has crossed. (How soon such a post arrives is timed by the Rust
+  // test `cluster::a_post_made_before_the_far_node_subscribed_to_the_room_arrives_at_once`.)
+  await joinByLink(bob, info, await inviteLink(ada));
+  expect(new URL(bob.url()).origin).toBe(nodes[1]);
+  await live(bob);
+  await send(ada, 'first, from node one');
+  await expect(bob.getByTestId('message').filter({ hasText: 'first, from node one' })).toBeVisible();
+
+  await ada.getByLabel('Message', { exact: true }).pressSequentially('so');
+  await expect(bob.getByTestId('typing')).toHaveText('Ada is typing…');
+  await ada.getByLabel('Message', { exact: true }).fill('');
+  await send(bob, 'hello from node two');
+  const inAda = ada.getByTestId('message').filter({ hasText: 'hello from node two' });
+  await expect(inAda).toBeVisible();
+  await expect(ada.getByTestId('message')).toHaveCount(2);
+
+  const bobs = bob.getByTestId('message').filter({ hasText: 'hello from node two' });
+  await bobs.getByRole('button', { name: 'Edit' }).click();
+  await bobs.getByLabel('Edit message').fill('hello from the second node');
+  await bobs.getByRole('button', { name: 'Save' }).click();
+  await expect(ada.getByTestId('message').filter({ hasText: 'hello from the second node' })).toContainText('(edited)');
+
+  // Presence is kept per node: Ada's node knows Bob is online on the other.
+  await open(ada, new URL(room).pathname, info);
+  await live(ada);
+  const bobInList = ada.getByTestId('members').locator('li', { hasText: 'Bob' });
+  await expect(bobInList.getByTestId('presence')).toHaveAttribute('data-online', 'true');
+
+  // Bob on his chat home: Ada's next message counts as unread there, then is read.
+  await open(bob, '/chat', info);
+  await live(bob);
+  const line = bob.getByTestId('rooms').locator('li', { hasText: 'Across' });
+  await expect(line.getByTestId('unread')).toHaveCount(0);
+  await send(ada, 'are you there?');
+  await expect(line.getByTestId('unread')).toHaveText('1');
+  await line.getByRole('link', { name: 'Across' }).click();
+  await expect(bob.getByTestId('message').filter({ hasText: 'are you there?' })).toBeVisible();
+  await expect(bob.getByTestId('message')).toHaveCount(3);
+  await ada.context().close();
+  await bob.context().close();
+});
 
 test('a call between people on two nodes connects, and video and audio flow both ways', async ({ browser }, info) => {
   test.skip(!jsEnabled(info), 'a call needs JavaScript');
