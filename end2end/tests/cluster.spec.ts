@@ -117,8 +117,7 @@ test('people on two nodes chat live: the first message, typing, edits, presence 
   await expect(bob.getByTestId('typing')).toHaveText('Ada is typing…');
   await ada.getByLabel('Message', { exact: true }).fill('');
   await send(bob, 'hello from node two');
-  const inAda = ada.getByTestId('message').filter({ hasText: 'hello from node two' });
-  await expect(inAda).toBeVisible();
+  await expect(ada.getByTestId('message').filter({ hasText: 'hello from node two' })).toBeVisible();
   await expect(ada.getByTestId('message')).toHaveCount(2);
 
   const bobs = bob.getByTestId('message').filter({ hasText: 'hello from node two' });
@@ -143,6 +142,7 @@ test('people on two nodes chat live: the first message, typing, edits, presence 
   await line.getByRole('link', { name: 'Across' }).click();
   await expect(bob.getByTestId('message').filter({ hasText: 'are you there?' })).toBeVisible();
   await expect(bob.getByTestId('message')).toHaveCount(3);
+  await expect(line.getByTestId('unread')).toHaveCount(0);
   await ada.context().close();
   await bob.context().close();
 });

@@ -1010,8 +1010,8 @@ async fn run_load(server: Server, a: &Args) -> String {
     load(&server, &rooms, a.rate, a.secs, "load").await.0
 }
 
-/// Huddle's figures as multiples of the reference's (below 1: Huddle does better).
-/// Huddle's p50, p95, p99 and CPU per delivery over the reference's, from their load lines.
+/// Huddle's p50, p95, p99 and CPU per delivery as multiples of the reference's, from their
+/// load lines (below 1: Huddle does better).
 fn ratios(huddle: &str, reference: &str) -> [f64; 4] {
     let h: serde_json::Value = serde_json::from_str(huddle).unwrap();
     let r: serde_json::Value = serde_json::from_str(reference).unwrap();
