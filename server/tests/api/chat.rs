@@ -248,6 +248,41 @@ async fn the_same_client_id_twice_stores_one_message_and_gets_the_same_ack() {
     assert_eq!(bodies(&room_view(&mut ada, room).await), ["once"]);
 }
 
+/// On SQLite the committer stores posts on a connection of its own that never waits for a lock
+/// (db::direct); a post made while another writer holds the database must still be stored, once,
+/// as soon as that writer is done, and reach the room. On PostgreSQL the other writer holds the
+/// room's row, which every post locks first.
+#[tokio::test]
+async fn a_post_made_while_another_writer_holds_the_database_is_stored_once_it_is_done() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let (mut ada, bob, room) = two_in_a_room(&app).await;
+    let mut ada_tab = ada.socket().await;
+    let mut bob_tab = bob.socket().await;
+    let mut writer = sqlx::AnyConnection::connect(&app.database.url).await.unwrap();
+    if writer.backend_name() == "SQLite" {
+        sqlx::raw_sql("begin immediate").execute(&mut writer).await.unwrap();
+    } else {
+        sqlx::raw_sql("begin").execute(&mut writer).await.unwrap();
+        sqlx::query("select id from rooms where id = $1 for update").bind(room).execute(&mut writer).await.unwrap();
+    }
+    let client_id = new_client_id();
+    ada_tab.send(&ClientMsg::Send { room, client_id: client_id.clone(), body: "after the lock".into() }).await;
+    let ack = |m| match m {
+        ServerMsg::Ack { message, .. } => Some(message),
+        _ => None,
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), ada_tab.recv_where(ack)).await.is_err(),
+        "acked while another writer held the database"
+    );
+    sqlx::raw_sql("commit").execute(&mut writer).await.unwrap();
+    let stored = ada_tab.recv_where(ack).await;
+    assert_eq!((stored.body.as_str(), stored.client_id.as_str()), ("after the lock", client_id.as_str()));
+    assert_eq!(bob_tab.message().await, stored);
+    assert_eq!(bodies(&room_view(&mut ada, room).await), ["after the lock"]);
+}
+
 #[tokio::test]
 async fn a_reconnecting_client_gets_everything_it_missed_in_order() {
     let app = spawn_app().await;

@@ -504,6 +504,26 @@ pub struct NewMessage {
     pub body: String,
 }
 
+impl NewMessage {
+    /// The message as stored: `(id, seq, change)` as the insert returned them.
+    pub(crate) fn stored(&self, (id, seq, change): (i64, i64, i64), now: i64, card: Option<&BillCard>) -> ChatMessage {
+        ChatMessage {
+            id,
+            room: self.room,
+            seq,
+            change,
+            sender_id: self.sender_id,
+            sender_name: self.sender_name.clone(),
+            client_id: self.client_id.clone(),
+            body: self.body.clone(),
+            created_at: now,
+            edited_at: None,
+            deleted_at: None,
+            card: card.cloned(),
+        }
+    }
+}
+
 /// Stores messages in one transaction (many posts, one commit). For each: the next position
 /// in its room, the message, and the sender's read mark (you have read what you wrote). A
 /// client id its sender used before stores nothing and answers the message stored then.
@@ -545,7 +565,13 @@ pub async fn post_all_on(conn: &mut sqlx::AnyConnection, messages: &[NewMessage]
         }
         tx.commit().await?;
     }
-    // Nothing was inserted: a repeated client id (answer the first message) or not a member.
+    answer_repeats(conn, messages, &mut out).await?;
+    Ok(out)
+}
+
+/// Where nothing was inserted, a repeated client id (answer with the first message) or not a
+/// member (left as it is).
+pub async fn answer_repeats(conn: &mut sqlx::AnyConnection, messages: &[NewMessage], out: &mut [Posted]) -> Result<(), sqlx::Error> {
     for (m, posted) in messages.iter().zip(out.iter_mut()) {
         if matches!(posted, Posted::NotMember)
             && let Some(first) = by_client_id(&mut *conn, m.sender_id, &m.client_id).await?
@@ -553,8 +579,17 @@ pub async fn post_all_on(conn: &mut sqlx::AnyConnection, messages: &[NewMessage]
             *posted = Posted::Again(first);
         }
     }
-    Ok(out)
+    Ok(())
 }
+
+/// Inserts one message: `$1` room, `$2` sender, `$3` client id, `$4` body, `$5` time, `$6` shared
+/// expense, `$7` card; returns its id, seq and change, or no row when refused. See [`insert_one`];
+/// [`super::direct`] runs the same statement on SQLite without sqlx.
+pub(crate) const INSERT_MESSAGE: &str = "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at, shared_expense_id, card)
+     select r.id, r.last_seq + 1, r.last_change + 1, $2, $3, $4, $5, $6, $7 from rooms r
+     where r.id = $1 and exists (select 1 from room_members where room_id = $1 and user_id = $2)
+     on conflict (sender_id, client_id) do nothing
+     returning id, seq, change";
 
 /// One statement: the insert takes its position from the room, and the trigger
 /// `messages_posted` (migration 0016) moves the room's counters and the sender's read mark (you
@@ -563,13 +598,7 @@ pub async fn post_all_on(conn: &mut sqlx::AnyConnection, messages: &[NewMessage]
 /// inside the statement: writers take the hub's write turn (one writer per room at a time).
 async fn insert_one(conn: &mut sqlx::AnyConnection, m: &NewMessage, card: Option<&BillCard>, now: i64) -> Result<Option<ChatMessage>, sqlx::Error> {
     let card_json = card.map(card_json).transpose()?;
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "insert into messages (room_id, seq, change, sender_id, client_id, body, created_at, shared_expense_id, card)
-         select r.id, r.last_seq + 1, r.last_change + 1, $2, $3, $4, $5, $6, $7 from rooms r
-         where r.id = $1 and exists (select 1 from room_members where room_id = $1 and user_id = $2)
-         on conflict (sender_id, client_id) do nothing
-         returning id, seq, change",
-    )
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(INSERT_MESSAGE)
     .bind(m.room)
     .bind(m.sender_id)
     .bind(&m.client_id)
@@ -579,20 +608,7 @@ async fn insert_one(conn: &mut sqlx::AnyConnection, m: &NewMessage, card: Option
     .bind(card_json)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|(id, seq, change)| ChatMessage {
-        id,
-        room: m.room,
-        seq,
-        change,
-        sender_id: m.sender_id,
-        sender_name: m.sender_name.clone(),
-        client_id: m.client_id.clone(),
-        body: m.body.clone(),
-        created_at: now,
-        edited_at: None,
-        deleted_at: None,
-        card: card.cloned(),
-    }))
+    Ok(row.map(|stored| m.stored(stored, now, card)))
 }
 
 fn card_json(card: &BillCard) -> Result<String, sqlx::Error> {

@@ -7,6 +7,7 @@ pub mod account_tokens;
 pub mod budgets;
 pub mod categories;
 pub mod chat;
+pub mod direct;
 pub mod expenses;
 pub mod meetings;
 pub mod payments;

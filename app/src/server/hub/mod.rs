@@ -237,32 +237,62 @@ pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_
 /// Commits posts as they come, many at a time: whatever gathered while the previous
 /// transaction ran goes into the next one (one commit for up to [`COMMIT_BATCH`] posts).
 ///
-/// The committer keeps one connection of the pool for itself (taken again after an error):
-/// on SQLite its page cache stays warm between commits.
+/// On SQLite the committer runs the posts' statement on a connection of its own, in place
+/// ([`db::direct`]: sqlx's thread hand-offs cost as much as the statement); a batch it cannot
+/// store there (the database locked by another writer, or any error) goes through the pool as on
+/// PostgreSQL. There the committer keeps one connection of the pool for itself (taken again
+/// after an error), whose page cache stays warm between commits.
 async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db::WriteTurn) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH);
     let mut own: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
+    let mut direct = db::direct::DirectPoster::open(&db).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot open the post committer's own SQLite connection; posts go through the pool");
+        None
+    });
     while jobs.recv_many(&mut batch, COMMIT_BATCH).await > 0 {
         let messages: Vec<db::chat::NewMessage> = batch.iter().map(|j| j.message.clone()).collect();
         let stored = {
             let _turn = write_turn.lock().await;
-            let conn = match own.take() {
-                Some(conn) => Ok(conn),
-                None => db.acquire().await,
-            };
-            match conn {
-                Ok(mut conn) => {
-                    let began = std::time::Instant::now();
-                    let stored = db::chat::post_all_on(&mut conn, &messages, now_ms()).await;
-                    metrics::commit(messages.len(), began.elapsed());
-                    // A connection that failed a commit may be broken: the next batch takes another.
-                    if stored.is_ok() {
-                        own = Some(conn);
-                    }
-                    stored
+            let began = std::time::Instant::now();
+            let now = now_ms();
+            let directly = match direct.as_mut().map(|d| d.post_all(&messages, now)) {
+                Some(Ok(db::direct::Direct::Stored(out))) => Some(out),
+                Some(Ok(db::direct::Direct::Busy)) | None => None,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, count = messages.len(), "the committer's own connection failed a batch; storing it through the pool");
+                    None
                 }
-                Err(e) => Err(e),
-            }
+            };
+            let stored = match directly {
+                // Committed: a refusal may be a repeated client id, answered with the first
+                // message. Should that lookup fail, the repeat is answered as refused (its
+                // sender's retry finds it); the posts stored are answered as stored whatever.
+                Some(mut out) => {
+                    if out.iter().any(|p| matches!(p, db::chat::Posted::NotMember)) {
+                        let answered = match pooled(&db, &mut own).await {
+                            Ok(mut conn) => db::chat::answer_repeats(&mut conn, &messages, &mut out).await.map(|()| own = Some(conn)),
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = answered {
+                            tracing::warn!(error = %e, "cannot look up repeated client ids; answered as refused");
+                        }
+                    }
+                    Ok(out)
+                }
+                None => match pooled(&db, &mut own).await {
+                    Ok(mut conn) => {
+                        let stored = db::chat::post_all_on(&mut conn, &messages, now).await;
+                        // A connection that failed a commit may be broken: the next batch takes another.
+                        if stored.is_ok() {
+                            own = Some(conn);
+                        }
+                        stored
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            metrics::commit(messages.len(), began.elapsed());
+            stored
         };
         match stored {
             Ok(outcomes) => {
@@ -280,6 +310,14 @@ async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db:
                 }
             }
         }
+    }
+}
+
+/// The committer's pool connection: the one it kept, or a new one.
+async fn pooled(db: &Db, own: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+    match own.take() {
+        Some(conn) => Ok(conn),
+        None => db.acquire().await,
     }
 }
 
