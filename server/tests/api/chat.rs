@@ -225,6 +225,14 @@ async fn presence_typing_and_read_marks_reach_the_other_member() {
     assert!(!offline.await);
 }
 
+/// The message an ack carries, for `recv_where`.
+fn ack(frame: ServerMsg) -> Option<ChatMessage> {
+    match frame {
+        ServerMsg::Ack { message, .. } => Some(message),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn the_same_client_id_twice_stores_one_message_and_gets_the_same_ack() {
     let app = spawn_app().await;
@@ -234,10 +242,6 @@ async fn the_same_client_id_twice_stores_one_message_and_gets_the_same_ack() {
     let client_id = new_client_id();
     let send = ClientMsg::Send { room, client_id: client_id.clone(), body: "once".into() };
     ada_tab.send(&send).await;
-    let ack = |m| match m {
-        ServerMsg::Ack { message, .. } => Some(message),
-        _ => None,
-    };
     let first = ada_tab.recv_where(ack).await;
     // Resent after a reconnect, from another connection.
     let mut again_tab = ada.socket().await;
@@ -268,10 +272,6 @@ async fn a_post_made_while_another_writer_holds_the_database_is_stored_once_it_i
     }
     let client_id = new_client_id();
     ada_tab.send(&ClientMsg::Send { room, client_id: client_id.clone(), body: "after the lock".into() }).await;
-    let ack = |m| match m {
-        ServerMsg::Ack { message, .. } => Some(message),
-        _ => None,
-    };
     assert!(
         tokio::time::timeout(Duration::from_millis(400), ada_tab.recv_where(ack)).await.is_err(),
         "acked while another writer held the database"
