@@ -16,6 +16,7 @@ pub const FRAMES_OUT: &str = "huddle_ws_frames_out_total";
 pub const DELIVERIES: &str = "huddle_deliveries_total";
 pub const COMMIT_BATCH: &str = "huddle_commit_batch_size";
 pub const COMMIT_DURATION: &str = "huddle_commit_duration_seconds";
+pub const COMMIT_FALLBACKS: &str = "huddle_commit_fallbacks_total";
 pub const RESYNCS: &str = "huddle_resyncs_total";
 pub const SYNCS: &str = "huddle_syncs_total";
 pub const REPLAYED: &str = "huddle_replayed_messages_total";
@@ -38,6 +39,7 @@ pub fn describe() {
     describe_counter!(DELIVERIES, "Events handed to a local connection by a fan-out.");
     describe_histogram!(COMMIT_BATCH, "Chat messages stored per commit.");
     describe_histogram!(COMMIT_DURATION, Unit::Seconds, "Time of one commit of chat messages.");
+    describe_counter!(COMMIT_FALLBACKS, "Batches of chat messages the committer's own SQLite connection could not store, stored through the pool instead, by reason (busy: another writer held the database; error).");
     describe_counter!(RESYNCS, "Connections that fell behind and were told to resync.");
     describe_counter!(SYNCS, "sync frames answered (a client catching up after a reconnect).");
     describe_counter!(REPLAYED, "Messages replayed from the database to catch a client up.");
@@ -75,6 +77,12 @@ pub fn deliveries() -> Counter {
 pub fn commit(batch: usize, took: std::time::Duration) {
     histogram!(COMMIT_BATCH).record(batch as f64);
     histogram!(COMMIT_DURATION).record(took.as_secs_f64());
+}
+
+/// A batch that left the committer's own SQLite connection for the pool; `reason` is `busy`
+/// or `error`.
+pub fn commit_fallback(reason: &'static str) {
+    counter!(COMMIT_FALLBACKS, "reason" => reason).increment(1);
 }
 
 pub fn resync() {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 
 /// One scrape: each series (its labels sorted, so their order does not matter) and its value.
-async fn scrape(addr: std::net::SocketAddr) -> BTreeMap<String, f64> {
+pub async fn scrape(addr: std::net::SocketAddr) -> BTreeMap<String, f64> {
     let res = reqwest::get(format!("http://{addr}/metrics")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
@@ -30,7 +30,7 @@ async fn scrape(addr: std::net::SocketAddr) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn grew(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, series: &str) -> f64 {
+pub fn grew(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, series: &str) -> f64 {
     let value = |m: &BTreeMap<String, f64>| m.get(series).copied().unwrap_or(0.0);
     assert!(after.contains_key(series), "no {series} in {after:#?}");
     value(after) - value(before)

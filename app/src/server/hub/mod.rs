@@ -244,7 +244,7 @@ pub async fn store(hub: &Hub, sender: i64, sender_name: &str, room: i64, client_
 /// after an error), whose page cache stays warm between commits.
 async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db::WriteTurn) {
     let mut batch = Vec::with_capacity(COMMIT_BATCH);
-    let mut own: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
+    let mut own: Own = None;
     let mut direct = db::direct::DirectPoster::open(&db).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot open the post committer's own SQLite connection; posts go through the pool");
         None
@@ -254,43 +254,7 @@ async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db:
         let stored = {
             let _turn = write_turn.lock().await;
             let began = std::time::Instant::now();
-            let now = now_ms();
-            let directly = match direct.as_mut().map(|d| d.post_all(&messages, now)) {
-                Some(Ok(db::direct::Direct::Stored(out))) => Some(out),
-                Some(Ok(db::direct::Direct::Busy)) | None => None,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, count = messages.len(), "the committer's own connection failed a batch; storing it through the pool");
-                    None
-                }
-            };
-            let stored = match directly {
-                // Committed: a refusal may be a repeated client id, answered with the first
-                // message. Should that lookup fail, the repeat is answered as refused (its
-                // sender's retry finds it); the posts stored are answered as stored whatever.
-                Some(mut out) => {
-                    if out.iter().any(|p| matches!(p, db::chat::Posted::NotMember)) {
-                        let answered = match pooled(&db, &mut own).await {
-                            Ok(mut conn) => db::chat::answer_repeats(&mut conn, &messages, &mut out).await.map(|()| own = Some(conn)),
-                            Err(e) => Err(e),
-                        };
-                        if let Err(e) = answered {
-                            tracing::warn!(error = %e, "cannot look up repeated client ids; answered as refused");
-                        }
-                    }
-                    Ok(out)
-                }
-                None => match pooled(&db, &mut own).await {
-                    Ok(mut conn) => {
-                        let stored = db::chat::post_all_on(&mut conn, &messages, now).await;
-                        // A connection that failed a commit may be broken: the next batch takes another.
-                        if stored.is_ok() {
-                            own = Some(conn);
-                        }
-                        stored
-                    }
-                    Err(e) => Err(e),
-                },
-            };
+            let stored = store_batch(&db, direct.as_mut(), &mut own, &messages, now_ms()).await;
             metrics::commit(messages.len(), began.elapsed());
             stored
         };
@@ -314,7 +278,59 @@ async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db:
 }
 
 /// The committer's pool connection: the one it kept, or a new one.
-async fn pooled(db: &Db, own: &mut Option<sqlx::pool::PoolConnection<sqlx::Any>>) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+/// The committer's connection of the pool, kept between batches.
+type Own = Option<sqlx::pool::PoolConnection<sqlx::Any>>;
+
+/// Stores one batch: through the committer's own connection if there is one and it can take
+/// the database at once, else through the pool (counted, by reason, in /metrics).
+async fn store_batch(db: &Db, direct: Option<&mut db::direct::DirectPoster>, own: &mut Own, messages: &[db::chat::NewMessage], now: i64) -> Result<Vec<db::chat::Posted>, sqlx::Error> {
+    let Some(direct) = direct else {
+        return post_pooled(db, own, messages, now).await;
+    };
+    match direct.post_all(messages, now) {
+        Ok(db::direct::Direct::Stored(mut out)) => {
+            answer_repeats(db, own, messages, &mut out).await;
+            Ok(out)
+        }
+        Ok(db::direct::Direct::Busy) => {
+            metrics::commit_fallback("busy");
+            post_pooled(db, own, messages, now).await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, count = messages.len(), "the committer's own connection failed a batch; storing it through the pool");
+            metrics::commit_fallback("error");
+            post_pooled(db, own, messages, now).await
+        }
+    }
+}
+
+/// After a direct commit a refusal may be a repeated client id, answered with the first
+/// message. Should that lookup fail, the repeat stays refused (its sender's retry finds it);
+/// the posts stored are answered as stored whatever.
+async fn answer_repeats(db: &Db, own: &mut Own, messages: &[db::chat::NewMessage], out: &mut [db::chat::Posted]) {
+    if !out.iter().any(|p| matches!(p, db::chat::Posted::NotMember)) {
+        return;
+    }
+    let answered = match pooled(db, own).await {
+        Ok(mut conn) => db::chat::answer_repeats(&mut conn, messages, out).await.map(|()| *own = Some(conn)),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = answered {
+        tracing::warn!(error = %e, "cannot look up repeated client ids; answered as refused");
+    }
+}
+
+async fn post_pooled(db: &Db, own: &mut Own, messages: &[db::chat::NewMessage], now: i64) -> Result<Vec<db::chat::Posted>, sqlx::Error> {
+    let mut conn = pooled(db, own).await?;
+    let stored = db::chat::post_all_on(&mut conn, messages, now).await;
+    // A connection that failed a commit may be broken: the next batch takes another.
+    if stored.is_ok() {
+        *own = Some(conn);
+    }
+    stored
+}
+
+async fn pooled(db: &Db, own: &mut Own) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
     match own.take() {
         Some(conn) => Ok(conn),
         None => db.acquire().await,
