@@ -201,6 +201,20 @@ async fn a_public_room_is_listed_and_anyone_signed_in_may_join() {
 }
 
 #[tokio::test]
+async fn the_directory_lists_the_most_recently_active_public_rooms_first() {
+    let app = spawn_app().await;
+    let mut ada = app.signed_up("ada").await;
+    let older = crate::helpers::created(&mut ada, "create_room", &[("name", "Older"), ("topic", ""), ("visibility", "public")]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let newer = crate::helpers::created(&mut ada, "create_room", &[("name", "Newer"), ("topic", ""), ("visibility", "public")]).await;
+    let mut bob = app.signed_up("bob").await;
+    assert_eq!(ids(&bob.call("public_rooms", &[("q", "")]).await.json().await.unwrap()), [newer, older]);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ada.socket().await.say(older, "back to life").await;
+    assert_eq!(ids(&bob.call("public_rooms", &[("q", "")]).await.json().await.unwrap()), [older, newer]);
+}
+
+#[tokio::test]
 async fn an_invite_link_opened_signed_out_comes_back_after_signing_in() {
     let app = spawn_app().await;
     let mut ada = app.signed_up("ada").await;
