@@ -83,19 +83,27 @@ async fn readiness_reports_the_database() {
     assert_eq!(res.status(), 200);
 }
 
+/// A connection to `database` with the migrations up to `version` applied, as an older
+/// Huddle left it.
+async fn migrated_to(database: &TestDatabase, version: i64) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    let folder = if on_postgres() { "postgres" } else { "sqlite" };
+    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new(&format!("{}/../migrations/{folder}", env!("CARGO_MANIFEST_DIR"))))
+        .await
+        .unwrap();
+    before.migrations = before.migrations.iter().filter(|m| m.version <= version).cloned().collect::<Vec<_>>().into();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&database.url).await.unwrap();
+    before.run(&mut conn).await.unwrap();
+    conn
+}
+
 #[tokio::test]
 async fn rooms_made_before_invite_links_become_private_each_with_its_own_fresh_link() {
     use sqlx::Connection;
     let database = TestDatabase::create().await;
     // The schema as it was before migration 0007, with two rooms anyone could join by number.
-    let folder = if crate::helpers::on_postgres() { "postgres" } else { "sqlite" };
-    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new(&format!("{}/../migrations/{folder}", env!("CARGO_MANIFEST_DIR"))))
-        .await
-        .unwrap();
-    before.migrations = before.migrations.iter().filter(|m| m.version <= 6).cloned().collect::<Vec<_>>().into();
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&database.url).await.unwrap();
-    before.run(&mut conn).await.unwrap();
+    let mut conn = migrated_to(&database, 6).await;
     sqlx::query(
         "insert into users (name, username, username_key, email, email_key, password_hash, created_at)
          values ('Ada', 'ada', 'ada', 'a@example.org', 'a@example.org', 'x', 0)",
@@ -117,5 +125,49 @@ async fn rooms_made_before_invite_links_become_private_each_with_its_own_fresh_l
     assert_eq!(rooms.len(), 2);
     assert!(rooms.iter().all(|(visibility, nonce)| visibility == "private" && nonce.len() == 32), "{rooms:?}");
     assert_ne!(rooms[0].1, rooms[1].1, "each room its own link");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn messages_written_before_migration_0017_keep_their_ids_and_posting_goes_on_after_them() {
+    use sqlx::Connection;
+    let database = TestDatabase::create().await;
+    let mut conn = migrated_to(&database, 16).await;
+    for statement in [
+        "insert into users (name, username, username_key, email, email_key, password_hash, created_at)
+         values ('Ada', 'ada', 'ada', 'a@example.org', 'a@example.org', 'x', 0)",
+        "insert into rooms (kind, name, created_by, last_activity_at, created_at, visibility) values ('group', 'Old', 1, 0, 0, 'public')",
+        "insert into room_members (room_id, user_id, joined_at) values (1, 1, 0)",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    for seq in 1..=3_i64 {
+        sqlx::query("insert into messages (room_id, seq, change, sender_id, client_id, body, created_at) values (1, $1, $1, 1, $2, $3, $1)")
+            .bind(seq)
+            .bind(format!("client-{seq}"))
+            .bind(format!("old {seq}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    conn.close().await.unwrap();
+
+    let pool = db::connect_and_migrate(&database.url).await.unwrap();
+    let kept: Vec<(i64, i64, String)> = sqlx::query_as("select id, seq, body from messages order by id").fetch_all(&pool).await.unwrap();
+    assert_eq!(kept, [(1, 1, "old 1".to_string()), (2, 2, "old 2".to_string()), (3, 3, "old 3".to_string())]);
+    if !on_postgres() {
+        let (schema,): (String,) = sqlx::query_as("select sql from sqlite_master where name = 'messages'").fetch_one(&pool).await.unwrap();
+        assert!(!schema.to_lowercase().contains("autoincrement"), "{schema}");
+    }
+    // The trigger came back with the table: a post takes the next id and position and moves
+    // the room and the sender's read mark.
+    let message = db::chat::NewMessage { room: 1, sender_id: 1, sender_name: "Ada".into(), client_id: "client-4".into(), body: "new".into() };
+    let posted = db::chat::post_all(&pool, &[message], 10).await.unwrap();
+    let db::chat::Posted::New(stored) = &posted[0] else { panic!("not stored: {posted:?}") };
+    assert_eq!((stored.id, stored.seq, stored.change), (4, 4, 4));
+    let room: (i64, i64, i64) = sqlx::query_as("select last_seq, last_change, last_activity_at from rooms where id = 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(room, (4, 4, 10));
+    let (read,): (i64,) = sqlx::query_as("select last_read_seq from room_members where room_id = 1 and user_id = 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(read, 4);
     pool.close().await;
 }
