@@ -277,7 +277,6 @@ async fn commit_posts(db: Db, mut jobs: mpsc::Receiver<PostJob>, write_turn: db:
     }
 }
 
-/// The committer's pool connection: the one it kept, or a new one.
 /// The committer's connection of the pool, kept between batches.
 type Own = Option<sqlx::pool::PoolConnection<sqlx::Any>>;
 
@@ -320,6 +319,7 @@ async fn answer_repeats(db: &Db, own: &mut Own, messages: &[db::chat::NewMessage
     }
 }
 
+/// Stores the batch through the pool, keeping the connection unless the commit failed.
 async fn post_pooled(db: &Db, own: &mut Own, messages: &[db::chat::NewMessage], now: i64) -> Result<Vec<db::chat::Posted>, sqlx::Error> {
     let mut conn = pooled(db, own).await?;
     let stored = db::chat::post_all_on(&mut conn, messages, now).await;
@@ -330,6 +330,7 @@ async fn post_pooled(db: &Db, own: &mut Own, messages: &[db::chat::NewMessage], 
     stored
 }
 
+/// The committer's pool connection: the one it kept, or a new one.
 async fn pooled(db: &Db, own: &mut Own) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
     match own.take() {
         Some(conn) => Ok(conn),
